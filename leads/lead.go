@@ -1,0 +1,325 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Lead sources.
+const (
+	SourceContact = "contact"
+	SourceBooking = "booking"
+)
+
+// Field length caps, in characters.
+const (
+	MaxName    = 200
+	MaxEmail   = 254
+	MaxCompany = 200
+	MaxPhone   = 40
+	MaxMessage = 5000
+)
+
+// Lead is one person who left their details.
+type Lead struct {
+	ID             int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Name           string
+	Email          string
+	Company        string
+	Phone          string
+	Message        string
+	Source         string
+	ConsentVersion string
+	ConsentAt      time.Time
+	// IdemKey identifies the submission that created the lead; a second
+	// submission with the same key returns this lead instead of a new one.
+	IdemKey string
+}
+
+// Normalize trims and tidies the visitor-typed fields in place: invalid
+// UTF-8 and control characters go, single-line fields have their runs of
+// white space collapsed, the message keeps its line breaks as "\n", and the
+// email's domain is lower-cased.
+func (l *Lead) Normalize() {
+	l.Name = singleLine(l.Name)
+	l.Email = singleLine(l.Email)
+	if at := strings.LastIndexByte(l.Email, '@'); at >= 0 {
+		l.Email = l.Email[:at] + strings.ToLower(l.Email[at:])
+	}
+	l.Company = singleLine(l.Company)
+	l.Phone = singleLine(l.Phone)
+	l.Message = multiLine(l.Message)
+}
+
+// Validate checks a normalized lead and returns an EINVALID *Error with a
+// message per bad field.
+func (l *Lead) Validate() error {
+	fields := map[string]string{}
+	checkLen := func(field, v string, max int) bool {
+		if utf8.RuneCountInString(v) > max {
+			fields[field] = fmt.Sprintf("Please keep this under %d characters.", max+1)
+			return false
+		}
+		return true
+	}
+	if l.Name == "" {
+		fields["name"] = "Please enter your name."
+	} else {
+		checkLen("name", l.Name, MaxName)
+	}
+	if l.Email == "" {
+		fields["email"] = "Please enter your email address."
+	} else if checkLen("email", l.Email, MaxEmail) && !ValidEmail(l.Email) {
+		fields["email"] = "Please enter a valid email address, like name@example.com."
+	}
+	checkLen("company", l.Company, MaxCompany)
+	if checkLen("phone", l.Phone, MaxPhone) && l.Phone != "" && !validPhone(l.Phone) {
+		fields["phone"] = "Please enter a phone number using digits, spaces and + ( ) - only."
+	}
+	checkLen("message", l.Message, MaxMessage)
+	if l.ConsentVersion == "" {
+		fields["consent"] = "Please agree so that we may store your details and contact you."
+	}
+	if l.Source != SourceContact && l.Source != SourceBooking {
+		return Errorf(EINTERNAL, "unknown lead source %q", l.Source)
+	}
+	if len(fields) > 0 {
+		return &Error{Code: EINVALID, Message: "Please correct the highlighted fields.", Fields: fields}
+	}
+	return nil
+}
+
+// ValidEmail reports whether s is a plain addr-spec (no display name) with a
+// dotted domain, as a mail server would accept for delivery.
+func ValidEmail(s string) bool {
+	if len(s) > MaxEmail || strings.ContainsAny(s, " \t\r\n<>\"(),;:[]\\") {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at > 64 || at == len(s)-1 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	domain := s[at+1:]
+	if !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return false
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validPhone(s string) bool {
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune(" +()-./", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 5 && digits <= 20
+}
+
+// singleLine removes control characters and collapses white space.
+func singleLine(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isBidiControl(r) {
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// multiLine keeps line breaks (as "\n") and tabs, drops other control
+// characters, and trims trailing space from every line and blank lines
+// from both ends.
+func multiLine(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r == '\n' || r == '\t' || !(unicode.IsControl(r) || isBidiControl(r)) {
+			b.WriteRune(r)
+		}
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, line := range lines {
+		lines[i] = strings.TrimRightFunc(line, unicode.IsSpace)
+	}
+	return strings.Trim(strings.Join(lines, "\n"), "\n")
+}
+
+// isBidiControl reports the explicit directional formatting characters,
+// which can disguise text in a spreadsheet or an email client.
+func isBidiControl(r rune) bool {
+	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// CreateLead validates l and stores it, with the outbox messages that
+// announce it, in one transaction. When a lead with l.IdemKey exists, it is
+// loaded into l, nothing new is written and created is false.
+func (s *Store) CreateLead(ctx context.Context, l *Lead, msgs []OutboxMessage) (created bool, err error) {
+	l.Normalize()
+	if err := l.Validate(); err != nil {
+		return false, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("leads: create lead: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.now()
+	if l.IdemKey != "" {
+		existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
+		if err == nil {
+			*l = *existing
+			return false, nil
+		}
+		if ErrorCode(err) != ENOTFOUND {
+			return false, err
+		}
+	}
+	l.CreatedAt, l.UpdatedAt = now, now
+	if l.ConsentAt.IsZero() {
+		l.ConsentAt = now
+	}
+	if err := insertLead(ctx, tx, l); err != nil {
+		return false, err
+	}
+	for i := range msgs {
+		msgs[i].LeadID = l.ID
+		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+			return false, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("leads: create lead: commit: %w", err)
+	}
+	return true, nil
+}
+
+func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO leads
+		(created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
+		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey))
+	if err != nil {
+		if isUnique(err) {
+			return Errorf(ECONFLICT, "This submission was already received.")
+		}
+		return fmt.Errorf("leads: insert lead: %w", err)
+	}
+	l.ID, err = res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("leads: insert lead: %w", err)
+	}
+	return nil
+}
+
+const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key`
+
+type rowScanner interface{ Scan(...any) error }
+
+func scanLead(row rowScanner) (*Lead, error) {
+	var (
+		l                  Lead
+		created, updated   string
+		consentAt, idemKey sql.NullString
+	)
+	if err := row.Scan(&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
+		&l.Source, &l.ConsentVersion, &consentAt, &idemKey); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, Errorf(ENOTFOUND, "Lead not found.")
+		}
+		return nil, fmt.Errorf("leads: scan lead: %w", err)
+	}
+	var err error
+	if l.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if l.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	if consentAt.Valid {
+		if l.ConsentAt, err = parseTime(consentAt.String); err != nil {
+			return nil, err
+		}
+	}
+	l.IdemKey = idemKey.String
+	return &l, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func findLeadByIdemKey(ctx context.Context, q queryer, key string) (*Lead, error) {
+	return scanLead(q.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE idem_key = ?`, key))
+}
+
+// FindLead returns the lead with the given id.
+func (s *Store) FindLead(ctx context.Context, id int64) (*Lead, error) {
+	return scanLead(s.r.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, id))
+}
+
+// CountLeads returns how many leads are stored.
+func (s *Store) CountLeads(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM leads`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("leads: count leads: %w", err)
+	}
+	return n, nil
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return formatTime(t)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,305 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Outbox statuses.
+const (
+	OutboxQueued    = "queued"
+	OutboxSent      = "sent"
+	OutboxDead      = "dead"
+	OutboxCancelled = "cancelled"
+)
+
+// OutboxMessage is one email waiting to be sent, or the record of one that
+// was. The payload is opaque to this package: the mailer writes and reads
+// it. MessageID is fixed when the row is written, so a retried delivery is
+// recognisable as the same message.
+type OutboxMessage struct {
+	ID            int64
+	CreatedAt     time.Time
+	Kind          string
+	Recipient     string
+	MessageID     string
+	Payload       []byte
+	LeadID        int64
+	BookingID     int64
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time // zero when queued: send now
+	LeaseUntil    time.Time
+	LastError     string
+	SentAt        time.Time
+}
+
+func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessage) error {
+	if m.Kind == "" || m.Recipient == "" || m.MessageID == "" {
+		return fmt.Errorf("leads: queue mail: kind, recipient and message id are required")
+	}
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = now
+	}
+	m.CreatedAt, m.Status = now, OutboxQueued
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox
+		(created_at, kind, recipient, message_id, payload, lead_id, booking_id, status, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+		formatTime(now), m.Kind, m.Recipient, m.MessageID, string(m.Payload),
+		nullID(m.LeadID), nullID(m.BookingID), formatTime(m.NextAttemptAt))
+	if err != nil {
+		return fmt.Errorf("leads: queue mail: %w", err)
+	}
+	if m.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("leads: queue mail: %w", err)
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// QueueMail stores messages in the outbox on their own, outside any other
+// change (a "not spam" release or a staff action, say).
+func (s *Store) QueueMail(ctx context.Context, msgs ...OutboxMessage) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("leads: queue mail: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.now()
+	for i := range msgs {
+		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("leads: queue mail: commit: %w", err)
+	}
+	return nil
+}
+
+const outboxColumns = `id, created_at, kind, recipient, message_id, payload, lead_id, booking_id, status,
+	attempts, next_attempt_at, lease_until, last_error, sent_at`
+
+func scanOutbox(row rowScanner) (OutboxMessage, error) {
+	var (
+		m                  OutboxMessage
+		created, next      string
+		payload            string
+		leadID, bookingID  sql.NullInt64
+		leaseUntil, sentAt sql.NullString
+	)
+	if err := row.Scan(&m.ID, &created, &m.Kind, &m.Recipient, &m.MessageID, &payload, &leadID, &bookingID,
+		&m.Status, &m.Attempts, &next, &leaseUntil, &m.LastError, &sentAt); err != nil {
+		return m, fmt.Errorf("leads: scan outbox: %w", err)
+	}
+	m.Payload = []byte(payload)
+	m.LeadID, m.BookingID = leadID.Int64, bookingID.Int64
+	var err error
+	if m.CreatedAt, err = parseTime(created); err != nil {
+		return m, err
+	}
+	if m.NextAttemptAt, err = parseTime(next); err != nil {
+		return m, err
+	}
+	if leaseUntil.Valid {
+		if m.LeaseUntil, err = parseTime(leaseUntil.String); err != nil {
+			return m, err
+		}
+	}
+	if sentAt.Valid {
+		if m.SentAt, err = parseTime(sentAt.String); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// ClaimMail leases up to limit queued messages that are due and not leased
+// by anyone else, and returns them. A worker that dies leaves its lease to
+// run out, after which another claims the message again.
+func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
+	now := s.now()
+	rows, err := s.w.QueryContext(ctx, `UPDATE outbox
+		SET lease_until = ?, attempts = attempts + 1
+		WHERE id IN (
+			SELECT id FROM outbox
+			WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY next_attempt_at, id
+			LIMIT ?)
+		RETURNING `+outboxColumns,
+		formatTime(now.Add(lease)), formatTime(now), formatTime(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("leads: claim mail: %w", err)
+	}
+	defer rows.Close()
+	var msgs []OutboxMessage
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: claim mail: %w", err)
+	}
+	return msgs, nil
+}
+
+// MarkMailSent records a delivered message.
+func (s *Store) MarkMailSent(ctx context.Context, id int64) error {
+	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = ''
+		WHERE id = ? AND status = 'queued'`, formatTime(s.now()), id)
+}
+
+// MarkMailRetry records a temporary failure and when to try again.
+func (s *Store) MarkMailRetry(ctx context.Context, id int64, next time.Time, reason string) error {
+	return s.updateOutbox(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ?
+		WHERE id = ? AND status = 'queued'`, formatTime(next), truncate(reason, 1000), id)
+}
+
+// MarkMailDead records a permanent failure; the message is not tried again
+// until staff retry it.
+func (s *Store) MarkMailDead(ctx context.Context, id int64, reason string) error {
+	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?
+		WHERE id = ? AND status = 'queued'`, truncate(reason, 1000), id)
+}
+
+// RetryMail puts a dead message back in the queue, due now.
+func (s *Store) RetryMail(ctx context.Context, id int64) error {
+	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, lease_until = NULL
+		WHERE id = ? AND status = 'dead'`, formatTime(s.now()), id)
+}
+
+func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("leads: update outbox: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("leads: update outbox: %w", err)
+	}
+	if n == 0 {
+		return Errorf(ENOTFOUND, "No such message in that state.")
+	}
+	return nil
+}
+
+// NextMailDue returns when the earliest queued message is due (or its lease
+// runs out), and false when nothing is queued.
+func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox WHERE status = 'queued'`).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("leads: next mail due: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	t, err := parseTime(next.String)
+	return t, err == nil, err
+}
+
+// FindMail returns one outbox row.
+func (s *Store) FindMail(ctx context.Context, id int64) (OutboxMessage, error) {
+	m, err := scanOutbox(s.r.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id))
+	if err != nil && isNoRows(err) {
+		return m, Errorf(ENOTFOUND, "Message not found.")
+	}
+	return m, err
+}
+
+// MailFilter selects outbox rows.
+type MailFilter struct {
+	Status string // "" for all
+	LeadID int64  // 0 for all
+	Limit  int    // 100 when zero
+}
+
+// ListMail returns outbox rows, newest first.
+func (s *Store) ListMail(ctx context.Context, f MailFilter) ([]OutboxMessage, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
+		WHERE (? = '' OR status = ?) AND (? = 0 OR lead_id = ?)
+		ORDER BY id DESC LIMIT ?`, f.Status, f.Status, f.LeadID, f.LeadID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("leads: list mail: %w", err)
+	}
+	defer rows.Close()
+	var msgs []OutboxMessage
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: list mail: %w", err)
+	}
+	return msgs, nil
+}
+
+// MailStats counts outbox rows by status and gives the creation time of the
+// oldest queued one.
+type MailStats struct {
+	Queued, Sent, Dead, Cancelled int
+	OldestQueued                  time.Time
+}
+
+// MailStats returns the outbox counts.
+func (s *Store) MailStats(ctx context.Context) (MailStats, error) {
+	var st MailStats
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*), MIN(created_at) FROM outbox GROUP BY status`)
+	if err != nil {
+		return st, fmt.Errorf("leads: mail stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			status, oldest string
+			n              int
+		)
+		if err := rows.Scan(&status, &n, &oldest); err != nil {
+			return st, fmt.Errorf("leads: mail stats: %w", err)
+		}
+		switch status {
+		case OutboxQueued:
+			st.Queued = n
+			if st.OldestQueued, err = parseTime(oldest); err != nil {
+				return st, err
+			}
+		case OutboxSent:
+			st.Sent = n
+		case OutboxDead:
+			st.Dead = n
+		case OutboxCancelled:
+			st.Cancelled = n
+		}
+	}
+	return st, rows.Err()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !validStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// validStart reports whether b can start a UTF-8 sequence.
+func validStart(b byte) bool { return b&0xC0 != 0x80 }

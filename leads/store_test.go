@@ -1,0 +1,323 @@
+package leads_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"leadbook/leads"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
+
+func openStore(t *testing.T, c *clock) (*leads.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "leadbook.db")
+	s, err := leads.Open(context.Background(), path, leads.Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s, path
+}
+
+func validLead() *leads.Lead {
+	return &leads.Lead{Name: " Ada  Lovelace ", Email: "ada@Example.COM", Company: "Analytical Engines",
+		Phone: "+44 20 7946 0000", Message: "Hello\r\nthere  \r\n", Source: leads.SourceContact, ConsentVersion: "v1"}
+}
+
+func TestOpenAppliesMigrationsAndSettings(t *testing.T) {
+	s, path := openStore(t, newClock())
+	_ = s
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var version int
+	if err := db.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != leads.SchemaVersion() || version < 1 {
+		t.Fatalf("schema version %d, want %d", version, leads.SchemaVersion())
+	}
+	var mode string
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Fatalf("journal_mode %q, want wal", mode)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	s, path := openStore(t, newClock())
+	s.Close()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := leads.Open(context.Background(), path, leads.Options{}); err == nil {
+		t.Fatal("Open accepted a schema newer than the binary")
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	applied, version, err := leads.Migrate(context.Background(), path)
+	if err != nil || applied != leads.SchemaVersion() || version != leads.SchemaVersion() {
+		t.Fatalf("first Migrate: applied %d version %d err %v", applied, version, err)
+	}
+	applied, _, err = leads.Migrate(context.Background(), path)
+	if err != nil || applied != 0 {
+		t.Fatalf("second Migrate: applied %d err %v", applied, err)
+	}
+}
+
+func TestCreateLeadNormalizesAndQueuesMail(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s, _ := openStore(t, c)
+	l := validLead()
+	msgs := []leads.OutboxMessage{
+		{Kind: "lead_confirmation", Recipient: "ada@example.com", MessageID: "<1@x>", Payload: []byte("{}")},
+		{Kind: "lead_notification", Recipient: "staff@example.com", MessageID: "<2@x>", Payload: []byte("{}")},
+	}
+	created, err := s.CreateLead(ctx, l, msgs)
+	if err != nil || !created {
+		t.Fatalf("CreateLead: created %v err %v", created, err)
+	}
+	got, err := s.FindLead(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Ada Lovelace" || got.Email != "ada@example.com" || got.Message != "Hello\nthere" {
+		t.Fatalf("stored %+v", got)
+	}
+	if !got.CreatedAt.Equal(c.Now()) || got.ConsentVersion != "v1" || !got.ConsentAt.Equal(c.Now()) {
+		t.Fatalf("times/consent: %+v", got)
+	}
+	list, err := s.ListMail(ctx, leads.MailFilter{LeadID: l.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Status != leads.OutboxQueued {
+		t.Fatalf("outbox: %+v", list)
+	}
+}
+
+func TestCreateLeadIdempotent(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t, newClock())
+	first := validLead()
+	first.IdemKey = "k1"
+	if _, err := s.CreateLead(ctx, first, []leads.OutboxMessage{{Kind: "k", Recipient: "r@x.io", MessageID: "<a@x>", Payload: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	again := validLead()
+	again.IdemKey = "k1"
+	created, err := s.CreateLead(ctx, again, []leads.OutboxMessage{{Kind: "k", Recipient: "r@x.io", MessageID: "<b@x>", Payload: []byte("{}")}})
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("retry: created %v id %d (first %d) err %v", created, again.ID, first.ID, err)
+	}
+	if n, _ := s.CountLeads(ctx); n != 1 {
+		t.Fatalf("%d leads, want 1", n)
+	}
+	st, err := s.MailStats(ctx)
+	if err != nil || st.Queued != 1 {
+		t.Fatalf("mail stats %+v err %v; the retry must queue nothing", st, err)
+	}
+}
+
+func TestCreateLeadConcurrentSameKey(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t, newClock())
+	var wg sync.WaitGroup
+	ids := make([]int64, 20)
+	errs := make([]error, 20)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := validLead()
+			l.IdemKey = "same"
+			_, errs[i] = s.CreateLead(ctx, l, nil)
+			ids[i] = l.ID
+		}()
+	}
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil || ids[i] != ids[0] {
+			t.Fatalf("goroutine %d: id %d (want %d) err %v", i, ids[i], ids[0], errs[i])
+		}
+	}
+}
+
+func TestLeadValidate(t *testing.T) {
+	long := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = 'a'
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name   string
+		edit   func(l *leads.Lead)
+		fields []string
+	}{
+		{"valid", func(l *leads.Lead) {}, nil},
+		{"missing name", func(l *leads.Lead) { l.Name = "   " }, []string{"name"}},
+		{"missing email", func(l *leads.Lead) { l.Email = "" }, []string{"email"}},
+		{"bad email", func(l *leads.Lead) { l.Email = "not-an-email" }, []string{"email"}},
+		{"display name email", func(l *leads.Lead) { l.Email = "Ada <ada@example.com>" }, []string{"email"}},
+		{"dotless domain", func(l *leads.Lead) { l.Email = "ada@localhost" }, []string{"email"}},
+		{"long name", func(l *leads.Lead) { l.Name = long(leads.MaxName + 1) }, []string{"name"}},
+		{"long message", func(l *leads.Lead) { l.Message = long(leads.MaxMessage + 1) }, []string{"message"}},
+		{"bad phone", func(l *leads.Lead) { l.Phone = "call me" }, []string{"phone"}},
+		{"no consent", func(l *leads.Lead) { l.ConsentVersion = "" }, []string{"consent"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := validLead()
+			tt.edit(l)
+			l.Normalize()
+			err := l.Validate()
+			if tt.fields == nil {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			var le *leads.Error
+			if !asError(err, &le) || le.Code != leads.EINVALID {
+				t.Fatalf("want EINVALID, got %v", err)
+			}
+			for _, f := range tt.fields {
+				if le.Fields[f] == "" {
+					t.Errorf("no message for field %s in %v", f, le.Fields)
+				}
+			}
+			if len(le.Fields) != len(tt.fields) {
+				t.Errorf("fields %v, want only %v", le.Fields, tt.fields)
+			}
+		})
+	}
+}
+
+func asError(err error, target **leads.Error) bool {
+	e, ok := err.(*leads.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestNormalizeStripsControls(t *testing.T) {
+	l := &leads.Lead{Name: "Eve\u202e\x00 \t\nMallory", Message: "a\x07b\r\nc\u2066"}
+	l.Normalize()
+	if l.Name != "Eve Mallory" || l.Message != "ab\nc" {
+		t.Fatalf("got %q / %q", l.Name, l.Message)
+	}
+}
+
+func TestOutboxClaimLeaseAndRetry(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s, _ := openStore(t, c)
+	var msgs []leads.OutboxMessage
+	for i := range 3 {
+		msgs = append(msgs, leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")})
+	}
+	if err := s.QueueMail(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimMail(ctx, time.Minute, 2)
+	if err != nil || len(got) != 2 || got[0].Attempts != 1 {
+		t.Fatalf("claim: %d rows err %v", len(got), err)
+	}
+	// Leased rows are not claimed again until the lease runs out.
+	again, err := s.ClaimMail(ctx, time.Minute, 10)
+	if err != nil || len(again) != 1 {
+		t.Fatalf("second claim: %d rows err %v", len(again), err)
+	}
+	if err := s.MarkMailSent(ctx, got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkMailRetry(ctx, got[1].ID, c.Now().Add(10*time.Minute), "451 try later"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkMailDead(ctx, again[0].ID, "550 no such user"); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := s.ClaimMail(ctx, time.Minute, 10); len(rows) != 0 {
+		t.Fatalf("claimed %d rows before they were due", len(rows))
+	}
+	next, ok, err := s.NextMailDue(ctx)
+	if err != nil || !ok || !next.Equal(c.Now().Add(10*time.Minute)) {
+		t.Fatalf("next due %v %v %v", next, ok, err)
+	}
+	c.Add(10 * time.Minute)
+	rows, err := s.ClaimMail(ctx, time.Minute, 10)
+	if err != nil || len(rows) != 1 || rows[0].ID != got[1].ID || rows[0].Attempts != 2 {
+		t.Fatalf("retry claim: %+v err %v", rows, err)
+	}
+	// An expired lease (a worker that died) makes the row claimable again.
+	c.Add(2 * time.Minute)
+	rows, err = s.ClaimMail(ctx, time.Minute, 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("claim after lease expiry: %d rows err %v", len(rows), err)
+	}
+	if err := s.RetryMail(ctx, again[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.MailStats(ctx)
+	if err != nil || st.Sent != 1 || st.Queued != 2 || st.Dead != 0 {
+		t.Fatalf("stats %+v err %v", st, err)
+	}
+	if err := s.MarkMailSent(ctx, 9999); leads.ErrorCode(err) != leads.ENOTFOUND {
+		t.Fatalf("MarkMailSent of unknown row: %v", err)
+	}
+}
+
+func TestSecretStable(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t, newClock())
+	n := 0
+	gen := func() ([]byte, error) { n++; return []byte(fmt.Sprintf("secret-%d", n)), nil }
+	a, err := s.Secret(ctx, "form", gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Secret(ctx, "form", gen)
+	if err != nil || string(a) != string(b) || n != 1 {
+		t.Fatalf("secret changed: %q %q (gen called %d times) err %v", a, b, n, err)
+	}
+}
