@@ -193,47 +193,61 @@ func isBidiControl(r rune) bool {
 	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
 }
 
-// CreateLead validates l and stores it, with the outbox messages that
-// announce it, in one transaction. When a lead with l.IdemKey exists, it is
-// loaded into l, nothing new is written and created is false.
-func (s *Store) CreateLead(ctx context.Context, l *Lead, msgs []OutboxMessage) (created bool, err error) {
+// Compose returns the outbox messages that announce a lead. It runs inside
+// the transaction, after the lead has its ID, so it must be quick and must
+// not touch the network.
+type Compose func(l *Lead) ([]OutboxMessage, error)
+
+// CreateLead validates l and stores it, with the outbox messages compose
+// returns for it, in one transaction. When a lead with l.IdemKey exists, it
+// is loaded into l, nothing new is written and created is false.
+func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (created bool, err error) {
 	l.Normalize()
 	if err := l.Validate(); err != nil {
 		return false, err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	in := *l
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		*l = in
+		created = false
+		if l.IdemKey != "" {
+			existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
+			if err == nil {
+				*l = *existing
+				return nil
+			}
+			if ErrorCode(err) != ENOTFOUND {
+				return err
+			}
+		}
+		now := s.now()
+		l.CreatedAt, l.UpdatedAt = now, now
+		if l.ConsentAt.IsZero() {
+			l.ConsentAt = now
+		}
+		if err := insertLead(ctx, tx, l); err != nil {
+			return err
+		}
+		var msgs []OutboxMessage
+		if compose != nil {
+			var err error
+			if msgs, err = compose(l); err != nil {
+				return fmt.Errorf("leads: create lead: compose mail: %w", err)
+			}
+		}
+		for i := range msgs {
+			msgs[i].LeadID = l.ID
+			if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+				return err
+			}
+		}
+		created = true
+		return nil
+	})
 	if err != nil {
-		return false, fmt.Errorf("leads: create lead: %w", err)
-	}
-	defer tx.Rollback()
-	now := s.now()
-	if l.IdemKey != "" {
-		existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
-		if err == nil {
-			*l = *existing
-			return false, nil
-		}
-		if ErrorCode(err) != ENOTFOUND {
-			return false, err
-		}
-	}
-	l.CreatedAt, l.UpdatedAt = now, now
-	if l.ConsentAt.IsZero() {
-		l.ConsentAt = now
-	}
-	if err := insertLead(ctx, tx, l); err != nil {
 		return false, err
 	}
-	for i := range msgs {
-		msgs[i].LeadID = l.ID
-		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
-			return false, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("leads: create lead: commit: %w", err)
-	}
-	return true, nil
+	return created, nil
 }
 
 func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {

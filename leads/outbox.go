@@ -68,21 +68,15 @@ func nullID(id int64) any {
 // QueueMail stores messages in the outbox on their own, outside any other
 // change (a "not spam" release or a staff action, say).
 func (s *Store) QueueMail(ctx context.Context, msgs ...OutboxMessage) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("leads: queue mail: %w", err)
-	}
-	defer tx.Rollback()
-	now := s.now()
-	for i := range msgs {
-		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
-			return err
+	return s.write(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		for i := range msgs {
+			if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("leads: queue mail: commit: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 const outboxColumns = `id, created_at, kind, recipient, message_id, payload, lead_id, booking_id, status,
@@ -126,30 +120,37 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // by anyone else, and returns them. A worker that dies leaves its lease to
 // run out, after which another claims the message again.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
-	now := s.now()
-	rows, err := s.w.QueryContext(ctx, `UPDATE outbox
-		SET lease_until = ?, attempts = attempts + 1
-		WHERE id IN (
-			SELECT id FROM outbox
-			WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-			ORDER BY next_attempt_at, id
-			LIMIT ?)
-		RETURNING `+outboxColumns,
-		formatTime(now.Add(lease)), formatTime(now), formatTime(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("leads: claim mail: %w", err)
-	}
-	defer rows.Close()
 	var msgs []OutboxMessage
-	for rows.Next() {
-		m, err := scanOutbox(rows)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		msgs = msgs[:0]
+		now := s.now()
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox
+			SET lease_until = ?, attempts = attempts + 1
+			WHERE id IN (
+				SELECT id FROM outbox
+				WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY next_attempt_at, id
+				LIMIT ?)
+			RETURNING `+outboxColumns,
+			formatTime(now.Add(lease)), formatTime(now), formatTime(now), limit)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("leads: claim mail: %w", err)
 		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("leads: claim mail: %w", err)
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanOutbox(rows)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, m)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("leads: claim mail: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return msgs, nil
 }
@@ -180,18 +181,20 @@ func (s *Store) RetryMail(ctx context.Context, id int64) error {
 }
 
 func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("leads: update outbox: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("leads: update outbox: %w", err)
-	}
-	if n == 0 {
-		return Errorf(ENOTFOUND, "No such message in that state.")
-	}
-	return nil
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("leads: update outbox: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("leads: update outbox: %w", err)
+		}
+		if n == 0 {
+			return Errorf(ENOTFOUND, "No such message in that state.")
+		}
+		return nil
+	})
 }
 
 // NextMailDue returns when the earliest queued message is due (or its lease

@@ -22,18 +22,19 @@ type Spam struct {
 
 // HoldSpam stores a suspected bot submission in the quarantine.
 func (s *Store) HoldSpam(ctx context.Context, sp *Spam) error {
-	sp.CreatedAt = s.now()
-	sp.Status = "held"
-	res, err := s.w.ExecContext(ctx, `INSERT INTO spam (created_at, form, reason, payload) VALUES (?, ?, ?, ?)`,
-		formatTime(sp.CreatedAt), sp.Form, sp.Reason, string(sp.Payload))
-	if err != nil {
-		return fmt.Errorf("leads: hold spam: %w", err)
-	}
-	sp.ID, err = res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("leads: hold spam: %w", err)
-	}
-	return nil
+	return s.write(ctx, func(tx *sql.Tx) error {
+		sp.CreatedAt = s.now()
+		sp.Status = "held"
+		res, err := tx.ExecContext(ctx, `INSERT INTO spam (created_at, form, reason, payload) VALUES (?, ?, ?, ?)`,
+			formatTime(sp.CreatedAt), sp.Form, sp.Reason, string(sp.Payload))
+		if err != nil {
+			return fmt.Errorf("leads: hold spam: %w", err)
+		}
+		if sp.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("leads: hold spam: %w", err)
+		}
+		return nil
+	})
 }
 
 // ListSpam returns held submissions, newest first.
@@ -81,10 +82,13 @@ func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, err
 		return nil, fmt.Errorf("leads: secret %s: %w", name, err)
 	}
 	// A concurrent first start may have stored one: keep whichever is there.
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, name, v); err != nil {
-		return nil, fmt.Errorf("leads: secret %s: %w", name, err)
-	}
-	if err := s.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, name).Scan(&v); err != nil {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, name, v); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, name).Scan(&v)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("leads: secret %s: %w", name, err)
 	}
 	return v, nil

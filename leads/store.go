@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -54,6 +56,13 @@ type Store struct {
 	w    *sql.DB
 	r    *sql.DB
 	now  func() time.Time
+
+	bookingsVersion atomic.Uint64
+
+	writes     chan writeReq
+	closing    chan struct{}
+	closeOnce  sync.Once
+	writerDone chan struct{}
 }
 
 // Open opens (creating if needed) the database at path, applies pending
@@ -93,9 +102,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetConnMaxIdleTime(0)
 	s.r = r
 	if err := r.PingContext(ctx); err != nil {
-		s.Close()
+		r.Close()
+		w.Close()
 		return nil, fmt.Errorf("leads: open reader %s: %w", path, err)
 	}
+	s.writes = make(chan writeReq)
+	s.closing = make(chan struct{})
+	s.writerDone = make(chan struct{})
+	go s.writer()
 	return s, nil
 }
 
@@ -136,8 +150,11 @@ func dsn(path, params string) string {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools.
+// Close stops the writer, after the batch it is running, and closes both
+// pools.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	<-s.writerDone
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

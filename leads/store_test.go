@@ -44,6 +44,11 @@ func openStore(t *testing.T, c *clock) (*leads.Store, string) {
 	return s, path
 }
 
+// fixed returns a Compose that queues msgs.
+func fixed(msgs ...leads.OutboxMessage) leads.Compose {
+	return func(*leads.Lead) ([]leads.OutboxMessage, error) { return msgs, nil }
+}
+
 func validLead() *leads.Lead {
 	return &leads.Lead{Name: " Ada  Lovelace ", Email: "ada@Example.COM", Company: "Analytical Engines",
 		Phone: "+44 20 7946 0000", Message: "Hello\r\nthere  \r\n", Source: leads.SourceContact, ConsentVersion: "v1"}
@@ -110,7 +115,7 @@ func TestCreateLeadNormalizesAndQueuesMail(t *testing.T) {
 		{Kind: "lead_confirmation", Recipient: "ada@example.com", MessageID: "<1@x>", Payload: []byte("{}")},
 		{Kind: "lead_notification", Recipient: "staff@example.com", MessageID: "<2@x>", Payload: []byte("{}")},
 	}
-	created, err := s.CreateLead(ctx, l, msgs)
+	created, err := s.CreateLead(ctx, l, fixed(msgs...))
 	if err != nil || !created {
 		t.Fatalf("CreateLead: created %v err %v", created, err)
 	}
@@ -138,12 +143,12 @@ func TestCreateLeadIdempotent(t *testing.T) {
 	s, _ := openStore(t, newClock())
 	first := validLead()
 	first.IdemKey = "k1"
-	if _, err := s.CreateLead(ctx, first, []leads.OutboxMessage{{Kind: "k", Recipient: "r@x.io", MessageID: "<a@x>", Payload: []byte("{}")}}); err != nil {
+	if _, err := s.CreateLead(ctx, first, fixed(leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: "<a@x>", Payload: []byte("{}")})); err != nil {
 		t.Fatal(err)
 	}
 	again := validLead()
 	again.IdemKey = "k1"
-	created, err := s.CreateLead(ctx, again, []leads.OutboxMessage{{Kind: "k", Recipient: "r@x.io", MessageID: "<b@x>", Payload: []byte("{}")}})
+	created, err := s.CreateLead(ctx, again, fixed(leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: "<b@x>", Payload: []byte("{}")}))
 	if err != nil || created || again.ID != first.ID {
 		t.Fatalf("retry: created %v id %d (first %d) err %v", created, again.ID, first.ID, err)
 	}
@@ -319,5 +324,56 @@ func TestSecretStable(t *testing.T) {
 	b, err := s.Secret(ctx, "form", gen)
 	if err != nil || string(a) != string(b) || n != 1 {
 		t.Fatalf("secret changed: %q %q (gen called %d times) err %v", a, b, n, err)
+	}
+}
+
+// TestGroupCommitIsolatesFailures runs many writes at once, so that they
+// share transactions, with every third one failing inside its work: the
+// failures leave nothing behind and every other write is stored whole.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t, newClock())
+	const n = 90
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := validLead()
+			l.Email = fmt.Sprintf("p%d@example.com", i)
+			_, errs[i] = s.CreateLead(ctx, l, func(l *leads.Lead) ([]leads.OutboxMessage, error) {
+				if i%3 == 0 {
+					return nil, fmt.Errorf("compose %d failed", i)
+				}
+				return []leads.OutboxMessage{{Kind: "k", Recipient: l.Email, MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")}}, nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%3 == 0) != (err != nil) {
+			t.Fatalf("write %d: err %v", i, err)
+		}
+	}
+	if got, _ := s.CountLeads(ctx); got != n-n/3 {
+		t.Fatalf("%d leads, want %d", got, n-n/3)
+	}
+	st, err := s.MailStats(ctx)
+	if err != nil || st.Queued != n-n/3 {
+		t.Fatalf("%d mails queued (err %v), want %d: a failed write left its outbox row", st.Queued, err, n-n/3)
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	s, err := leads.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), leads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateLead(context.Background(), validLead(), nil); err == nil {
+		t.Fatal("write after Close succeeded")
 	}
 }

@@ -1,0 +1,388 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Booking statuses.
+const (
+	BookingConfirmed = "confirmed"
+	BookingCancelled = "cancelled"
+)
+
+// Booking is a call with the CEO.
+type Booking struct {
+	ID          int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LeadID      int64
+	UID         string // the iCalendar UID, one per booking for its whole life
+	Sequence    int    // the iCalendar SEQUENCE, raised by every change
+	Start, End  time.Time
+	Timezone    string // the visitor's zone, for showing times back
+	Message     string
+	Status      string
+	CancelledAt time.Time
+	TokenHash   string // hash of the manage link's token; the token itself is never stored
+	IdemKey     string
+
+	// From the lead.
+	Name, Email, Company string
+}
+
+// Live reports whether the booking holds its slot.
+func (b *Booking) Live() bool { return b.Status == BookingConfirmed }
+
+// BookingCheck re-checks the availability rules inside the booking's
+// transaction, given the live bookings that overlap the window the caller
+// asked for. It returns an ECONFLICT error when the slot may not be taken.
+type BookingCheck func(live []Booking) error
+
+// BookingCompose returns the mail a booking change sends (invitations,
+// cancellations, reminders). It runs inside the transaction, so it must be
+// quick and must not touch the network.
+type BookingCompose func(b *Booking, l *Lead) ([]OutboxMessage, error)
+
+// NewBooking is a booking request.
+type NewBooking struct {
+	Lead      Lead // the visitor; upserted by email with source "booking"
+	Start     time.Time
+	End       time.Time
+	Timezone  string
+	Message   string
+	UID       string
+	TokenHash string
+	IdemKey   string
+	// Window is the span whose live bookings Check needs to see (the day
+	// of the call, widened by the buffer, say).
+	WindowFrom, WindowTo time.Time
+}
+
+// ErrSlotTaken is the conflict returned when a slot is no longer free.
+var ErrSlotTaken = &Error{Code: ECONFLICT, Message: "That time is no longer available. Please pick another."}
+
+const bookingColumns = `b.id, b.created_at, b.updated_at, b.lead_id, b.uid, b.sequence, b.start_at, b.end_at, b.timezone,
+	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, l.name, l.email, l.company`
+
+const bookingFrom = ` FROM bookings b JOIN leads l ON l.id = b.lead_id `
+
+func scanBooking(row rowScanner) (*Booking, error) {
+	var (
+		b                            Booking
+		created, updated, start, end string
+		cancelledAt, idemKey         sql.NullString
+	)
+	if err := row.Scan(&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
+		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &b.Name, &b.Email, &b.Company); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, Errorf(ENOTFOUND, "Booking not found.")
+		}
+		return nil, fmt.Errorf("leads: scan booking: %w", err)
+	}
+	var err error
+	for _, p := range []struct {
+		dst *time.Time
+		src string
+	}{{&b.CreatedAt, created}, {&b.UpdatedAt, updated}, {&b.Start, start}, {&b.End, end}, {&b.CancelledAt, cancelledAt.String}} {
+		if p.src == "" {
+			continue
+		}
+		if *p.dst, err = parseTime(p.src); err != nil {
+			return nil, err
+		}
+	}
+	b.IdemKey = idemKey.String
+	return &b, nil
+}
+
+type rowsQueryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryBookings(ctx context.Context, q rowsQueryer, where string, args ...any) ([]Booking, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+bookingColumns+bookingFrom+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("leads: list bookings: %w", err)
+	}
+	defer rows.Close()
+	var out []Booking
+	for rows.Next() {
+		b, err := scanBooking(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: list bookings: %w", err)
+	}
+	return out, nil
+}
+
+// liveBookings returns the confirmed bookings overlapping [from, to),
+// sorted by start, except the one with id skip.
+func liveBookings(ctx context.Context, q rowsQueryer, from, to time.Time, skip int64) ([]Booking, error) {
+	return queryBookings(ctx, q, `WHERE b.status = 'confirmed' AND b.start_at < ? AND b.end_at > ? AND b.id != ?
+		ORDER BY b.start_at`, formatTime(to), formatTime(from), skip)
+}
+
+// LiveBookings returns the confirmed bookings overlapping [from, to),
+// sorted by start.
+func (s *Store) LiveBookings(ctx context.Context, from, to time.Time) ([]Booking, error) {
+	return liveBookings(ctx, s.r, from, to, 0)
+}
+
+// BookingsVersion changes whenever a booking is created, moved or
+// cancelled, so callers can cache what they derive from the bookings.
+func (s *Store) BookingsVersion() uint64 { return s.bookingsVersion.Load() }
+
+// CreateBooking books a call in one transaction: it returns the first
+// answer for a repeated idempotency key, re-checks the rules with check
+// against the live bookings of the request's window, upserts the lead,
+// inserts the booking (a unique index on live start times makes double
+// booking impossible whatever check says), and queues compose's mail.
+func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check BookingCheck, compose BookingCompose) (b *Booking, created bool, err error) {
+	nb.Lead.Source = SourceBooking
+	nb.Lead.Normalize()
+	if err := nb.Lead.Validate(); err != nil {
+		return nil, false, err
+	}
+	nb.Message = multiLine(nb.Message)
+	if !nb.End.After(nb.Start) || nb.UID == "" || nb.TokenHash == "" {
+		return nil, false, fmt.Errorf("leads: create booking: start, end, uid and token hash are required")
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		b, created = nil, false
+		if nb.IdemKey != "" {
+			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, nb.IdemKey)
+			if err != nil {
+				return err
+			}
+			if len(found) == 1 {
+				b = &found[0]
+				return nil
+			}
+		}
+		live, err := liveBookings(ctx, tx, nb.WindowFrom, nb.WindowTo, 0)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(live); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		l := nb.Lead
+		if err := upsertLead(ctx, tx, &l, now); err != nil {
+			return err
+		}
+		nbk := &Booking{
+			CreatedAt: now, UpdatedAt: now, LeadID: l.ID, UID: nb.UID, Start: nb.Start.UTC(), End: nb.End.UTC(),
+			Timezone: nb.Timezone, Message: nb.Message, Status: BookingConfirmed, TokenHash: nb.TokenHash,
+			IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company,
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO bookings
+			(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key)
+			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?)`,
+			formatTime(now), formatTime(now), l.ID, nbk.UID, formatTime(nbk.Start), formatTime(nbk.End),
+			nbk.Timezone, nbk.Message, nbk.TokenHash, nullString(nbk.IdemKey))
+		if err != nil {
+			if isUnique(err) {
+				return ErrSlotTaken
+			}
+			return fmt.Errorf("leads: insert booking: %w", err)
+		}
+		if nbk.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("leads: insert booking: %w", err)
+		}
+		if err := queueBookingMail(ctx, tx, now, nbk, &l, compose); err != nil {
+			return err
+		}
+		b, created = nbk, true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		s.bookingsVersion.Add(1)
+	}
+	return b, created, nil
+}
+
+func queueBookingMail(ctx context.Context, tx *sql.Tx, now time.Time, b *Booking, l *Lead, compose BookingCompose) error {
+	if compose == nil {
+		return nil
+	}
+	msgs, err := compose(b, l)
+	if err != nil {
+		return fmt.Errorf("leads: booking mail: %w", err)
+	}
+	for i := range msgs {
+		msgs[i].LeadID, msgs[i].BookingID = l.ID, b.ID
+		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upsertLead finds the newest lead with l's email and refreshes it with
+// what the visitor typed now, or inserts l. l gets the stored row's ID.
+func upsertLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time) error {
+	existing, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? ORDER BY id DESC LIMIT 1`, l.Email))
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	if existing == nil {
+		l.CreatedAt, l.UpdatedAt, l.ConsentAt = now, now, now
+		l.IdemKey = ""
+		return insertLead(ctx, tx, l)
+	}
+	if l.Company == "" {
+		l.Company = existing.Company
+	}
+	if l.Phone == "" {
+		l.Phone = existing.Phone
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE leads SET updated_at = ?, name = ?, company = ?, phone = ?, consent_version = ?, consent_at = ?
+		WHERE id = ?`, formatTime(now), l.Name, l.Company, l.Phone, l.ConsentVersion, formatTime(now), existing.ID); err != nil {
+		return fmt.Errorf("leads: update lead: %w", err)
+	}
+	l.ID, l.CreatedAt, l.UpdatedAt, l.Source = existing.ID, existing.CreatedAt, now, existing.Source
+	if l.Message == "" {
+		l.Message = existing.Message
+	}
+	return nil
+}
+
+// FindBookingByToken returns the booking whose manage token hashes to hash.
+func (s *Store) FindBookingByToken(ctx context.Context, hash string) (*Booking, error) {
+	return scanBooking(s.r.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, hash))
+}
+
+// FindBooking returns one booking.
+func (s *Store) FindBooking(ctx context.Context, id int64) (*Booking, error) {
+	return scanBooking(s.r.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.id = ?`, id))
+}
+
+// CancelBooking cancels the live booking whose token hashes to hash: it
+// frees the slot, raises the sequence, withdraws queued reminders and
+// queues compose's cancellation mail. Cancelling a cancelled booking
+// changes nothing and returns it.
+func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingCompose) (*Booking, error) {
+	var (
+		b       *Booking
+		changed bool
+	)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		changed = false
+		var err error
+		if b, err = scanBooking(tx.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, hash)); err != nil {
+			return err
+		}
+		if !b.Live() {
+			return nil
+		}
+		now := s.now()
+		b.Status, b.Sequence, b.CancelledAt, b.UpdatedAt = BookingCancelled, b.Sequence+1, now, now
+		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', sequence = ?, cancelled_at = ?, updated_at = ?
+			WHERE id = ?`, b.Sequence, formatTime(now), formatTime(now), b.ID); err != nil {
+			return fmt.Errorf("leads: cancel booking: %w", err)
+		}
+		if err := withdrawReminders(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		l, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, b.LeadID))
+		if err != nil {
+			return err
+		}
+		changed = true
+		return queueBookingMail(ctx, tx, now, b, l, compose)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		s.bookingsVersion.Add(1)
+	}
+	return b, nil
+}
+
+// KindReminder is the outbox kind of reminder emails, which are withdrawn
+// when their booking is cancelled or moved.
+const KindReminder = "reminder"
+
+func withdrawReminders(ctx context.Context, tx *sql.Tx, bookingID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'cancelled', lease_until = NULL
+		WHERE booking_id = ? AND kind = ? AND status = 'queued'`, bookingID, KindReminder); err != nil {
+		return fmt.Errorf("leads: withdraw reminders: %w", err)
+	}
+	return nil
+}
+
+// Reschedule is a request to move a booking.
+type Reschedule struct {
+	TokenHash            string
+	Start, End           time.Time
+	WindowFrom, WindowTo time.Time
+}
+
+// RescheduleBooking moves the live booking to a new slot in one
+// transaction: the rules are re-checked against the other live bookings,
+// the old slot is released, the sequence raised (same UID), queued
+// reminders withdrawn and compose's updated invitations queued.
+func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check BookingCheck, compose BookingCompose) (*Booking, error) {
+	var b *Booking
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if b, err = scanBooking(tx.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, r.TokenHash)); err != nil {
+			return err
+		}
+		if !b.Live() {
+			return Errorf(ECONFLICT, "This booking was cancelled, so it cannot be moved. Please book a new call.")
+		}
+		live, err := liveBookings(ctx, tx, r.WindowFrom, r.WindowTo, b.ID)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(live); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
+		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
+			formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.ID); err != nil {
+			if isUnique(err) {
+				return ErrSlotTaken
+			}
+			return fmt.Errorf("leads: reschedule booking: %w", err)
+		}
+		if err := withdrawReminders(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		l, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, b.LeadID))
+		if err != nil {
+			return err
+		}
+		return queueBookingMail(ctx, tx, now, b, l, compose)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.bookingsVersion.Add(1)
+	return b, nil
+}
+
+// UpcomingBookings returns confirmed bookings ending after from, soonest
+// first, at most limit.
+func (s *Store) UpcomingBookings(ctx context.Context, from time.Time, limit int) ([]Booking, error) {
+	return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at > ? ORDER BY b.start_at LIMIT ?`, formatTime(from), limit)
+}

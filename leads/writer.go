@@ -1,0 +1,132 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// maxBatch caps how many writes share one transaction.
+const maxBatch = 64
+
+// errClosed is returned for writes after Close.
+var errClosed = errors.New("leads: store is closed")
+
+// writeReq is one unit of work for the writer goroutine.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// write runs fn in a write transaction and returns once that transaction
+// has committed (or fn's changes were rolled back).
+//
+// Writes are group-committed: the writer goroutine takes every write that
+// is waiting, runs each inside its own savepoint of one immediate
+// transaction, and commits them together, so concurrent submissions share
+// one fsync instead of queueing for one each. Each fn sees the writes
+// before it, exactly as if they had run one after the other; a fn that
+// fails is rolled back to its savepoint alone. Nothing is acknowledged
+// before the commit that holds it is durable.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return errClosed
+	}
+	// Once queued, wait for the outcome whatever ctx does: the write may
+	// commit, and the caller must know whether it did.
+	return <-req.done
+}
+
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]writeReq, 0, maxBatch)
+	for {
+		select {
+		case req := <-s.writes:
+			batch = append(batch[:0], req)
+		case <-s.closing:
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-s.writes:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+		clear(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []writeReq) {
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for i, req := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			req.done <- errs[i]
+		}
+	}
+	tx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(fmt.Errorf("leads: begin: %w", err))
+		return
+	}
+	ok := 0
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if len(batch) == 1 {
+			// No neighbours to protect: skip the savepoint.
+			if errs[i] = req.fn(tx); errs[i] == nil {
+				ok++
+			}
+			continue
+		}
+		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("leads: savepoint: %w", err))
+			return
+		}
+		if errs[i] = req.fn(tx); errs[i] != nil {
+			if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("leads: rollback to savepoint: %w", err))
+				return
+			}
+		} else {
+			ok++
+		}
+		if _, err := tx.Exec("RELEASE w"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("leads: release savepoint: %w", err))
+			return
+		}
+	}
+	if ok == 0 {
+		tx.Rollback()
+	} else if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("leads: commit: %w", err)
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	for i, req := range batch {
+		req.done <- errs[i]
+	}
+}
