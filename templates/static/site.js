@@ -1,0 +1,98 @@
+// Progressive enhancement only: every form works without this file.
+(function () {
+  "use strict";
+
+  // Inline submit: post the form with fetch and show the same messages the
+  // server-rendered pages show, without a page load.
+  function inline(form) {
+    var status = form.parentNode.querySelector("[data-status]");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var button = form.querySelector("[type=submit]");
+      if (button) button.disabled = true;
+      clearErrors(form);
+      fetch(form.action, {
+        method: "POST",
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(new FormData(form)).toString(),
+        credentials: "same-origin"
+      }).then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (body) { return { res: res, body: body }; });
+      }).then(function (r) {
+        if (r.res.ok) {
+          show(status, "success", r.body.message || "Thank you for leaving your details");
+          form.reset();
+        } else if (r.res.status === 422 && r.body.fields) {
+          show(status, "error", r.body.error || "Please correct the highlighted fields.");
+          showErrors(form, r.body.fields);
+        } else {
+          show(status, "error", r.body.error || "Oops! Something went wrong while submitting the form.");
+        }
+      }).catch(function () {
+        show(status, "error", "Oops! Something went wrong while submitting the form.");
+      }).then(function () {
+        if (button) button.disabled = false;
+      });
+    });
+  }
+
+  function show(status, kind, text) {
+    if (!status) return;
+    status.textContent = "";
+    var p = document.createElement("p");
+    p.className = "notice notice-" + kind;
+    if (kind === "error") p.setAttribute("role", "alert");
+    p.textContent = text;
+    status.appendChild(p);
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll("[data-error-for]").forEach(function (el) {
+      el.hidden = true;
+      el.textContent = "";
+      var field = el.closest(".field");
+      if (field) field.classList.remove("has-error");
+    });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
+  function showErrors(form, fields) {
+    var first = null;
+    Object.keys(fields).forEach(function (name) {
+      var el = form.querySelector('[data-error-for="' + name + '"]');
+      var input = form.querySelector('[name="' + name + '"]');
+      if (el) {
+        el.textContent = fields[name];
+        el.hidden = false;
+        var field = el.closest(".field");
+        if (field) field.classList.add("has-error");
+      }
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        if (el) input.setAttribute("aria-describedby", el.id);
+        if (!first) first = input;
+      }
+    });
+    if (first) first.focus();
+  }
+
+  // Pre-select the browser's time zone in the booking page's zone picker
+  // when the visitor has not chosen one.
+  function zone() {
+    var sel = document.querySelector("select[data-tz]");
+    if (!sel || sel.getAttribute("data-chosen") === "1") return;
+    var tz;
+    try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!tz || tz === sel.value) return;
+    var known = Array.prototype.some.call(sel.options, function (o) { return o.value === tz; });
+    if (known) {
+      sel.value = tz;
+      sel.form.submit();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-inline]").forEach(inline);
+    zone();
+  });
+})();
