@@ -1,0 +1,189 @@
+package mailer
+
+import (
+	"fmt"
+	"net/mail"
+	"time"
+
+	"leadbook/calendar"
+	"leadbook/leads"
+)
+
+// Booking changes, each with its own wording and iTIP method.
+const (
+	ChangeCreated     = "created"
+	ChangeRescheduled = "rescheduled"
+	ChangeCancelled   = "cancelled"
+)
+
+// Outbox kinds of booking mail.
+const (
+	KindInvitation    = "invitation"     // to the visitor: REQUEST or CANCEL
+	KindInvitationCEO = "invitation_ceo" // to the CEO: the same event
+	KindReminder      = leads.KindReminder
+)
+
+const (
+	tmplBookingVisitor = "booking_visitor"
+	tmplBookingCEO     = "booking_ceo"
+	tmplReminder       = "reminder"
+)
+
+// BookingMail is everything a booking email needs.
+type BookingMail struct {
+	Booking   *leads.Booking
+	Lead      *leads.Lead // may be nil: the booking carries name, email and company
+	Change    string
+	ManageURL string
+	ICSURL    string
+	CEO       calendar.Person
+	CEOZone   *time.Location
+	Reminder  time.Duration // 0: no reminder
+	Now       time.Time
+}
+
+// FormatSpan writes a call's time for people: "Tuesday, 10 March 2026,
+// 15:00–15:30 (Europe/Berlin, UTC+01:00)".
+func FormatSpan(start, end time.Time, loc *time.Location) string {
+	s, e := start.In(loc), end.In(loc)
+	_, off := s.Zone()
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	zone := fmt.Sprintf("%s, UTC%c%02d:%02d", loc.String(), sign, off/3600, off%3600/60)
+	if loc == time.UTC {
+		zone = "UTC"
+	}
+	day := s.Format("Monday, 2 January 2006")
+	if calendar.DateOf(s) != calendar.DateOf(e.Add(-time.Nanosecond)) {
+		return fmt.Sprintf("%s, %s – %s (%s)", day, s.Format("15:04"), e.Format("Monday 15:04"), zone)
+	}
+	return fmt.Sprintf("%s, %s–%s (%s)", day, s.Format("15:04"), e.Format("15:04"), zone)
+}
+
+// Invitation returns the booking as an iCalendar event: METHOD:REQUEST
+// while it is live, METHOD:CANCEL (STATUS:CANCELLED) once cancelled; the
+// booking's UID and SEQUENCE; ORGANIZER the From mailbox, the CEO as chair
+// and the visitor as attendee.
+func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
+	b := m.Booking
+	inv := calendar.Invitation{
+		Method:    calendar.MethodRequest,
+		UID:       b.UID,
+		Sequence:  b.Sequence,
+		Stamp:     m.Now,
+		Start:     b.Start,
+		End:       b.End,
+		Summary:   fmt.Sprintf("Free consultation call: %s and %s", b.Name, m.CEO.Name),
+		Organizer: calendar.Person{Name: c.From.Name, Email: c.From.Address},
+		Chair:     m.CEO,
+		Attendee:  calendar.Person{Name: b.Name, Email: b.Email},
+		URL:       m.ManageURL,
+	}
+	if inv.Stamp.IsZero() {
+		inv.Stamp = c.now()
+	}
+	desc := "A free consultation call with " + m.CEO.Name + " of " + c.SiteName + "."
+	if b.Message != "" {
+		desc += "\n\nTopic: " + b.Message
+	}
+	if m.ManageURL != "" {
+		desc += "\n\nTo move or cancel the call: " + m.ManageURL
+	}
+	inv.Description = desc
+	if !b.Live() {
+		inv.Method, inv.Cancelled = calendar.MethodCancel, true
+	}
+	return inv
+}
+
+// BookingMessages composes the mail a booking change sends, as outbox rows:
+// to the visitor and to the CEO, each their own message with the invitation
+// (or cancellation) as text/calendar and invite.ics; and, for a new or moved
+// call, the visitor's reminder, due Reminder before the call (none when that
+// moment has passed).
+func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error) {
+	b := m.Booking
+	if m.CEOZone == nil {
+		m.CEOZone = time.UTC
+	}
+	if m.Now.IsZero() {
+		m.Now = c.now()
+	}
+	visitorZone, err := time.LoadLocation(b.Timezone)
+	if err != nil {
+		visitorZone = m.CEOZone
+	}
+	inv := c.Invitation(m)
+	ics, err := inv.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("mailer: booking %s: %w", b.UID, err)
+	}
+	// The CEO's copy carries no manage link: it is the visitor's key.
+	ceoInv := inv
+	ceoInv.URL = ""
+	ceoInv.Description = fmt.Sprintf("A free consultation call with %s (%s).", b.Name, b.Email)
+	if b.Company != "" {
+		ceoInv.Description += "\nCompany: " + b.Company
+	}
+	if b.Message != "" {
+		ceoInv.Description += "\n\nTopic: " + b.Message
+	}
+	ceoICS, err := ceoInv.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("mailer: booking %s: %w", b.UID, err)
+	}
+	data := func() *emailData {
+		return &emailData{
+			SiteName: c.SiteName, BaseURL: c.BaseURL, Name: b.Name, Email: b.Email, Company: b.Company,
+			Message: b.Message, Change: m.Change, CEOName: m.CEO.Name,
+			VisitorTime: FormatSpan(b.Start, b.End, visitorZone), CEOTime: FormatSpan(b.Start, b.End, m.CEOZone),
+			UTCTime: FormatSpan(b.Start, b.End, time.UTC), VisitorZone: visitorZone.String(), CEOZone: m.CEOZone.String(),
+			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
+		}
+	}
+	visitor := mail.Address{Name: cleanHeader(b.Name), Address: b.Email}
+	ceo := mail.Address{Name: cleanHeader(m.CEO.Name), Address: m.CEO.Email}
+
+	toVisitor, err := c.render(tmplBookingVisitor, data())
+	if err != nil {
+		return nil, err
+	}
+	toVisitor.To, toVisitor.Calendar, toVisitor.CalendarMethod = visitor, ics, inv.Method
+	staff := c.Staff
+	toVisitor.ReplyTo = &staff
+
+	toCEO, err := c.render(tmplBookingCEO, data())
+	if err != nil {
+		return nil, err
+	}
+	toCEO.To, toCEO.Calendar, toCEO.CalendarMethod = ceo, ceoICS, inv.Method
+	toCEO.ReplyTo = &visitor
+
+	msgs := []*Message{toVisitor, toCEO}
+	kinds := []string{KindInvitation, KindInvitationCEO}
+	var due time.Time
+	if m.Change != ChangeCancelled && m.Reminder > 0 && b.Live() {
+		if due = b.Start.Add(-m.Reminder); due.After(m.Now) {
+			r, err := c.render(tmplReminder, data())
+			if err != nil {
+				return nil, err
+			}
+			r.To, r.Date = visitor, due
+			r.ReplyTo = &staff
+			msgs, kinds = append(msgs, r), append(kinds, KindReminder)
+		}
+	}
+	rows, err := outboxRows(b.LeadID, kinds, msgs...)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		rows[i].BookingID = b.ID
+		if kinds[i] == KindReminder {
+			rows[i].NextAttemptAt = due
+		}
+	}
+	return rows, nil
+}

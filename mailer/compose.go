@@ -1,0 +1,355 @@
+package mailer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"net/mail"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"leadbook/leads"
+	"leadbook/templates"
+)
+
+// Outbox kinds of the messages composed here.
+const (
+	KindLeadConfirmation = "lead_confirmation"
+	KindLeadNotification = "lead_notification"
+)
+
+// Names of the email templates in templates.Email.
+const (
+	tmplLeadConfirmation = "lead_confirmation"
+	tmplLeadNotification = "lead_notification"
+	tmplFallbackStaff    = "fallback_staff"
+	tmplFallbackVisitor  = "fallback_visitor"
+)
+
+var emailTemplates = []string{tmplLeadConfirmation, tmplLeadNotification, tmplFallbackStaff, tmplFallbackVisitor,
+	tmplBookingVisitor, tmplBookingCEO, tmplReminder}
+
+// Composer writes leadbook's emails from the templates in templates.Email:
+// a text/template for the plain text (which also defines the subject) and
+// an html/template for the HTML, so every visitor-typed value is escaped.
+type Composer struct {
+	// From is the sending mailbox (LEADBOOK_MAIL_FROM), also the ORGANIZER
+	// of invitations.
+	From mail.Address
+	// Staff receives lead notifications and fallbacks
+	// (LEADBOOK_STAFF_EMAIL); visitors' replies go to it too.
+	Staff mail.Address
+	// BaseURL is the site's address for links, without a trailing slash.
+	BaseURL  string
+	SiteName string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	text map[string]*texttemplate.Template
+	html map[string]*htmltemplate.Template
+}
+
+// NewComposer parses the email templates once and returns a Composer. An
+// empty staff address means the From mailbox; an empty site name means
+// the host of baseURL.
+func NewComposer(from, staff mail.Address, baseURL, siteName string) (*Composer, error) {
+	if !validAddress(from.Address) {
+		return nil, errors.New("mailer: composer: invalid From address")
+	}
+	if staff.Address == "" {
+		staff = from
+	}
+	if !validAddress(staff.Address) {
+		return nil, errors.New("mailer: composer: invalid staff address")
+	}
+	baseURL = strings.TrimRight(baseURL, "/")
+	if !strings.HasPrefix(baseURL, "http://") && !strings.HasPrefix(baseURL, "https://") {
+		return nil, fmt.Errorf("mailer: composer: base URL %q is not http(s)", baseURL)
+	}
+	if siteName == "" {
+		siteName = strings.TrimPrefix(strings.TrimPrefix(baseURL, "https://"), "http://")
+	}
+	c := &Composer{
+		From:     cleanAddress(from),
+		Staff:    cleanAddress(staff),
+		BaseURL:  baseURL,
+		SiteName: siteName,
+		Now:      time.Now,
+	}
+	if err := c.parse(templates.Email); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var textFuncs = texttemplate.FuncMap{
+	// quote indents every line of a multi-line value, so a visitor's
+	// message stands apart from the text around it.
+	"quote": func(s string) string {
+		if s == "" {
+			return "    (none)"
+		}
+		lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+		for i, l := range lines {
+			if l != "" {
+				lines[i] = "    " + l
+			}
+		}
+		return strings.Join(lines, "\n")
+	},
+	"multiline": func(s string) bool { return strings.Contains(s, "\n") },
+}
+
+var htmlFuncs = htmltemplate.FuncMap{
+	// lines escapes s and turns its line breaks into <br>, which every
+	// mail client renders (white-space: pre-wrap is not one of them).
+	"lines": func(s string) htmltemplate.HTML {
+		lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+		for i, l := range lines {
+			lines[i] = htmltemplate.HTMLEscapeString(l)
+		}
+		return htmltemplate.HTML(strings.Join(lines, "<br>\n"))
+	},
+	"field": func(name, value string) field { return field{Name: name, Value: value} },
+}
+
+func (c *Composer) parse(fsys fs.FS) error {
+	c.text = map[string]*texttemplate.Template{}
+	c.html = map[string]*htmltemplate.Template{}
+	layout, err := htmltemplate.New("layout.html.tmpl").Funcs(htmlFuncs).ParseFS(fsys, "email/layout.html.tmpl")
+	if err != nil {
+		return fmt.Errorf("mailer: parse email layout: %w", err)
+	}
+	for _, name := range emailTemplates {
+		t, err := texttemplate.New(name+".txt.tmpl").Funcs(textFuncs).Option("missingkey=error").
+			ParseFS(fsys, "email/"+name+".txt.tmpl")
+		if err != nil {
+			return fmt.Errorf("mailer: parse email %s: %w", name, err)
+		}
+		if t.Lookup("subject") == nil {
+			return fmt.Errorf("mailer: parse email %s: no \"subject\" template", name)
+		}
+		c.text[name] = t
+		l, err := layout.Clone()
+		if err != nil {
+			return fmt.Errorf("mailer: parse email %s: %w", name, err)
+		}
+		h, err := l.ParseFS(fsys, "email/"+name+".html.tmpl")
+		if err != nil {
+			return fmt.Errorf("mailer: parse email %s: %w", name, err)
+		}
+		if h.Lookup("content") == nil {
+			return fmt.Errorf("mailer: parse email %s: no \"content\" template", name)
+		}
+		c.html[name] = h
+	}
+	return nil
+}
+
+func (c *Composer) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// emailData is what every email template sees.
+type emailData struct {
+	SiteName string
+	BaseURL  string
+	Subject  string // set after the subject is rendered, for the HTML title
+
+	// A lead, for lead_confirmation and lead_notification.
+	Name, Email, Company, Phone, Message, Source string
+	Received                                     string
+	BookURL, StaffURL                            string
+
+	// A submission, for fallback_staff and fallback_visitor.
+	Form   string
+	Fields []field
+	Reason string
+
+	// A booking, for booking_visitor, booking_ceo and reminder.
+	Change                        string // ChangeCreated, ChangeRescheduled or ChangeCancelled
+	CEOName                       string
+	VisitorTime, CEOTime, UTCTime string
+	VisitorZone, CEOZone          string
+	ManageURL, ICSURL             string
+}
+
+// maxSubject caps a subject, in characters: a visitor's name and company
+// go into some, and a header line has a hard limit of 998 octets.
+const maxSubject = 250
+
+func truncateRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return strings.TrimSpace(s[:j]) + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// field is one named value of a submission, for the fallback templates.
+type field struct{ Name, Value string }
+
+// render executes the named text and HTML templates into a message
+// without addresses.
+func (c *Composer) render(name string, d *emailData) (*Message, error) {
+	t, h := c.text[name], c.html[name]
+	if t == nil || h == nil {
+		return nil, fmt.Errorf("mailer: no email template %q", name)
+	}
+	var subj, text, html bytes.Buffer
+	if err := t.ExecuteTemplate(&subj, "subject", d); err != nil {
+		return nil, fmt.Errorf("mailer: render %s subject: %w", name, err)
+	}
+	d.Subject = truncateRunes(cleanHeader(subj.String()), maxSubject)
+	if err := t.Execute(&text, d); err != nil {
+		return nil, fmt.Errorf("mailer: render %s text: %w", name, err)
+	}
+	if err := h.ExecuteTemplate(&html, "layout", d); err != nil {
+		return nil, fmt.Errorf("mailer: render %s html: %w", name, err)
+	}
+	return &Message{
+		From:      c.From,
+		Subject:   d.Subject,
+		Text:      text.String(),
+		HTML:      html.String(),
+		MessageID: NewMessageID(c.From.Address),
+		Date:      c.now(),
+	}, nil
+}
+
+// LeadMessages composes, for a new lead, the visitor's confirmation and
+// the staff notification, as outbox rows to store with the lead. It works
+// on a normalized copy of l and needs a valid email address. The
+// notification links to the lead in the staff pages when l.ID is known,
+// and to the dashboard otherwise.
+func (c *Composer) LeadMessages(l *leads.Lead) ([]leads.OutboxMessage, error) {
+	v := *l
+	v.Normalize()
+	if !leads.ValidEmail(v.Email) {
+		return nil, &leads.Error{Code: leads.EINVALID, Message: "Please correct the highlighted fields.",
+			Fields: map[string]string{"email": "Please enter a valid email address, like name@example.com."}}
+	}
+	received := v.CreatedAt
+	if received.IsZero() {
+		received = c.now()
+	}
+	staffURL := c.BaseURL + "/staff"
+	if v.ID != 0 {
+		staffURL = fmt.Sprintf("%s/staff/leads/%d", c.BaseURL, v.ID)
+	}
+	visitor := mail.Address{Name: cleanHeader(v.Name), Address: v.Email}
+	newData := func() *emailData {
+		return &emailData{
+			SiteName: c.SiteName, BaseURL: c.BaseURL,
+			Name: v.Name, Email: v.Email, Company: v.Company, Phone: v.Phone, Message: v.Message, Source: v.Source,
+			Received: received.UTC().Format("2006-01-02 15:04:05 UTC"),
+			BookURL:  c.BaseURL + "/book", StaffURL: staffURL,
+		}
+	}
+
+	confirm, err := c.render(tmplLeadConfirmation, newData())
+	if err != nil {
+		return nil, err
+	}
+	confirm.To = visitor
+	staff := c.Staff
+	confirm.ReplyTo = &staff
+
+	notify, err := c.render(tmplLeadNotification, newData())
+	if err != nil {
+		return nil, err
+	}
+	notify.To = c.Staff
+	notify.ReplyTo = &visitor
+
+	return outboxRows(l.ID, []string{KindLeadConfirmation, KindLeadNotification}, confirm, notify)
+}
+
+func outboxRows(leadID int64, kinds []string, msgs ...*Message) ([]leads.OutboxMessage, error) {
+	rows := make([]leads.OutboxMessage, len(msgs))
+	for i, m := range msgs {
+		p, err := m.MarshalPayload()
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = leads.OutboxMessage{
+			Kind: kinds[i], Recipient: m.To.Address, MessageID: m.MessageID, Payload: p, LeadID: leadID,
+		}
+	}
+	return rows, nil
+}
+
+// Submission is a form submission that could not be stored, for Fallback.
+type Submission struct {
+	// Form names the form: "contact" or "booking".
+	Form string
+	// Fields are the submitted name/value pairs, in the form's order.
+	Fields [][2]string
+	// Email is the visitor's address as typed.
+	Email string
+	// Reason is a short, fixed description of what failed ("database
+	// unavailable"); never raw error text, which may carry internals.
+	Reason string
+	At     time.Time
+}
+
+// Fallback composes the "something went wrong" emails for a submission
+// that could not be stored: to staff, the whole submission, so that the
+// lead is not lost; and, when s.Email is a valid address, to the visitor,
+// an apology that says how to reach us. The messages are meant for Direct,
+// since the outbox lives in the database that just failed.
+func (c *Composer) Fallback(s Submission) ([]*Message, error) {
+	at := s.At
+	if at.IsZero() {
+		at = c.now()
+	}
+	email := strings.TrimSpace(s.Email)
+	var name string
+	fields := make([]field, 0, len(s.Fields))
+	for _, f := range s.Fields {
+		fields = append(fields, field{Name: cleanHeader(f[0]), Value: f[1]})
+		if strings.EqualFold(f[0], "name") && name == "" {
+			name = truncateRunes(cleanHeader(f[1]), leads.MaxName)
+		}
+	}
+	reason := cleanHeader(s.Reason)
+	if reason == "" {
+		reason = "unknown"
+	}
+	d := &emailData{
+		SiteName: c.SiteName, BaseURL: c.BaseURL, Name: name, Email: email,
+		Form: cleanHeader(s.Form), Fields: fields, Reason: reason,
+		Received: at.UTC().Format("2006-01-02 15:04:05 UTC"),
+		BookURL:  c.BaseURL + "/book",
+	}
+	staffMsg, err := c.render(tmplFallbackStaff, d)
+	if err != nil {
+		return nil, err
+	}
+	staffMsg.To = c.Staff
+	msgs := []*Message{staffMsg}
+	if !leads.ValidEmail(email) {
+		return msgs, nil
+	}
+	visitor := mail.Address{Name: name, Address: email}
+	staffMsg.ReplyTo = &visitor
+
+	vd := *d
+	visitorMsg, err := c.render(tmplFallbackVisitor, &vd)
+	if err != nil {
+		return nil, err
+	}
+	visitorMsg.To = visitor
+	staff := c.Staff
+	visitorMsg.ReplyTo = &staff
+	return append(msgs, visitorMsg), nil
+}

@@ -1,0 +1,339 @@
+// Package mailer composes leadbook's emails (text, HTML and, for
+// invitations, text/calendar), sends them over SMTP or into a pickup folder,
+// and drains the durable outbox that the leads package keeps.
+//
+// Nothing in this package logs personal data: log lines carry outbox ids,
+// kinds, Message-IDs and SMTP codes, never addresses, names or subjects.
+package mailer
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Calendar methods of an invitation (RFC 5546).
+const (
+	MethodRequest = "REQUEST"
+	MethodCancel  = "CANCEL"
+)
+
+// InviteFileName is the name of the attached copy of an invitation.
+const InviteFileName = "invite.ics"
+
+// Message is one composed email; it is what an outbox row's payload holds
+// (JSON-encoded), so a queued message is sent exactly as composed.
+type Message struct {
+	From, To mail.Address // one recipient per message
+	ReplyTo  *mail.Address
+	Subject  string
+	Text     string
+	HTML     string
+	// Calendar is an optional iCalendar object, already folded, with CRLF
+	// line ends. It goes out twice: as the text/calendar alternative that
+	// mail clients treat as an invitation (RFC 6047), and as an attached
+	// invite.ics for clients that only offer attachments.
+	Calendar []byte
+	// CalendarMethod is MethodRequest or MethodCancel when Calendar is set;
+	// it must equal the object's METHOD property.
+	CalendarMethod string
+	// MessageID is "<random@host>", fixed when the outbox row is written
+	// so that a retried delivery is recognisably the same message.
+	MessageID string
+	Date      time.Time
+}
+
+// payloadVersion is the version of the JSON payload written by
+// MarshalPayload. UnmarshalPayload refuses newer ones, so an old binary
+// never sends half of a message it does not understand.
+const payloadVersion = 1
+
+type payloadAddress struct {
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address"`
+}
+
+type payload struct {
+	Version        int             `json:"v"`
+	From           payloadAddress  `json:"from"`
+	To             payloadAddress  `json:"to"`
+	ReplyTo        *payloadAddress `json:"reply_to,omitempty"`
+	Subject        string          `json:"subject"`
+	Text           string          `json:"text,omitempty"`
+	HTML           string          `json:"html,omitempty"`
+	Calendar       string          `json:"calendar,omitempty"`
+	CalendarMethod string          `json:"calendar_method,omitempty"`
+	MessageID      string          `json:"message_id"`
+	Date           time.Time       `json:"date"`
+}
+
+// MarshalPayload encodes m for an outbox row. It checks m first, so a
+// message that could never be sent is refused when it is queued, not when
+// it is due.
+func (m *Message) MarshalPayload() ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	p := payload{
+		Version:        payloadVersion,
+		From:           payloadAddress(m.From),
+		To:             payloadAddress(m.To),
+		Subject:        m.Subject,
+		Text:           m.Text,
+		HTML:           m.HTML,
+		Calendar:       string(m.Calendar),
+		CalendarMethod: m.CalendarMethod,
+		MessageID:      m.MessageID,
+		Date:           m.Date,
+	}
+	if m.ReplyTo != nil {
+		r := payloadAddress(*m.ReplyTo)
+		p.ReplyTo = &r
+	}
+	// Without HTML escaping the stored payload stays readable ("<id@host>"
+	// rather than "\u003cid@host\u003e").
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, fmt.Errorf("mailer: marshal payload: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// UnmarshalPayload decodes an outbox row's payload written by
+// MarshalPayload and checks the message it holds.
+func UnmarshalPayload(b []byte) (*Message, error) {
+	var p payload
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("mailer: unmarshal payload: %w", err)
+	}
+	if p.Version != payloadVersion {
+		return nil, fmt.Errorf("mailer: unmarshal payload: unknown version %d", p.Version)
+	}
+	m := &Message{
+		From:           mail.Address(p.From),
+		To:             mail.Address(p.To),
+		Subject:        p.Subject,
+		Text:           p.Text,
+		HTML:           p.HTML,
+		CalendarMethod: p.CalendarMethod,
+		MessageID:      p.MessageID,
+		Date:           p.Date,
+	}
+	if p.ReplyTo != nil {
+		r := mail.Address(*p.ReplyTo)
+		m.ReplyTo = &r
+	}
+	if p.Calendar != "" {
+		m.Calendar = []byte(p.Calendar)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Validate reports whether m can be sent: sender, recipient and reply
+// addresses that survive a round trip through net/mail, a Message-ID, a
+// date, a body, and a known calendar method when there is a calendar. Its
+// errors never quote the addresses, so they are safe to log.
+func (m *Message) Validate() error {
+	switch {
+	case !validAddress(m.From.Address):
+		return &PermanentError{Err: errors.New("mailer: invalid sender address")}
+	case !validAddress(m.To.Address):
+		return &PermanentError{Err: errors.New("mailer: invalid recipient address")}
+	case m.ReplyTo != nil && !validAddress(m.ReplyTo.Address):
+		return &PermanentError{Err: errors.New("mailer: invalid reply-to address")}
+	case !validMessageID(m.MessageID):
+		return &PermanentError{Err: errors.New("mailer: invalid message id")}
+	case m.Date.IsZero():
+		return &PermanentError{Err: errors.New("mailer: message has no date")}
+	case m.Text == "" && m.HTML == "":
+		return &PermanentError{Err: errors.New("mailer: message has no body")}
+	case len(m.Calendar) > 0 && m.CalendarMethod != MethodRequest && m.CalendarMethod != MethodCancel:
+		return &PermanentError{Err: fmt.Errorf("mailer: unknown calendar method %q", cleanHeader(m.CalendarMethod))}
+	}
+	return nil
+}
+
+// validAddress reports whether s is a bare addr-spec that net/mail parses
+// back to itself, which rules out CR, LF and anything a mail server would
+// read as a second command.
+func validAddress(s string) bool {
+	if s == "" || strings.ContainsAny(s, "\r\n<>") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && strings.Contains(s, "@")
+}
+
+func validMessageID(s string) bool {
+	if len(s) < 5 || len(s) > 250 || s[0] != '<' || s[len(s)-1] != '>' {
+		return false
+	}
+	inner := s[1 : len(s)-1]
+	at := strings.IndexByte(inner, '@')
+	if at < 1 || at == len(inner)-1 {
+		return false
+	}
+	for _, r := range inner {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("<>()[]\\,;:\"", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteTo writes m as RFC 5322 bytes with CRLF line ends, built by go-mail.
+// Without a calendar the body is multipart/alternative (text/plain,
+// text/html); with one it is multipart/mixed(multipart/alternative(
+// text/plain, text/html, text/calendar; method=...), invite.ics).
+// Boundaries are random; everything else is fixed by m.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	g, err := m.msg()
+	if err != nil {
+		return 0, err
+	}
+	n, err := g.WriteTo(w)
+	if err != nil {
+		return n, fmt.Errorf("mailer: write message: %w", err)
+	}
+	return n, nil
+}
+
+// Bytes returns the RFC 5322 form of m.
+func (m *Message) Bytes() ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// msg builds the go-mail message. go-mail writes a part's Content-Type as
+// "<content type>; charset=<charset>", so the text/calendar part gets its
+// RFC 6047 method parameter by carrying it in the content type itself.
+func (m *Message) msg() (*gomail.Msg, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	g := gomail.NewMsg(
+		gomail.WithCharset(gomail.CharsetUTF8),
+		gomail.WithEncoding(gomail.EncodingQP),
+		gomail.WithNoDefaultUserAgent(),
+	)
+	from, to := cleanAddress(m.From), cleanAddress(m.To)
+	g.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, &from)
+	g.SetAddrHeaderFromMailAddress(gomail.HeaderTo, &to)
+	if m.ReplyTo != nil {
+		r := cleanAddress(*m.ReplyTo)
+		g.SetAddrHeaderFromMailAddress(gomail.HeaderReplyTo, &r)
+	}
+	g.Subject(cleanHeader(m.Subject))
+	g.SetDateWithValue(m.Date)
+	g.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(m.MessageID, "<"), ">"))
+	// Every message leadbook sends is automatic (RFC 3834): this keeps
+	// vacation responders from answering it.
+	g.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
+
+	first := true
+	add := func(ct gomail.ContentType, body string, opts ...gomail.PartOption) {
+		if first {
+			g.SetBodyString(ct, body, opts...)
+			first = false
+			return
+		}
+		g.AddAlternativeString(ct, body, opts...)
+	}
+	if m.Text != "" {
+		add(gomail.TypeTextPlain, crlf(m.Text))
+	}
+	if m.HTML != "" {
+		add(gomail.TypeTextHTML, crlf(m.HTML))
+	}
+	if len(m.Calendar) > 0 {
+		// Base64 keeps the folded CRLF lines byte for byte whatever the
+		// relay does, and needs no 8BITMIME for non-ASCII names.
+		add(gomail.ContentType("text/calendar; method="+m.CalendarMethod), string(m.Calendar),
+			gomail.WithPartEncoding(gomail.EncodingB64))
+		// application/ics rather than text/calendar: clients that honour
+		// the alternative part do not offer the attachment as a second
+		// invitation.
+		if err := g.AttachReader(InviteFileName, bytes.NewReader(m.Calendar),
+			gomail.WithFileContentType("application/ics"),
+			gomail.WithFileEncoding(gomail.EncodingB64)); err != nil {
+			return nil, fmt.Errorf("mailer: attach invitation: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// crlf turns every line end into CRLF, as RFC 5322 requires; the
+// quoted-printable encoder keeps CRLF pairs as hard line breaks.
+func crlf(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.ReplaceAll(s, "\n", "\r\n")
+}
+
+// cleanHeader makes s safe for a header: control characters (CR and LF
+// above all) become spaces, runs of white space collapse and the ends are
+// trimmed. go-mail then encodes non-ASCII text per RFC 2047.
+func cleanHeader(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func cleanAddress(a mail.Address) mail.Address {
+	return mail.Address{Name: cleanHeader(a.Name), Address: a.Address}
+}
+
+// NewMessageID returns a new "<128-bit random hex@domain>" Message-ID,
+// with the domain of from ("localhost" when it has none).
+func NewMessageID(from string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms.
+		panic(fmt.Sprintf("mailer: read random: %v", err))
+	}
+	return "<" + hex.EncodeToString(b[:]) + "@" + domainOf(from) + ">"
+}
+
+func domainOf(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || at == len(addr)-1 {
+		return "localhost"
+	}
+	d := strings.ToLower(addr[at+1:])
+	for _, r := range d {
+		if !(r == '.' || r == '-' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')) {
+			return "localhost"
+		}
+	}
+	return d
+}

@@ -1,0 +1,281 @@
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"leadbook/leads"
+)
+
+// Queue is the part of leads.Store that the Worker uses.
+type Queue interface {
+	ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]leads.OutboxMessage, error)
+	MarkMailSent(ctx context.Context, id int64) error
+	MarkMailRetry(ctx context.Context, id int64, next time.Time, reason string) error
+	MarkMailDead(ctx context.Context, id int64, reason string) error
+	NextMailDue(ctx context.Context) (time.Time, bool, error)
+}
+
+var _ Queue = (*leads.Store)(nil)
+
+// Worker defaults.
+const (
+	DefaultLease     = 2 * time.Minute
+	DefaultBatch     = 16
+	DefaultBaseDelay = 30 * time.Second
+	DefaultMaxDelay  = time.Hour
+	DefaultMaxAge    = 72 * time.Hour
+	DefaultPoll      = 5 * time.Second
+)
+
+// markTimeout bounds the bookkeeping after a send, which runs even when
+// the worker is being stopped so that a sent message is recorded as sent.
+const markTimeout = 10 * time.Second
+
+// Worker drains the outbox: it claims due rows with a lease, sends them
+// one at a time, and marks each sent, due again later, or dead.
+//
+// Retries back off exponentially with "equal jitter": after the n-th
+// failed attempt the next one waits
+//
+//	min(MaxDelay, BaseDelay * 2^(n-1)) * (0.5 + Rand()/2)
+//
+// that is between half and all of the capped exponential delay, so a
+// burst of failures spreads out while the wait still grows. A temporary
+// failure of a message older than MaxAge, and every permanent failure, is
+// dead-lettered for staff to see.
+//
+// The zero value needs Queue and Sender; every other field has a default.
+type Worker struct {
+	Queue  Queue
+	Sender Sender
+	Logger *slog.Logger     // slog.Default() when nil
+	Now    func() time.Time // time.Now when nil; should be the store's clock
+
+	Lease     time.Duration  // how long a claim lasts; DefaultLease when zero
+	Batch     int            // rows claimed at once; DefaultBatch when zero
+	BaseDelay time.Duration  // first retry delay; DefaultBaseDelay when zero
+	MaxDelay  time.Duration  // cap of the retry delay; DefaultMaxDelay when zero
+	MaxAge    time.Duration  // give up on temporary failures after this; DefaultMaxAge when zero
+	Poll      time.Duration  // longest sleep between checks; DefaultPoll when zero
+	Rand      func() float64 // jitter in [0, 1); math/rand/v2 when nil
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (w *Worker) init() {
+	w.once.Do(func() { w.wake = make(chan struct{}, 1) })
+}
+
+func (w *Worker) logger() *slog.Logger {
+	if w.Logger == nil {
+		return slog.Default()
+	}
+	return w.Logger
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now == nil {
+		return time.Now()
+	}
+	return w.Now()
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Wake nudges a running worker to look for due messages now, after new
+// rows were queued. It never blocks.
+func (w *Worker) Wake() {
+	w.init()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due messages until ctx is done, then returns nil. A message
+// whose send has begun is finished and marked first; claimed messages not
+// yet begun are handed back to the queue.
+func (w *Worker) Run(ctx context.Context) error {
+	w.init()
+	log := w.logger()
+	poll := orDefault(w.Poll, DefaultPoll)
+	for {
+		full, err := w.batch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := poll
+		switch {
+		case err != nil:
+			log.Error("mailer: outbox worker", "err", err)
+		case full:
+			continue
+		default:
+			if next, ok, err := w.Queue.NextMailDue(ctx); err != nil {
+				log.Error("mailer: outbox worker", "err", err)
+			} else if ok {
+				wait = min(max(next.Sub(w.now()), 0), poll)
+			}
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-w.wake:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+}
+
+// Drain sends every message that is due now and returns when none is
+// left: those that failed are due later. Tests and the CLI use it.
+func (w *Worker) Drain(ctx context.Context) error {
+	for {
+		full, err := w.batch(ctx)
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("mailer: drain: %w", err)
+		}
+		if !full {
+			return nil
+		}
+	}
+}
+
+// batch claims and processes one batch. It reports whether it found any
+// message, so callers know to look again at once.
+func (w *Worker) batch(ctx context.Context) (found bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, nil
+	}
+	msgs, err := w.Queue.ClaimMail(ctx, orDefault(w.Lease, DefaultLease), orDefault(w.Batch, DefaultBatch))
+	if err != nil {
+		return false, err
+	}
+	var errs []error
+	for i, m := range msgs {
+		if ctx.Err() != nil {
+			w.release(msgs[i:])
+			break
+		}
+		if err := w.process(ctx, m); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(msgs) > 0, errors.Join(errs...)
+}
+
+// release hands claimed but unsent messages back, due now, so that the
+// next worker need not wait for their leases to run out. The claim already
+// counted an attempt; that only lengthens a later backoff a little.
+func (w *Worker) release(msgs []leads.OutboxMessage) {
+	ctx, cancel := context.WithTimeout(context.Background(), markTimeout)
+	defer cancel()
+	now := w.now()
+	for _, m := range msgs {
+		if err := w.Queue.MarkMailRetry(ctx, m.ID, now, "released: worker stopping"); err != nil {
+			// The lease still runs out, after which another worker
+			// claims the message.
+			w.logger().Warn("mailer: release outbox message", "id", m.ID, "kind", m.Kind, "err", err)
+		}
+	}
+}
+
+// process sends one claimed message and records the outcome. The send and
+// the marking run on a context that ctx's cancellation does not reach (the
+// sender's timeouts bound them), so stopping never leaves a message sent
+// but still queued.
+func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
+	ctx = context.WithoutCancel(ctx)
+	log := w.logger().With("id", row.ID, "kind", row.Kind, "attempt", row.Attempts)
+
+	msg, err := UnmarshalPayload(row.Payload)
+	if err == nil && msg.MessageID != row.MessageID {
+		err = errors.New("mailer: payload Message-ID differs from the outbox row's")
+	}
+	if err != nil {
+		log.Warn("mailer: outbox message malformed, dead-lettered", "err", err)
+		return w.mark(ctx, func(ctx context.Context) error {
+			return w.Queue.MarkMailDead(ctx, row.ID, "malformed payload: "+err.Error())
+		})
+	}
+
+	sendErr := w.Sender.Send(ctx, msg)
+	if sendErr == nil {
+		log.Debug("mailer: sent")
+		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailSent(ctx, row.ID) })
+	}
+
+	code, esc := SMTPCode(sendErr)
+	log = log.With("smtp_code", code, "smtp_status", esc, "err", safeError(sendErr))
+	reason := sendErr.Error()
+	if Permanent(sendErr) {
+		log.Warn("mailer: permanent failure, dead-lettered")
+		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailDead(ctx, row.ID, reason) })
+	}
+	now := w.now()
+	// Age counts from when the message was meant to go: its Date, which
+	// for a reminder queued weeks ahead is its due time.
+	since := row.CreatedAt
+	if msg.Date.After(since) {
+		since = msg.Date
+	}
+	if maxAge := orDefault(w.MaxAge, DefaultMaxAge); !since.IsZero() && now.Sub(since) > maxAge {
+		log.Warn("mailer: temporary failures for longer than the maximum age, dead-lettered",
+			"max_age", maxAge.String())
+		return w.mark(ctx, func(ctx context.Context) error {
+			return w.Queue.MarkMailDead(ctx, row.ID, "gave up after "+maxAge.String()+": "+reason)
+		})
+	}
+	delay := w.backoff(row.Attempts)
+	log.Warn("mailer: temporary failure, will retry", "retry_in", delay.String())
+	return w.mark(ctx, func(ctx context.Context) error {
+		return w.Queue.MarkMailRetry(ctx, row.ID, now.Add(delay), reason)
+	})
+}
+
+func (w *Worker) mark(ctx context.Context, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, markTimeout)
+	defer cancel()
+	return f(ctx)
+}
+
+// backoff returns the wait after the given number of attempts (1 for the
+// first), as documented on Worker.
+func (w *Worker) backoff(attempts int) time.Duration {
+	return Backoff(attempts, orDefault(w.BaseDelay, DefaultBaseDelay), orDefault(w.MaxDelay, DefaultMaxDelay), w.Rand)
+}
+
+// Backoff returns min(maxDelay, base*2^(attempts-1)) * (0.5 + r()/2): an
+// exponential delay with equal jitter. r is math/rand/v2's Float64 when
+// nil.
+func Backoff(attempts int, base, maxDelay time.Duration, r func() float64) time.Duration {
+	if r == nil {
+		r = rand.Float64
+	}
+	d := base
+	for i := 1; i < attempts && d < maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxDelay)
+	f := min(max(r(), 0), 1)
+	return time.Duration(float64(d) * (0.5 + f/2))
+}
