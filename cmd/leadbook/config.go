@@ -1,0 +1,443 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"leadbook/calendar"
+	"leadbook/leads"
+)
+
+// config is the whole configuration, parsed and validated once before
+// anything is opened.
+type config struct {
+	Addr          string
+	DB            string
+	BaseURL       string
+	SMTPHost      string
+	SMTPPort      int
+	SMTPUsername  string
+	SMTPPassword  string
+	SMTPTLS       string
+	MailDir       string
+	MailFrom      mail.Address
+	StaffEmail    mail.Address
+	CEOName       string
+	CEOEmail      string
+	Timezone      *time.Location
+	Hours         calendar.Week
+	SlotMinutes   int
+	BufferMinutes int
+	MinNotice     time.Duration
+	HorizonDays   int
+	DailyCap      int
+	Closed        []calendar.DateRange
+	BusyICS       []string
+	BusyMaxStale  time.Duration
+	Reminder      time.Duration
+	FeedSecret    string
+	RateLimit     int
+	MinFill       time.Duration
+	Trusted       []*net.IPNet
+	RetentionDays int
+	LogFormat     string
+	SiteName      string
+}
+
+// setting is one configuration variable: an environment variable, the
+// flag of the same name, and for secrets a NAME_FILE variable too.
+type setting struct {
+	env    string
+	def    string
+	help   string
+	secret bool
+	parse  func(c *config, v string) error
+}
+
+func (s setting) flagName() string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.env, "LEADBOOK_")), "_", "-")
+}
+
+var settings = []setting{
+	{env: "LEADBOOK_ADDR", def: ":8080", help: "address to listen on", parse: func(c *config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return errors.New("want host:port, like :8080 or 127.0.0.1:8080")
+		}
+		c.Addr = v
+		return nil
+	}},
+	{env: "LEADBOOK_DB", def: "data/leadbook.db", help: "SQLite database file", parse: func(c *config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.DB = v
+		return nil
+	}},
+	{env: "LEADBOOK_BASE_URL", def: "http://localhost:8080", help: "public URL of the site, for links in emails", parse: func(c *config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return errors.New("want an absolute http(s) URL without a path, like https://example.com")
+		}
+		c.BaseURL = strings.TrimSuffix(v, "/")
+		return nil
+	}},
+	{env: "LEADBOOK_SITE_NAME", def: "Northwind Consulting", help: "the firm's name, shown on pages and in emails", parse: func(c *config, v string) error {
+		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, "\r\n") {
+			return errors.New("must be one non-empty line")
+		}
+		c.SiteName = v
+		return nil
+	}},
+	{env: "LEADBOOK_SMTP_HOST", def: "", help: "SMTP server; empty: write mail to LEADBOOK_MAIL_DIR", parse: func(c *config, v string) error {
+		c.SMTPHost = v
+		return nil
+	}},
+	{env: "LEADBOOK_SMTP_PORT", def: "", help: "SMTP port; empty: 25, 587 or 465 by LEADBOOK_SMTP_TLS", parse: func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		return intIn(&c.SMTPPort, v, 1, 65535)
+	}},
+	{env: "LEADBOOK_SMTP_USERNAME", def: "", help: "SMTP user; AUTH only when set", parse: func(c *config, v string) error {
+		c.SMTPUsername = v
+		return nil
+	}},
+	{env: "LEADBOOK_SMTP_PASSWORD", def: "", help: "SMTP password", secret: true, parse: func(c *config, v string) error {
+		c.SMTPPassword = v
+		return nil
+	}},
+	{env: "LEADBOOK_SMTP_TLS", def: "starttls", help: "none, starttls or tls", parse: func(c *config, v string) error {
+		switch v {
+		case "none", "starttls", "tls":
+			c.SMTPTLS = v
+			return nil
+		}
+		return errors.New("want none, starttls or tls")
+	}},
+	{env: "LEADBOOK_MAIL_DIR", def: "data/mail", help: "pickup folder, one .eml per message, when no SMTP host is set", parse: func(c *config, v string) error {
+		c.MailDir = v
+		return nil
+	}},
+	{env: "LEADBOOK_MAIL_FROM", def: "Bookings <bookings@localhost>", help: "sender of every email, and the invitations' ORGANIZER", parse: func(c *config, v string) error {
+		a, err := mail.ParseAddress(v)
+		if err != nil {
+			return errors.New("want an address like Bookings <bookings@example.com>")
+		}
+		c.MailFrom = *a
+		return nil
+	}},
+	{env: "LEADBOOK_STAFF_EMAIL", def: "", help: "where lead notifications and fallbacks go; empty: LEADBOOK_MAIL_FROM", parse: func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		a, err := mail.ParseAddress(v)
+		if err != nil {
+			return errors.New("want an address like staff@example.com")
+		}
+		c.StaffEmail = *a
+		return nil
+	}},
+	{env: "LEADBOOK_CEO_NAME", def: "Our CEO", help: "the CEO's name, shown on the booking page and in invitations", parse: func(c *config, v string) error {
+		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, "\r\n") {
+			return errors.New("must be one non-empty line")
+		}
+		c.CEOName = v
+		return nil
+	}},
+	{env: "LEADBOOK_CEO_EMAIL", def: "ceo@localhost", help: "the CEO's address, an attendee of every call", parse: func(c *config, v string) error {
+		a, err := mail.ParseAddress(v)
+		if err != nil || a.Name != "" {
+			return errors.New("want a plain address like ceo@example.com")
+		}
+		c.CEOEmail = a.Address
+		return nil
+	}},
+	{env: "LEADBOOK_TIMEZONE", def: "UTC", help: "the CEO's IANA time zone, like Europe/Berlin", parse: func(c *config, v string) error {
+		if v == "" || v == "Local" {
+			return errors.New("want an IANA zone name like Europe/Berlin")
+		}
+		loc, err := time.LoadLocation(v)
+		if err != nil {
+			return fmt.Errorf("unknown time zone %q", v)
+		}
+		c.Timezone = loc
+		return nil
+	}},
+	{env: "LEADBOOK_HOURS", def: "mon-fri 09:00-17:00", help: "weekly hours for calls; rules joined by ';', ranges by ','", parse: func(c *config, v string) error {
+		w, err := calendar.ParseHours(v)
+		if err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "calendar: "))
+		}
+		c.Hours = w
+		return nil
+	}},
+	{env: "LEADBOOK_SLOT_MINUTES", def: "30", help: "length of a call", parse: func(c *config, v string) error {
+		return intIn(&c.SlotMinutes, v, 5, 480)
+	}},
+	{env: "LEADBOOK_BUFFER_MINUTES", def: "0", help: "free minutes kept between calls", parse: func(c *config, v string) error {
+		return intIn(&c.BufferMinutes, v, 0, 240)
+	}},
+	{env: "LEADBOOK_MIN_NOTICE", def: "12h", help: "earliest a call can be booked ahead", parse: func(c *config, v string) error {
+		return durationIn(&c.MinNotice, v, 0, 90*24*time.Hour)
+	}},
+	{env: "LEADBOOK_HORIZON_DAYS", def: "30", help: "how many days ahead calls can be booked", parse: func(c *config, v string) error {
+		return intIn(&c.HorizonDays, v, 1, 366)
+	}},
+	{env: "LEADBOOK_DAILY_CAP", def: "0", help: "most calls a day; 0: no cap", parse: func(c *config, v string) error {
+		return intIn(&c.DailyCap, v, 0, 1000)
+	}},
+	{env: "LEADBOOK_CLOSED", def: "", help: "dates with no calls, like 2026-12-24,2026-12-31..2027-01-02", parse: func(c *config, v string) error {
+		closed, err := calendar.ParseClosed(v)
+		if err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "calendar: "))
+		}
+		c.Closed = closed
+		return nil
+	}},
+	{env: "LEADBOOK_BUSY_ICS", def: "", help: "ICS feeds (URLs or files, comma-separated) of the CEO's busy times", parse: func(c *config, v string) error {
+		c.BusyICS = nil
+		for _, src := range strings.Split(v, ",") {
+			src = strings.TrimSpace(src)
+			if src == "" {
+				continue
+			}
+			if strings.Contains(src, "://") {
+				u, err := url.Parse(src)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "webcal") || u.Host == "" {
+					return errors.New("want http(s) URLs or file paths, comma-separated")
+				}
+			}
+			c.BusyICS = append(c.BusyICS, src)
+		}
+		return nil
+	}},
+	{env: "LEADBOOK_BUSY_MAX_STALE", def: "6h", help: "how long a failing feed's last good copy is trusted", parse: func(c *config, v string) error {
+		return durationIn(&c.BusyMaxStale, v, time.Minute, 30*24*time.Hour)
+	}},
+	{env: "LEADBOOK_REMINDER", def: "24h", help: "reminder email this long before a call; 0: none", parse: func(c *config, v string) error {
+		return durationIn(&c.Reminder, v, 0, 30*24*time.Hour)
+	}},
+	{env: "LEADBOOK_FEED_SECRET", def: "", help: "secret of the CEO's feed URL /calendar/{secret}.ics; empty: no feed", secret: true, parse: func(c *config, v string) error {
+		if v != "" && len(v) < 16 {
+			return errors.New("must be at least 16 characters")
+		}
+		if strings.ContainsAny(v, "/?#% ") {
+			return errors.New("must not contain / ? # % or spaces")
+		}
+		c.FeedSecret = v
+		return nil
+	}},
+	{env: "LEADBOOK_RATE_LIMIT", def: "20", help: "POSTs per minute per client address; 0: off", parse: func(c *config, v string) error {
+		return intIn(&c.RateLimit, v, 0, 1_000_000)
+	}},
+	{env: "LEADBOOK_MIN_FILL_SECONDS", def: "3", help: "least seconds between showing a form and its submission; 0: off", parse: func(c *config, v string) error {
+		var n int
+		if err := intIn(&n, v, 0, 3600); err != nil {
+			return err
+		}
+		c.MinFill = time.Duration(n) * time.Second
+		return nil
+	}},
+	{env: "LEADBOOK_TRUSTED_PROXIES", def: "", help: "CIDRs whose X-Forwarded-For is believed; empty: none", parse: func(c *config, v string) error {
+		c.Trusted = nil
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if !strings.Contains(part, "/") {
+				if ip := net.ParseIP(part); ip != nil && ip.To4() != nil {
+					part += "/32"
+				} else {
+					part += "/128"
+				}
+			}
+			_, n, err := net.ParseCIDR(part)
+			if err != nil {
+				return fmt.Errorf("%q is not a CIDR like 10.0.0.0/8", part)
+			}
+			c.Trusted = append(c.Trusted, n)
+		}
+		return nil
+	}},
+	{env: "LEADBOOK_RETENTION_DAYS", def: "0", help: "delete leads older than this; 0: keep until erased", parse: func(c *config, v string) error {
+		return intIn(&c.RetentionDays, v, 0, 100*366)
+	}},
+	{env: "LEADBOOK_LOG_FORMAT", def: "text", help: "text or json", parse: func(c *config, v string) error {
+		if v != "text" && v != "json" {
+			return errors.New("want text or json")
+		}
+		c.LogFormat = v
+		return nil
+	}},
+}
+
+func intIn(dst *int, v string, lo, hi int) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("%d is out of range %d..%d", n, lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+func durationIn(dst *time.Duration, v string, lo, hi time.Duration) error {
+	if v == "0" {
+		v = "0s"
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 12h or 30m", v)
+	}
+	if d < lo || d > hi {
+		return fmt.Errorf("%s is out of range %s..%s", d, lo, hi)
+	}
+	*dst = d
+	return nil
+}
+
+// rules are the availability rules the configuration describes.
+func (c *config) rules() calendar.Rules {
+	return calendar.Rules{
+		Location:    c.Timezone,
+		Hours:       c.Hours,
+		Slot:        time.Duration(c.SlotMinutes) * time.Minute,
+		Buffer:      time.Duration(c.BufferMinutes) * time.Minute,
+		MinNotice:   c.MinNotice,
+		HorizonDays: c.HorizonDays,
+		DailyCap:    c.DailyCap,
+		Closed:      c.Closed,
+	}
+}
+
+// errHelp is returned when --help was asked for and printed.
+var errHelp = errors.New("help requested")
+
+// configError names the variable whose value is bad.
+type configError struct {
+	name string
+	err  error
+}
+
+func (e *configError) Error() string { return e.name + ": " + e.err.Error() }
+
+// parseConfig reads flags (which win), then environment variables, then
+// NAME_FILE for secrets, then defaults, and validates everything. It returns
+// the remaining arguments (the subcommand's).
+func parseConfig(name string, args []string, getenv func(string) string, stdout io.Writer) (*config, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	vals := make([]*string, len(settings))
+	for i, s := range settings {
+		vals[i] = fs.String(s.flagName(), "", s.help)
+		if s.secret {
+			fs.String(s.flagName()+"-file", "", "file holding "+s.flagName())
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout)
+			return nil, nil, errHelp
+		}
+		return nil, nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c := &config{}
+	for i, s := range settings {
+		v, err := lookup(s, fs, set, *vals[i], getenv)
+		if err != nil {
+			return nil, nil, &configError{s.env, err}
+		}
+		if err := s.parse(c, v); err != nil {
+			return nil, nil, &configError{s.env, err}
+		}
+	}
+	if c.StaffEmail.Address == "" {
+		c.StaffEmail = c.MailFrom
+	}
+	if c.SMTPHost == "" && c.MailDir == "" {
+		return nil, nil, &configError{"LEADBOOK_MAIL_DIR", errors.New("must be set when LEADBOOK_SMTP_HOST is empty")}
+	}
+	if c.SMTPPassword != "" && c.SMTPUsername == "" {
+		return nil, nil, &configError{"LEADBOOK_SMTP_USERNAME", errors.New("must be set when a password is")}
+	}
+	if err := c.rules().Validate(); err != nil {
+		return nil, nil, &configError{"LEADBOOK_HOURS", errors.New(strings.TrimPrefix(err.Error(), "calendar: "))}
+	}
+	if !leads.ValidEmail(c.MailFrom.Address) && !strings.HasSuffix(c.MailFrom.Address, "@localhost") {
+		return nil, nil, &configError{"LEADBOOK_MAIL_FROM", fmt.Errorf("%q is not a deliverable address", c.MailFrom.Address)}
+	}
+	return c, fs.Args(), nil
+}
+
+func lookup(s setting, fs *flag.FlagSet, set map[string]bool, flagVal string, getenv func(string) string) (string, error) {
+	if set[s.flagName()] {
+		return flagVal, nil
+	}
+	if s.secret && set[s.flagName()+"-file"] {
+		return readSecret(fs.Lookup(s.flagName() + "-file").Value.String())
+	}
+	if v, ok := envLookup(getenv, s.env); ok {
+		return v, nil
+	}
+	if s.secret {
+		if path, ok := envLookup(getenv, s.env+"_FILE"); ok {
+			return readSecret(path)
+		}
+	}
+	return s.def, nil
+}
+
+// envLookup treats an empty variable as unset, as shells and container
+// runtimes make "unset" hard to express.
+func envLookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret file: %w", errors.Unwrap(err))
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, `leadbook: the consultancy's site, lead capture and CEO booking in one binary.
+
+Usage:
+  leadbook [flags] [serve]              serve the site (the default)
+  leadbook [flags] migrate              apply database migrations and exit
+  leadbook --help                       this text
+
+Configuration: each environment variable has a flag of the same name
+(LEADBOOK_SMTP_HOST is --smtp-host); a flag wins over the variable. Secrets
+can also be read from a file named by NAME_FILE (or --name-file).
+
+`)
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		extra := ""
+		if s.secret {
+			extra = " (also " + s.env + "_FILE)"
+		}
+		fmt.Fprintf(w, "  %-26s --%-20s default %s\n      %s%s\n", s.env, s.flagName(), def, s.help, extra)
+	}
+}

@@ -1,0 +1,213 @@
+// Command leadbook serves the consultancy's site: articles, lead capture,
+// booking calls with the CEO, and the mail that confirms them.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"leadbook/calendar"
+	"leadbook/handlers"
+	"leadbook/leads"
+	"leadbook/mailer"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, errHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "leadbook: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: it parses the configuration, then runs the
+// subcommand named in args (serve when none).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	name := "leadbook"
+	if len(args) > 0 {
+		name, args = filepath.Base(args[0]), args[1:]
+	}
+	cfg, rest, err := parseConfig(name, args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	cmd := "serve"
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		if len(rest) > 0 {
+			return fmt.Errorf("serve takes no arguments, got %q", rest)
+		}
+		return serve(ctx, cfg, stdout, stderr)
+	case "migrate":
+		applied, version, err := leads.Migrate(ctx, cfg.DB)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migrations; schema is at version %d\n", applied, version)
+		return nil
+	case "help":
+		printHelp(stdout)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (see leadbook --help)", cmd)
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the web server and the outbox worker until ctx ends, then shuts
+// down in order: readiness off, HTTP drained, worker stopped, mail handed
+// over, database closed.
+func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err error) {
+	log := newLogger(cfg, stderr)
+	store, err := leads.Open(ctx, cfg.DB, leads.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil {
+			log.Error("close database", "err", cerr)
+			err = errors.Join(err, cerr)
+		}
+	}()
+	formKey, err := store.Secret(ctx, "form_key", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return err
+	}
+	sender, err := newSender(cfg)
+	if err != nil {
+		return err
+	}
+	composer, err := mailer.NewComposer(cfg.MailFrom, cfg.StaffEmail, cfg.BaseURL, cfg.SiteName)
+	if err != nil {
+		return err
+	}
+	composer.Now = store.Now
+	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now}
+	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
+		MaxStale: cfg.BusyMaxStale,
+		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
+		Floating: cfg.Timezone,
+	})
+	direct := mailer.NewDirect(sender, log)
+	srv, err := handlers.New(handlers.Config{
+		SiteName:       cfg.SiteName,
+		BaseURL:        cfg.BaseURL,
+		RateLimit:      cfg.RateLimit,
+		MinFill:        cfg.MinFill,
+		TrustedProxies: cfg.Trusted,
+		Logger:         log,
+		HTTPS:          len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://",
+	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
+		Booking: &handlers.Booking{
+			Rules:      cfg.rules(),
+			CEO:        calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail},
+			Reminder:   cfg.Reminder,
+			FeedSecret: cfg.FeedSecret,
+			Store:      store,
+			Busy:       feeds,
+			Composer:   composer,
+		}})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := worker.Run(workerCtx); err != nil {
+			log.Error("outbox worker stopped", "err", err)
+		}
+	}()
+	if len(cfg.BusyICS) > 0 {
+		// The first fetch runs in the background: until it succeeds, the
+		// feeds report everything busy, so no slot can clash.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			feeds.Run(workerCtx, 5*time.Minute)
+		}()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
+	fmt.Fprintf(stdout, "leadbook listening on http://%s\n", ln.Addr())
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-serveErr:
+		log.Error("http server failed", "err", err)
+	}
+	srv.StartDraining()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if serr := httpSrv.Shutdown(shutdownCtx); serr != nil {
+		log.Error("http shutdown", "err", serr)
+		err = errors.Join(err, serr)
+	}
+	stopWorker()
+	wg.Wait()
+	if derr := direct.Close(shutdownCtx); derr != nil {
+		log.Error("fallback mail", "err", derr)
+		err = errors.Join(err, derr)
+	}
+	log.Info("stopped")
+	return err
+}
+
+func newSender(cfg *config) (mailer.Sender, error) {
+	if cfg.SMTPHost == "" {
+		if err := os.MkdirAll(cfg.MailDir, 0o750); err != nil {
+			return nil, fmt.Errorf("LEADBOOK_MAIL_DIR: %w", err)
+		}
+		return mailer.DirSender{Dir: cfg.MailDir}, nil
+	}
+	return mailer.NewSMTPSender(mailer.SMTPConfig{
+		Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS,
+		Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+	})
+}

@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"leadbook/templates"
+)
+
+// asset is a response body prepared once: the bytes, their gzip form and an
+// ETag, so serving it is a header check and one write.
+type asset struct {
+	body        []byte
+	gz          []byte
+	etag        string
+	contentType string
+	cache       string
+}
+
+func newAsset(body []byte, contentType, cache string) (*asset, error) {
+	sum := sha256.Sum256(body)
+	a := &asset{
+		body:        body,
+		etag:        `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`,
+		contentType: contentType,
+		cache:       cache,
+	}
+	if len(body) >= 512 {
+		var buf bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := zw.Write(body); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		if buf.Len() < len(body) {
+			a.gz = buf.Bytes()
+		}
+	}
+	return a, nil
+}
+
+// serve writes the asset, honouring If-None-Match and Accept-Encoding.
+func (a *asset) serve(c echo.Context, status int) error {
+	w := c.Response()
+	h := w.Header()
+	r := c.Request()
+	h["Content-Type"] = []string{a.contentType}
+	h["Etag"] = []string{a.etag}
+	h["Cache-Control"] = []string{a.cache}
+	if a.gz != nil {
+		h["Vary"] = []string{"Accept-Encoding"}
+	}
+	if status == http.StatusOK && etagMatch(r.Header.Get("If-None-Match"), a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	body := a.body
+	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body = a.gz
+		h["Content-Encoding"] = []string{"gzip"}
+	}
+	h["Content-Length"] = []string{fmt.Sprint(len(body))}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, part := range strings.Split(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip (and
+// does not give it q=0).
+func acceptsGzip(header string) bool {
+	for header != "" {
+		var part string
+		part, header, _ = strings.Cut(header, ",")
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.TrimSpace(name)
+		if !strings.EqualFold(name, "gzip") && name != "*" {
+			continue
+		}
+		params = strings.ReplaceAll(params, " ", "")
+		if q, ok := strings.CutPrefix(params, "q="); ok && (q == "0" || strings.HasPrefix(q, "0.000") || q == "0.0" || q == "0.00") {
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// assetPaths are the fingerprinted URLs of the static files.
+type assetPaths struct {
+	CSS, JS, Icon string
+}
+
+// staticFiles loads templates/static into memory.
+func staticFiles() (map[string]*asset, assetPaths, error) {
+	files := map[string]*asset{}
+	var paths assetPaths
+	err := fs.WalkDir(templates.Static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(templates.Static, p)
+		if err != nil {
+			return err
+		}
+		ctype := mime.TypeByExtension(path.Ext(p))
+		switch path.Ext(p) {
+		case ".css":
+			ctype = "text/css; charset=utf-8"
+		case ".js":
+			ctype = "text/javascript; charset=utf-8"
+		case ".svg":
+			ctype = "image/svg+xml"
+		}
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		a, err := newAsset(b, ctype, "public, max-age=31536000, immutable")
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(p, "static/")
+		files[name] = a
+		url := "/static/" + name + "?v=" + strings.Trim(a.etag, `"`)[:10]
+		switch name {
+		case "site.css":
+			paths.CSS = url
+		case "site.js":
+			paths.JS = url
+		case "icon.svg":
+			paths.Icon = url
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, paths, fmt.Errorf("handlers: static files: %w", err)
+	}
+	return files, paths, nil
+}

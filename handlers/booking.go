@@ -1,0 +1,227 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"leadbook/calendar"
+	"leadbook/leads"
+	"leadbook/mailer"
+)
+
+// BookingStore is what booking needs from the system of record.
+type BookingStore interface {
+	LiveBookings(ctx context.Context, from, to time.Time) ([]leads.Booking, error)
+	BookingsVersion() uint64
+	CreateBooking(ctx context.Context, nb *leads.NewBooking, check leads.BookingCheck, compose leads.BookingCompose) (*leads.Booking, bool, error)
+	FindBookingByToken(ctx context.Context, hash string) (*leads.Booking, error)
+	CancelBooking(ctx context.Context, hash string, compose leads.BookingCompose) (*leads.Booking, error)
+	RescheduleBooking(ctx context.Context, r leads.Reschedule, check leads.BookingCheck, compose leads.BookingCompose) (*leads.Booking, error)
+	UpcomingBookings(ctx context.Context, from time.Time, limit int) ([]leads.Booking, error)
+}
+
+// BusySource gives the CEO's busy times from his calendars.
+type BusySource interface {
+	Busy(from, to time.Time) []calendar.Interval
+	Version() uint64
+}
+
+// BookingComposer writes invitations, cancellations and reminders.
+type BookingComposer interface {
+	BookingMessages(m mailer.BookingMail) ([]leads.OutboxMessage, error)
+	Invitation(m mailer.BookingMail) calendar.Invitation
+}
+
+// Booking configures the booking side; without it the booking routes are
+// not registered.
+type Booking struct {
+	Rules      calendar.Rules
+	CEO        calendar.Person
+	Reminder   time.Duration
+	FeedSecret string
+	Store      BookingStore
+	Busy       BusySource
+	Composer   BookingComposer
+}
+
+// manage tokens are 32 random bytes, base64url without padding.
+const manageTokenLen = 43
+
+func newManageToken() (token, hash string) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// validManageToken checks a token's shape before any lookup.
+func validManageToken(token string) bool {
+	if len(token) != manageTokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func newUID(baseURL string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(baseURL, "https://"), "http://")
+	if i := strings.IndexAny(host, ":/"); i >= 0 {
+		host = host[:i]
+	}
+	return hex.EncodeToString(b[:]) + "@" + host
+}
+
+// visitorZone resolves the tz parameter: an IANA name, or the CEO's zone
+// when empty or unknown (and ok is false then, for a non-empty value).
+func (s *Server) visitorZone(tz string) (*time.Location, bool) {
+	tz = strings.TrimSpace(tz)
+	if tz == "" {
+		return s.booking.Rules.Location, true
+	}
+	if len(tz) > 64 || tz == "Local" || strings.Contains(tz, "..") || strings.HasPrefix(tz, "/") {
+		return s.booking.Rules.Location, false
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return s.booking.Rules.Location, false
+	}
+	return loc, true
+}
+
+func intervals(bs []leads.Booking) []calendar.Interval {
+	out := make([]calendar.Interval, len(bs))
+	for i, b := range bs {
+		out[i] = calendar.Interval{Start: b.Start, End: b.End}
+	}
+	return out
+}
+
+// bookingWindow is the span whose bookings decide whether slots in
+// [from, to) are open: the CEO-local days around them (for the daily cap),
+// widened by the buffer and a slot (for overlaps).
+func (s *Server) bookingWindow(from, to time.Time) (time.Time, time.Time) {
+	r := s.booking.Rules
+	pad := r.Buffer + r.Slot + 26*time.Hour
+	return from.Add(-pad), to.Add(pad)
+}
+
+// openSlots computes the open slots with a start in [from, to).
+func (s *Server) openSlots(ctx context.Context, from, to time.Time) ([]calendar.Slot, error) {
+	wf, wt := s.bookingWindow(from, to)
+	live, err := s.booking.Store.LiveBookings(ctx, wf, wt)
+	if err != nil {
+		return nil, err
+	}
+	busy := s.booking.Busy.Busy(wf, wt)
+	return s.booking.Rules.Slots(s.now(), from, to, busy, intervals(live)), nil
+}
+
+// checkSlot is the rule check that runs inside the booking transaction.
+func (s *Server) checkSlot(start time.Time) leads.BookingCheck {
+	return func(live []leads.Booking) error {
+		wf, wt := s.bookingWindow(start, start)
+		busy := s.booking.Busy.Busy(wf, wt)
+		if _, err := s.booking.Rules.Check(s.now(), start, busy, intervals(live)); err != nil {
+			if errors.Is(err, calendar.ErrNotOffered) {
+				return leads.ErrSlotTaken
+			}
+			return err
+		}
+		return nil
+	}
+}
+
+// horizonEnd is the end of the last bookable day.
+func (s *Server) horizonEnd() time.Time {
+	r := s.booking.Rules
+	today := calendar.DateOf(s.now().In(r.Location))
+	return today.AddDays(r.HorizonDays + 1).In(r.Location)
+}
+
+func (s *Server) manageURL(token string) string { return s.cfg.BaseURL + "/bookings/" + token }
+
+func (s *Server) bookingMail(b *leads.Booking, l *leads.Lead, change, token string) mailer.BookingMail {
+	return mailer.BookingMail{
+		Booking: b, Lead: l, Change: change,
+		ManageURL: s.manageURL(token), ICSURL: s.manageURL(token) + "/invite.ics",
+		CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Reminder: s.booking.Reminder, Now: s.now(),
+	}
+}
+
+func (s *Server) composeBooking(change, token string) leads.BookingCompose {
+	return func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
+		return s.booking.Composer.BookingMessages(s.bookingMail(b, l, change, token))
+	}
+}
+
+// constantTimeEqual compares secrets without leaking their length match.
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func noStore(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Robots-Tag", "noindex")
+}
+
+var errBadStart = errors.New("bad start")
+
+func parseStart(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}, errBadStart
+	}
+	return t, nil
+}
+
+func (s *Server) handleCalendarFeed(c echo.Context) error {
+	secret, ok := strings.CutSuffix(c.Param("file"), ".ics")
+	if !ok || s.booking.FeedSecret == "" || !constantTimeEqual(secret, s.booking.FeedSecret) {
+		return echo.ErrNotFound
+	}
+	ctx := c.Request().Context()
+	bs, err := s.booking.Store.UpcomingBookings(ctx, s.now().Add(-7*24*time.Hour), 5000)
+	if err != nil {
+		return err
+	}
+	events := make([]calendar.Invitation, 0, len(bs))
+	for i := range bs {
+		inv := s.booking.Composer.Invitation(mailer.BookingMail{Booking: &bs[i], CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now()})
+		inv.Method = ""
+		events = append(events, inv)
+	}
+	body, err := calendar.EncodeFeed(s.cfg.SiteName+" calls", events, s.now())
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8", body)
+}

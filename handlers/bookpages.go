@@ -1,0 +1,480 @@
+package handlers
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"leadbook/calendar"
+	"leadbook/leads"
+	"leadbook/mailer"
+)
+
+// pickerDays is how many days the slot picker shows at once.
+const pickerDays = 7
+
+// bookingRequest is the booking form as posted, by a browser or as JSON.
+type bookingRequest struct {
+	Start   string   `form:"start" json:"start"`
+	Name    string   `form:"name" json:"name"`
+	Email   string   `form:"email" json:"email"`
+	Company string   `form:"company" json:"company"`
+	Phone   string   `form:"phone" json:"phone"`
+	Message string   `form:"message" json:"message"`
+	TZ      string   `form:"tz" json:"tz"`
+	Consent checkbox `form:"consent" json:"consent"`
+	Token   string   `form:"form_token" json:"form_token"`
+	Website string   `form:"website" json:"website"`
+}
+
+func (r *bookingRequest) values() map[string]string {
+	v := map[string]string{"name": r.Name, "email": r.Email, "company": r.Company, "phone": r.Phone,
+		"message": r.Message, "start": r.Start}
+	if r.Consent {
+		v["consent"] = "on"
+	}
+	return v
+}
+
+func (r *bookingRequest) fields() [][2]string {
+	consent := "no"
+	if r.Consent {
+		consent = "yes (" + ConsentVersion + ")"
+	}
+	return [][2]string{{"Start", r.Start}, {"Time zone", r.TZ}, {"Name", r.Name}, {"Email", r.Email},
+		{"Company", r.Company}, {"Phone", r.Phone}, {"Message", r.Message}, {"Consent", consent}}
+}
+
+// slotView is one radio button of the picker.
+type slotView struct {
+	ID, Value, Label string
+	Checked          bool
+}
+
+type dayView struct {
+	Label string
+	Slots []slotView
+}
+
+// pickerView is the slot picker: days of slots in the visitor's zone.
+type pickerView struct {
+	Zone        string
+	ZoneChosen  bool
+	Zones       []string
+	Days        []dayView
+	Prev, Next  string
+	Action      string
+	Empty       bool
+	CEOName     string
+	CEOZone     string
+	SlotMinutes int
+}
+
+// picker builds the slot picker for the week starting on from (a date in
+// loc), with selected checked.
+func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.Date, selected, basePath string, zoneChosen bool, tokenQuery string) (*pickerView, error) {
+	now := s.now()
+	today := calendar.DateOf(now.In(loc))
+	if from.Before(today) {
+		from = today
+	}
+	slots, err := s.openSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
+	if err != nil {
+		return nil, err
+	}
+	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String()),
+		CEOName: s.booking.CEO.Name, CEOZone: s.booking.Rules.Location.String(),
+		SlotMinutes: int(s.booking.Rules.Slot / time.Minute), Empty: len(slots) == 0}
+	var cur *dayView
+	var curDate calendar.Date
+	for i, sl := range slots {
+		st := sl.Start.In(loc)
+		d := calendar.DateOf(st)
+		if cur == nil || d != curDate {
+			pv.Days = append(pv.Days, dayView{Label: st.Format("Monday, 2 January")})
+			cur, curDate = &pv.Days[len(pv.Days)-1], d
+		}
+		v := st.Format(time.RFC3339)
+		cur.Slots = append(cur.Slots, slotView{
+			ID: fmt.Sprintf("slot-%d", i), Value: v, Checked: v == selected,
+			Label: st.Format("15:04") + "–" + sl.End.In(loc).Format("15:04"),
+		})
+	}
+	q := func(d calendar.Date) string {
+		v := url.Values{"from": {d.String()}}
+		if zoneChosen {
+			v.Set("tz", loc.String())
+		}
+		return basePath + "?" + v.Encode() + tokenQuery
+	}
+	if today.Before(from) {
+		pv.Prev = q(from.AddDays(-pickerDays))
+	}
+	if next := from.AddDays(pickerDays); next.In(s.booking.Rules.Location).Before(s.horizonEnd()) {
+		pv.Next = q(next)
+	}
+	return pv, nil
+}
+
+func zoneChoices(current string) []string {
+	for _, z := range commonZones {
+		if z == current {
+			return commonZones
+		}
+	}
+	return append([]string{current}, commonZones...)
+}
+
+func pickerStart(c echo.Context) calendar.Date {
+	d, err := calendar.ParseDate(c.QueryParam("from"))
+	if err != nil {
+		return calendar.Date{}
+	}
+	return d
+}
+
+func (s *Server) handleBookShow(c echo.Context) error {
+	loc, _ := s.visitorZone(c.QueryParam("tz"))
+	return s.renderBook(c, http.StatusOK, loc, c.QueryParam("tz") != "", pickerStart(c), nil)
+}
+
+// renderBook shows the booking page; req carries a failed submission to
+// show again.
+func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zoneChosen bool, from calendar.Date, form *formView) error {
+	if form == nil {
+		form = &formView{Prefix: "book", Values: map[string]string{}, Errors: map[string]string{}}
+	}
+	form.ConsentText = ConsentText
+	if form.Token == "" {
+		form.Token = s.tokens.issue(s.now())
+	}
+	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], "/book", zoneChosen, "")
+	if err != nil {
+		return err
+	}
+	pv.Action = "/book"
+	p := s.page("Free consultation call with our CEO", "Book a free consultation call with our CEO at a time that suits you.", "book",
+		map[string]any{"Picker": pv, "Form": form})
+	return s.renderHTML(c, status, "book", p)
+}
+
+func (s *Server) handleBookingCreate(c echo.Context) error {
+	var req bookingRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	loc, _ := s.visitorZone(req.TZ)
+	if err := s.allow(c); err != nil {
+		return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "invalid", httpMessage(err), nil, nil)
+	}
+	if reason := s.spamReason(req.Website, req.Token); reason != "" {
+		s.holdSpam(c, "booking", reason, &req)
+		if wantsJSON(c.Request()) {
+			return c.JSON(http.StatusAccepted, map[string]string{"message": msgThanks})
+		}
+		return c.Redirect(http.StatusSeeOther, "/book/received")
+	}
+	l := leads.Lead{Name: req.Name, Email: req.Email, Company: req.Company, Phone: req.Phone, Message: req.Message,
+		Source: leads.SourceBooking}
+	if req.Consent {
+		l.ConsentVersion = ConsentVersion
+	}
+	l.Normalize()
+	fields := map[string]string{}
+	if err := l.Validate(); err != nil {
+		fields = fieldErrors(err)
+	}
+	start, err := parseStart(req.Start)
+	if err != nil {
+		fields["start"] = "Please pick a time for the call."
+	}
+	if len(fields) > 0 {
+		return s.bookAnswer(c, &req, loc, http.StatusUnprocessableEntity, "invalid", msgInvalid, fields, nil)
+	}
+	wf, wt := s.bookingWindow(start, start)
+	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message)
+	token, hash := s.manageTokenFor(idem)
+	nb := &leads.NewBooking{
+		Lead: l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
+		UID: newUID(s.cfg.BaseURL), TokenHash: hash, IdemKey: idem, WindowFrom: wf, WindowTo: wt,
+	}
+	b, _, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), s.composeBooking(mailer.ChangeCreated, token))
+	if err != nil {
+		switch leads.ErrorCode(err) {
+		case leads.ECONFLICT:
+			return s.bookConflict(c, &req, loc, start)
+		case leads.EINVALID:
+			return s.bookAnswer(c, &req, loc, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err), nil)
+		}
+		s.log.ErrorContext(ctx, "booking: store", "request_id", RequestID(ctx), "err", err)
+		s.fallback(c, "booking", req.Email, req.fields(), "the booking could not be stored")
+		return s.bookAnswer(c, &req, loc, http.StatusInternalServerError, "error", msgOops, nil, nil)
+	}
+	if s.deps.Outbox != nil {
+		s.deps.Outbox.Wake()
+	}
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusCreated, s.bookingJSON(b, token))
+	}
+	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?created=1")
+}
+
+// manageTokenFor derives the manage token from the idempotency key, so a
+// retried POST gets the same link back (only its hash is stored), or makes
+// a random one when there is no key.
+func (s *Server) manageTokenFor(idem string) (token, hash string) {
+	if idem == "" {
+		return newManageToken()
+	}
+	mac := s.tokens.mac([]byte("manage:" + idem))
+	full := s.tokens.mac(append([]byte("manage2:"+idem), mac...))
+	token = base64.RawURLEncoding.EncodeToString(append(mac, full...))
+	return token, hashToken(token)
+}
+
+type bookingAnswer struct {
+	ID        int64  `json:"id"`
+	Start     string `json:"start"`
+	End       string `json:"end"`
+	Status    string `json:"status"`
+	ManageURL string `json:"manage_url"`
+	ICSURL    string `json:"ics_url"`
+}
+
+func (s *Server) bookingJSON(b *leads.Booking, token string) bookingAnswer {
+	loc, _ := s.visitorZone(b.Timezone)
+	return bookingAnswer{ID: b.ID, Start: b.Start.In(loc).Format(time.RFC3339), End: b.End.In(loc).Format(time.RFC3339),
+		Status: b.Status, ManageURL: s.manageURL(token), ICSURL: s.manageURL(token) + "/invite.ics"}
+}
+
+// bookConflict answers 409 with fresh slots around the asked-for time.
+func (s *Server) bookConflict(c echo.Context, req *bookingRequest, loc *time.Location, start time.Time) error {
+	msg := "Sorry, that time is no longer available. Please pick another one."
+	if wantsJSON(c.Request()) {
+		from := start.Add(-24 * time.Hour)
+		if now := s.now(); from.Before(now) {
+			from = now
+		}
+		slots, err := s.openSlots(c.Request().Context(), from, from.Add(pickerDays*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusConflict, map[string]any{"error": msg, "timezone": loc.String(), "slots": slotList(slots, loc)})
+	}
+	req.Start = ""
+	return s.bookAnswer(c, req, loc, http.StatusConflict, "error", msg, nil, &start)
+}
+
+// bookAnswer shows the booking page again with the visitor's input.
+func (s *Server) bookAnswer(c echo.Context, req *bookingRequest, loc *time.Location, status int, kind, msg string, fields map[string]string, near *time.Time) error {
+	if wantsJSON(c.Request()) {
+		body := map[string]any{"error": msg}
+		if fields != nil {
+			body["fields"] = fields
+		}
+		return c.JSON(status, body)
+	}
+	form := &formView{Prefix: "book", Token: req.Token, Values: req.values(), Errors: fields, Status: kind, Message: msg}
+	if form.Errors == nil {
+		form.Errors = map[string]string{}
+	}
+	var from calendar.Date
+	if near != nil {
+		from = calendar.DateOf(near.In(loc))
+	} else if t, err := parseStart(req.Start); err == nil {
+		from = calendar.DateOf(t.In(loc))
+	}
+	return s.renderBook(c, status, loc, req.TZ != "", from, form)
+}
+
+func (s *Server) handleBookReceived(c echo.Context) error {
+	p := s.page("Booking received", "", "book", nil)
+	p.NoIndex = true
+	return s.renderHTML(c, http.StatusOK, "book_received", p)
+}
+
+// findByToken loads the booking of a manage link.
+func (s *Server) findByToken(c echo.Context) (*leads.Booking, string, error) {
+	token := c.Param("token")
+	if !validManageToken(token) {
+		return nil, "", echo.ErrNotFound
+	}
+	b, err := s.booking.Store.FindBookingByToken(c.Request().Context(), hashToken(token))
+	if err != nil {
+		if leads.ErrorCode(err) == leads.ENOTFOUND {
+			return nil, "", echo.NewHTTPError(http.StatusNotFound, "This booking link is not valid. Please check the link in your confirmation email.")
+		}
+		return nil, "", err
+	}
+	return b, token, nil
+}
+
+// manageView is the manage page.
+type manageView struct {
+	Booking   *leads.Booking
+	Token     string
+	Visitor   string
+	CEO       string
+	UTC       string
+	Live      bool
+	Past      bool
+	Notice    string
+	NoticeBad bool
+	Picker    *pickerView
+	Form      *formView
+	ICSURL    string
+}
+
+func (s *Server) handleBookingShow(c echo.Context) error {
+	b, token, err := s.findByToken(c)
+	if err != nil {
+		return err
+	}
+	notice := ""
+	switch {
+	case c.QueryParam("created") != "":
+		notice = "Your call is booked. A confirmation with a calendar invitation is on its way to your inbox."
+	case c.QueryParam("rescheduled") != "":
+		notice = "Your call was moved. An updated invitation is on its way to your inbox."
+	case c.QueryParam("cancelled") != "":
+		notice = "Your call was cancelled. We have let the CEO know."
+	}
+	return s.renderManage(c, http.StatusOK, b, token, notice, false, "")
+}
+
+func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, token, notice string, bad bool, selected string) error {
+	loc, _ := s.visitorZone(b.Timezone)
+	zoneChosen := false
+	if tz := c.QueryParam("tz"); tz != "" {
+		if l, ok := s.visitorZone(tz); ok {
+			loc, zoneChosen = l, true
+		}
+	}
+	mv := &manageView{
+		Booking: b, Token: token, Live: b.Live(), Past: !b.End.After(s.now()), Notice: notice, NoticeBad: bad,
+		Visitor: mailer.FormatSpan(b.Start, b.End, loc),
+		CEO:     mailer.FormatSpan(b.Start, b.End, s.booking.Rules.Location),
+		UTC:     mailer.FormatSpan(b.Start, b.End, time.UTC),
+		ICSURL:  "/bookings/" + token + "/invite.ics",
+		Form:    &formView{Prefix: "move", Values: map[string]string{}, Errors: map[string]string{}},
+	}
+	if mv.Live && !mv.Past {
+		from := pickerStart(c)
+		if from.IsZero() {
+			from = calendar.DateOf(s.now().In(loc))
+		}
+		pv, err := s.picker(c.Request().Context(), loc, from, selected, "/bookings/"+token, zoneChosen, "")
+		if err != nil {
+			return err
+		}
+		pv.Action = "/bookings/" + token + "/reschedule"
+		mv.Picker = pv
+	}
+	p := s.page("Your call with our CEO", "", "book", mv)
+	p.NoIndex = true
+	noStore(c)
+	body, err := s.pages.render("booking", p)
+	if err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, body)
+}
+
+func (s *Server) handleBookingCancel(c echo.Context) error {
+	b, token, err := s.findByToken(c)
+	if err != nil {
+		return err
+	}
+	if err := s.allow(c); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if b.Live() && !b.End.After(s.now()) {
+		return echo.NewHTTPError(http.StatusConflict, "This call has already taken place.")
+	}
+	b, err = s.booking.Store.CancelBooking(ctx, hashToken(token), s.composeBooking(mailer.ChangeCancelled, token))
+	if err != nil {
+		return err
+	}
+	if s.deps.Outbox != nil {
+		s.deps.Outbox.Wake()
+	}
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusOK, s.bookingJSON(b, token))
+	}
+	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?cancelled=1")
+}
+
+type rescheduleRequest struct {
+	Start string `form:"start" json:"start"`
+}
+
+func (s *Server) handleBookingReschedule(c echo.Context) error {
+	b, token, err := s.findByToken(c)
+	if err != nil {
+		return err
+	}
+	var req rescheduleRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := s.allow(c); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	start, err := parseStart(req.Start)
+	if err != nil {
+		if wantsJSON(c.Request()) {
+			return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": msgInvalid, "fields": map[string]string{"start": "Please pick a new time."}})
+		}
+		return s.renderManage(c, http.StatusUnprocessableEntity, b, token, "Please pick a new time for the call.", true, "")
+	}
+	if !b.Live() {
+		return echo.NewHTTPError(http.StatusConflict, "This booking was cancelled, so it cannot be moved. Please book a new call.")
+	}
+	wf, wt := s.bookingWindow(start, start)
+	moved, err := s.booking.Store.RescheduleBooking(ctx, leads.Reschedule{TokenHash: hashToken(token), Start: start,
+		End: start.Add(s.booking.Rules.Slot), WindowFrom: wf, WindowTo: wt}, s.checkSlot(start), s.composeBooking(mailer.ChangeRescheduled, token))
+	if err != nil {
+		if leads.ErrorCode(err) != leads.ECONFLICT {
+			return err
+		}
+		if wantsJSON(c.Request()) {
+			loc, _ := s.visitorZone(b.Timezone)
+			slots, serr := s.openSlots(ctx, s.now(), s.now().Add(pickerDays*24*time.Hour))
+			if serr != nil {
+				return serr
+			}
+			return c.JSON(http.StatusConflict, map[string]any{"error": leads.ErrorMessage(err), "timezone": loc.String(), "slots": slotList(slots, loc)})
+		}
+		return s.renderManage(c, http.StatusConflict, b, token, leads.ErrorMessage(err), true, "")
+	}
+	if s.deps.Outbox != nil {
+		s.deps.Outbox.Wake()
+	}
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusOK, s.bookingJSON(moved, token))
+	}
+	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?rescheduled=1")
+}
+
+func (s *Server) handleBookingInvite(c echo.Context) error {
+	b, token, err := s.findByToken(c)
+	if err != nil {
+		return err
+	}
+	inv := s.booking.Composer.Invitation(s.bookingMail(b, nil, "", token))
+	body, err := inv.Encode()
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="invite.ics"`)
+	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8; method="+inv.Method, body)
+}

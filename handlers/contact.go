@@ -1,0 +1,226 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"leadbook/leads"
+	"leadbook/mailer"
+)
+
+// Messages the visitor sees; CONTENT.md fixes their wording.
+const (
+	msgThanks  = "Thank you for leaving your details"
+	msgOops    = "Oops! Something went wrong while submitting the form."
+	msgInvalid = "Please correct the highlighted fields."
+)
+
+// contactRequest is the contact form as posted, by a browser or as JSON.
+type contactRequest struct {
+	Name    string   `form:"name" json:"name"`
+	Email   string   `form:"email" json:"email"`
+	Company string   `form:"company" json:"company"`
+	Phone   string   `form:"phone" json:"phone"`
+	Message string   `form:"message" json:"message"`
+	Consent checkbox `form:"consent" json:"consent"`
+	Token   string   `form:"form_token" json:"form_token"`
+	Page    string   `form:"page" json:"page"`
+	Website string   `form:"website" json:"website"` // the honeypot
+}
+
+func (r *contactRequest) values() map[string]string {
+	v := map[string]string{"name": r.Name, "email": r.Email, "company": r.Company, "phone": r.Phone, "message": r.Message}
+	if r.Consent {
+		v["consent"] = "on"
+	}
+	return v
+}
+
+func (r *contactRequest) fields() [][2]string {
+	consent := "no"
+	if r.Consent {
+		consent = "yes (" + ConsentVersion + ")"
+	}
+	return [][2]string{{"Name", r.Name}, {"Email", r.Email}, {"Company", r.Company}, {"Phone", r.Phone},
+		{"Message", r.Message}, {"Consent", consent}, {"Page", r.Page}}
+}
+
+func (s *Server) handleLeadCreate(c echo.Context) error {
+	var req contactRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if err := s.allow(c); err != nil {
+		return s.contactAnswer(c, &req, http.StatusTooManyRequests, "invalid", httpMessage(err), nil)
+	}
+	if reason := s.spamReason(req.Website, req.Token); reason != "" {
+		s.holdSpam(c, "contact", reason, &req)
+		return s.contactSuccess(c)
+	}
+	l := &leads.Lead{
+		Name: req.Name, Email: req.Email, Company: req.Company, Phone: req.Phone, Message: req.Message,
+		Source: leads.SourceContact,
+	}
+	if req.Consent {
+		l.ConsentVersion = ConsentVersion
+	}
+	l.Normalize()
+	if err := l.Validate(); err != nil {
+		return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err))
+	}
+	l.IdemKey = s.idemKey(c, req.Token, "contact", l.Name, l.Email, l.Company, l.Phone, l.Message, l.ConsentVersion)
+	if _, err := s.deps.Store.CreateLead(ctx, l, s.deps.Composer.LeadMessages); err != nil {
+		if leads.ErrorCode(err) == leads.EINVALID {
+			return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err))
+		}
+		s.log.ErrorContext(ctx, "contact: store lead", "request_id", RequestID(ctx), "err", err)
+		s.fallback(c, "contact", req.Email, req.fields(), "the lead could not be stored")
+		return s.contactAnswer(c, &req, http.StatusInternalServerError, "error", msgOops, nil)
+	}
+	if s.deps.Outbox != nil {
+		s.deps.Outbox.Wake()
+	}
+	return s.contactSuccess(c)
+}
+
+func (s *Server) contactSuccess(c echo.Context) error {
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusCreated, map[string]string{"message": msgThanks})
+	}
+	return c.Redirect(http.StatusSeeOther, "/contact/thanks")
+}
+
+// contactAnswer answers a submission that did not go through: JSON with the
+// message and field errors, or the page the form was on, shown again with
+// what the visitor typed.
+func (s *Server) contactAnswer(c echo.Context, req *contactRequest, status int, kind, msg string, fields map[string]string) error {
+	if wantsJSON(c.Request()) {
+		body := map[string]any{"error": msg}
+		if fields != nil {
+			body["fields"] = fields
+		}
+		return c.JSON(status, body)
+	}
+	form := s.newContactForm(req.Page, req.Token)
+	form.Values, form.Errors, form.Status, form.Message = req.values(), fields, kind, msg
+	if form.Errors == nil {
+		form.Errors = map[string]string{}
+	}
+	if form.Token == "" {
+		form.Token = s.tokens.issue(s.now())
+	}
+	var (
+		body []byte
+		err  error
+	)
+	if a, ok := s.articles.bySlug[req.Page]; ok {
+		body, err = s.renderArticle(a, form)
+	} else {
+		form.Page = ""
+		body, err = s.renderContact(form)
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, body)
+}
+
+// spamReason says why a submission looks automated, or "" when it does not.
+func (s *Server) spamReason(honeypot, token string) string {
+	if strings.TrimSpace(honeypot) != "" {
+		return "honeypot"
+	}
+	if s.cfg.MinFill <= 0 {
+		return ""
+	}
+	switch _, err := s.tokens.check(token, s.now(), s.cfg.MinFill); err {
+	case nil:
+		return ""
+	case errTokenFast:
+		return "too fast"
+	case errTokenMissing:
+		return "no form token"
+	default:
+		return "bad form token"
+	}
+}
+
+// holdSpam keeps a bot's submission in the quarantine for staff to review.
+// The bot gets the success answer either way.
+func (s *Server) holdSpam(c echo.Context, form, reason string, req any) {
+	ctx := c.Request().Context()
+	payload, err := json.Marshal(req)
+	if err == nil {
+		err = s.deps.Store.HoldSpam(ctx, &leads.Spam{Form: form, Reason: reason, Payload: payload})
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "spam: hold", "request_id", RequestID(ctx), "err", err)
+		return
+	}
+	s.log.InfoContext(ctx, "spam held", "request_id", RequestID(ctx), "form", form, "reason", reason)
+}
+
+// idemKey derives the submission's idempotency key: the same form token (or
+// Idempotency-Key header) with the same content is the same submission; the
+// same token with other content is a new one. Without either there is no
+// key, and every POST is new.
+func (s *Server) idemKey(c echo.Context, token string, parts ...string) string {
+	if token == "" || s.tokens.verify(token) != nil {
+		token = ""
+		if h := c.Request().Header.Get("Idempotency-Key"); h != "" && len(h) <= 200 {
+			token = "header:" + h
+		}
+	}
+	if token == "" {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(token))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fallback sends the "something went wrong" mail: the whole submission to
+// staff, so the lead is not lost, and an apology to the visitor.
+func (s *Server) fallback(c echo.Context, form, email string, fields [][2]string, reason string) {
+	ctx := c.Request().Context()
+	msgs, err := s.deps.Composer.Fallback(mailer.Submission{Form: form, Fields: fields, Email: strings.TrimSpace(email), Reason: reason, At: s.now()})
+	if err != nil {
+		s.log.ErrorContext(ctx, "fallback: compose", "request_id", RequestID(ctx), "err", err)
+		return
+	}
+	s.deps.Direct.Send(msgs...)
+}
+
+// allow applies the per-address rate limit to a POST.
+func (s *Server) allow(c echo.Context) error {
+	if s.limiter == nil {
+		return nil
+	}
+	ok, wait := s.limiter.allow(c.RealIP(), s.now())
+	if ok {
+		return nil
+	}
+	secs := int(wait.Seconds()) + 1
+	c.Response().Header().Set("Retry-After", itoa(secs))
+	return echo.NewHTTPError(http.StatusTooManyRequests,
+		"Too many submissions from your address. Please wait "+itoa(secs)+" seconds and try again.")
+}
+
+func fieldErrors(err error) map[string]string {
+	var e *leads.Error
+	if asLeadsError(err, &e) && e.Fields != nil {
+		return e.Fields
+	}
+	return map[string]string{}
+}

@@ -1,0 +1,36 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+var getHead = []string{http.MethodGet, http.MethodHead}
+
+// routes registers every route of the site in one place.
+func (s *Server) routes(e *echo.Echo) {
+	e.Match(getHead, "/", s.handleIndex)
+	e.Match(getHead, "/articles/:slug", s.handleArticleShow)
+	e.Match(getHead, "/contact", s.handleContactShow)
+	e.Match(getHead, "/contact/thanks", s.handleContactThanks)
+	e.Match(getHead, "/static/*", s.handleStatic)
+	e.Match(getHead, "/livez", s.handleLivez)
+	e.Match(getHead, "/readyz", s.handleReadyz)
+
+	post := e.Group("", s.crossOrigin, middleware.BodyLimit(s.cfg.BodyLimit))
+	post.POST("/contact", s.handleLeadCreate)
+
+	if s.booking != nil {
+		e.Match(getHead, "/book", s.handleBookShow)
+		e.Match(getHead, "/book/received", s.handleBookReceived)
+		e.Match(getHead, "/api/slots", s.handleSlotsList)
+		e.Match(getHead, "/bookings/:token", s.handleBookingShow)
+		e.Match(getHead, "/bookings/:token/invite.ics", s.handleBookingInvite)
+		e.Match(getHead, "/calendar/:file", s.handleCalendarFeed)
+		post.POST("/book", s.handleBookingCreate)
+		post.POST("/bookings/:token/cancel", s.handleBookingCancel)
+		post.POST("/bookings/:token/reschedule", s.handleBookingReschedule)
+	}
+}

@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"leadbook/calendar"
+)
+
+// maxSlotDays caps the span one slots request may ask for.
+const maxSlotDays = 62
+
+// slotCache keeps /api/slots answers until something they depend on
+// changes: a booking (the store's version), the busy feeds (their version),
+// or the clock passing the moment the first slot falls inside the minimum
+// notice or a new day enters the horizon. A cached answer is therefore
+// always the answer a fresh computation would give.
+type slotCache struct {
+	mu      sync.RWMutex
+	entries map[string]*slotEntry
+}
+
+type slotEntry struct {
+	body       []byte
+	bookings   uint64
+	busy       uint64
+	validUntil time.Time
+}
+
+const slotCacheMax = 4096
+
+func (c *slotCache) get(key string, bookings, busy uint64, now time.Time) []byte {
+	c.mu.RLock()
+	e := c.entries[key]
+	c.mu.RUnlock()
+	if e == nil || e.bookings != bookings || e.busy != busy || !now.Before(e.validUntil) {
+		return nil
+	}
+	return e.body
+}
+
+func (c *slotCache) put(key string, e *slotEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= slotCacheMax {
+		c.entries = make(map[string]*slotEntry, 64)
+	}
+	c.entries[key] = e
+}
+
+// handleSlotsList answers GET /api/slots?from=&to=&tz= with the open slots
+// whose start falls on the dates from..to (inclusive) in tz.
+func (s *Server) handleSlotsList(c echo.Context) error {
+	tzName := c.QueryParam("tz")
+	loc, ok := s.visitorZone(tzName)
+	if !ok {
+		return echo.NewHTTPError(http.StatusBadRequest, "tz: unknown time zone; use an IANA name like Europe/Berlin")
+	}
+	now := s.now()
+	today := calendar.DateOf(now.In(loc))
+	from, to := today, today.AddDays(13)
+	var err error
+	if v := c.QueryParam("from"); v != "" {
+		if from, err = calendar.ParseDate(v); err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "from: want a date like 2026-03-02")
+		}
+		if c.QueryParam("to") == "" {
+			to = from.AddDays(13)
+		}
+	}
+	if v := c.QueryParam("to"); v != "" {
+		if to, err = calendar.ParseDate(v); err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "to: want a date like 2026-03-15")
+		}
+	}
+	if to.Before(from) {
+		return echo.NewHTTPError(http.StatusBadRequest, "to: must not be before from")
+	}
+	if from.AddDays(maxSlotDays).Before(to) {
+		return echo.NewHTTPError(http.StatusBadRequest, "to: at most 62 days after from")
+	}
+	key := from.String() + "|" + to.String() + "|" + loc.String()
+	bv, fv := s.booking.Store.BookingsVersion(), s.booking.Busy.Version()
+	body := s.slotCache.get(key, bv, fv, now)
+	if body == nil {
+		start, end := from.In(loc), to.AddDays(1).In(loc)
+		slots, err := s.openSlots(c.Request().Context(), start, end)
+		if err != nil {
+			return err
+		}
+		body = appendSlotsJSON(make([]byte, 0, 64+len(slots)*72), loc.String(), slots, loc)
+		s.slotCache.put(key, &slotEntry{body: body, bookings: bv, busy: fv, validUntil: s.slotsValidUntil(now, slots)})
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSONBlob(http.StatusOK, body)
+}
+
+// slotsValidUntil is when a slot list computed at now may change by the
+// clock alone: when its first slot falls inside the minimum notice, or at
+// the CEO's next midnight, when a new day enters the horizon.
+func (s *Server) slotsValidUntil(now time.Time, slots []calendar.Slot) time.Time {
+	r := s.booking.Rules
+	until := calendar.DateOf(now.In(r.Location)).AddDays(1).In(r.Location)
+	if len(slots) > 0 {
+		if t := slots[0].Start.Add(-r.MinNotice); t.Before(until) {
+			until = t
+		}
+	}
+	return until
+}
+
+// appendSlotsJSON writes {"timezone": tz, "slots": [{"start", "end"}]}
+// with times in loc, without reflection.
+func appendSlotsJSON(b []byte, tz string, slots []calendar.Slot, loc *time.Location) []byte {
+	b = append(b, `{"timezone":`...)
+	b = appendJSONString(b, tz)
+	b = append(b, `,"slots":[`...)
+	for i, sl := range slots {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"start":"`...)
+		b = sl.Start.In(loc).AppendFormat(b, time.RFC3339)
+		b = append(b, `","end":"`...)
+		b = sl.End.In(loc).AppendFormat(b, time.RFC3339)
+		b = append(b, `"}`...)
+	}
+	return append(b, "]}"...)
+}
+
+// appendJSONString quotes a zone name; zone names are plain ASCII, but
+// escape anyway.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// slotsJSON is the slot list for JSON answers of the booking routes.
+type slotJSON struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+func slotList(slots []calendar.Slot, loc *time.Location) []slotJSON {
+	out := make([]slotJSON, len(slots))
+	for i, sl := range slots {
+		out[i] = slotJSON{Start: sl.Start.In(loc).Format(time.RFC3339), End: sl.End.In(loc).Format(time.RFC3339)}
+	}
+	return out
+}
+
+// commonZones are offered in the booking page's zone picker; any IANA
+// name also works through ?tz=.
+var commonZones = strings.Fields(`
+Pacific/Honolulu America/Anchorage America/Los_Angeles America/Vancouver America/Phoenix America/Denver
+America/Chicago America/Mexico_City America/New_York America/Toronto America/Bogota America/Lima
+America/Halifax America/Caracas America/Santiago America/Sao_Paulo America/Argentina/Buenos_Aires
+America/St_Johns Atlantic/Azores Atlantic/Reykjavik UTC Europe/London Europe/Dublin Europe/Lisbon
+Africa/Lagos Africa/Casablanca Europe/Paris Europe/Berlin Europe/Amsterdam Europe/Brussels Europe/Madrid
+Europe/Rome Europe/Zurich Europe/Vienna Europe/Stockholm Europe/Oslo Europe/Copenhagen Europe/Warsaw
+Europe/Prague Europe/Budapest Africa/Johannesburg Africa/Cairo Europe/Athens Europe/Helsinki Europe/Kyiv
+Europe/Bucharest Europe/Istanbul Asia/Jerusalem Asia/Beirut Europe/Moscow Asia/Riyadh Africa/Nairobi
+Asia/Tehran Asia/Dubai Asia/Baku Asia/Kabul Asia/Karachi Asia/Tashkent Asia/Kolkata Asia/Colombo
+Asia/Kathmandu Asia/Dhaka Asia/Yangon Asia/Bangkok Asia/Jakarta Asia/Ho_Chi_Minh Asia/Shanghai
+Asia/Hong_Kong Asia/Singapore Asia/Taipei Asia/Manila Australia/Perth Asia/Seoul Asia/Tokyo
+Australia/Darwin Australia/Adelaide Australia/Brisbane Australia/Sydney Australia/Melbourne
+Australia/Hobart Australia/Lord_Howe Pacific/Noumea Pacific/Auckland Pacific/Chatham Pacific/Fiji
+Pacific/Tongatapu Pacific/Kiritimati`)
