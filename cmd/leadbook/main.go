@@ -26,7 +26,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, errHelp) {
 		return
@@ -38,8 +38,9 @@ func main() {
 }
 
 // run is the whole program: it parses the configuration, then runs the
-// subcommand named in args (serve when none).
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// subcommand named in args (serve when none). stdin feeds subcommands that
+// read secrets, such as passwords.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	name := "leadbook"
 	if len(args) > 0 {
 		name, args = filepath.Base(args[0]), args[1:]

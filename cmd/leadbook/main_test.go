@@ -56,7 +56,7 @@ func startRun(t *testing.T, env map[string]string) (string, func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"leadbook"}, envOf(base), &stdout, &stderr) }()
+	go func() { done <- run(ctx, []string{"leadbook"}, envOf(base), strings.NewReader(""), &stdout, &stderr) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil {
@@ -146,7 +146,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 				env[k] = v
 			}
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), append([]string{"leadbook"}, tt.args...), envOf(env), &stdout, &stderr)
+			err := run(context.Background(), append([]string{"leadbook"}, tt.args...), envOf(env), nil, &stdout, &stderr)
 			var ce *configError
 			if !errors.As(err, &ce) || ce.name != tt.name {
 				t.Fatalf("error %v, want one naming %s", err, tt.name)
@@ -198,7 +198,7 @@ func TestConfigPrecedence(t *testing.T) {
 
 func TestHelpListsEveryVariable(t *testing.T) {
 	var stdout bytes.Buffer
-	err := run(context.Background(), []string{"leadbook", "--help"}, envOf(nil), &stdout, io.Discard)
+	err := run(context.Background(), []string{"leadbook", "--help"}, envOf(nil), nil, &stdout, io.Discard)
 	if !errors.Is(err, errHelp) {
 		t.Fatalf("err %v", err)
 	}
@@ -215,7 +215,7 @@ func TestHelpListsEveryVariable(t *testing.T) {
 func TestMigrateCommand(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "m.db")
 	var stdout bytes.Buffer
-	if err := run(context.Background(), []string{"leadbook", "migrate"}, envOf(map[string]string{"LEADBOOK_DB": db}), &stdout, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"leadbook", "migrate"}, envOf(map[string]string{"LEADBOOK_DB": db}), nil, &stdout, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stdout.String(), "applied") {
