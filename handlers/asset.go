@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -25,6 +26,21 @@ type asset struct {
 	etag        string
 	contentType string
 	cache       string
+
+	// Header values, made once: the hot path assigns them without
+	// allocating.
+	hType, hETag, hCache, hLen, hGzLen []string
+}
+
+var (
+	hVary     = []string{"Accept-Encoding"}
+	hEncoding = []string{"gzip"}
+)
+
+func (a *asset) prepare() *asset {
+	a.hType, a.hETag, a.hCache = []string{a.contentType}, []string{a.etag}, []string{a.cache}
+	a.hLen, a.hGzLen = []string{strconv.Itoa(len(a.body))}, []string{strconv.Itoa(len(a.gz))}
+	return a
 }
 
 func newAsset(body []byte, contentType, cache string) (*asset, error) {
@@ -51,7 +67,7 @@ func newAsset(body []byte, contentType, cache string) (*asset, error) {
 			a.gz = buf.Bytes()
 		}
 	}
-	return a, nil
+	return a.prepare(), nil
 }
 
 // serve writes the asset, honouring If-None-Match and Accept-Encoding.
@@ -59,22 +75,22 @@ func (a *asset) serve(c echo.Context, status int) error {
 	w := c.Response()
 	h := w.Header()
 	r := c.Request()
-	h["Content-Type"] = []string{a.contentType}
-	h["Etag"] = []string{a.etag}
-	h["Cache-Control"] = []string{a.cache}
+	h["Content-Type"] = a.hType
+	h["Etag"] = a.hETag
+	h["Cache-Control"] = a.hCache
 	if a.gz != nil {
-		h["Vary"] = []string{"Accept-Encoding"}
+		h["Vary"] = hVary
 	}
 	if status == http.StatusOK && etagMatch(r.Header.Get("If-None-Match"), a.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	body := a.body
+	body, length := a.body, a.hLen
 	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body = a.gz
-		h["Content-Encoding"] = []string{"gzip"}
+		body, length = a.gz, a.hGzLen
+		h["Content-Encoding"] = hEncoding
 	}
-	h["Content-Length"] = []string{fmt.Sprint(len(body))}
+	h["Content-Length"] = length
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return nil

@@ -22,19 +22,30 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// Header values every answer carries, made once.
+var (
+	hCSP = []string{"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"}
+	hNosniff     = []string{"nosniff"}
+	hDeny        = []string{"DENY"}
+	hReferrer    = []string{"strict-origin-when-cross-origin"}
+	hPermissions = []string{"camera=(), microphone=(), geolocation=(), interest-cohort=()"}
+	hCOOP        = []string{"same-origin"}
+	hHSTS        = []string{"max-age=31536000"}
+)
+
 // securityHeaders sets the headers every answer carries.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h["Content-Security-Policy"] = []string{"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
-			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"}
-		h["X-Content-Type-Options"] = []string{"nosniff"}
-		h["X-Frame-Options"] = []string{"DENY"}
-		h["Referrer-Policy"] = []string{"strict-origin-when-cross-origin"}
-		h["Permissions-Policy"] = []string{"camera=(), microphone=(), geolocation=(), interest-cohort=()"}
-		h["Cross-Origin-Opener-Policy"] = []string{"same-origin"}
+		h["Content-Security-Policy"] = hCSP
+		h["X-Content-Type-Options"] = hNosniff
+		h["X-Frame-Options"] = hDeny
+		h["Referrer-Policy"] = hReferrer
+		h["Permissions-Policy"] = hPermissions
+		h["Cross-Origin-Opener-Policy"] = hCOOP
 		if s.cfg.HTTPS {
-			h["Strict-Transport-Security"] = []string{"max-age=31536000"}
+			h["Strict-Transport-Security"] = hHSTS
 		}
 		return next(c)
 	}

@@ -176,7 +176,7 @@ func (s *Server) handleStatic(c echo.Context) error {
 		// Only a fingerprinted URL may be cached for good.
 		cp := *a
 		cp.cache = "no-cache"
-		a = &cp
+		a = cp.prepare()
 	}
 	return a.serve(c, http.StatusOK)
 }

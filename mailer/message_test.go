@@ -124,7 +124,7 @@ func leadMessages(t *testing.T, c *Composer, l *leads.Lead) (confirm, notify *Me
 // describe prints the top-level headers of a raw message in their order,
 // then its tree of MIME parts as mime/multipart reads it back. Boundaries
 // are random, so they are printed as <boundary-N>.
-func describe(t *testing.T, raw []byte) []byte {
+func describe(t *testing.T, raw, cal []byte) []byte {
 	t.Helper()
 	if regexp.MustCompile(`[^\r]\n`).Match(raw) {
 		t.Errorf("message has a bare LF line end")
@@ -159,11 +159,11 @@ func describe(t *testing.T, raw []byte) []byte {
 		}
 	}
 	out.WriteString("parts:\n")
-	describePart(t, &out, textproto.MIMEHeader(h), tp.R, 1, norm)
+	describePart(t, &out, textproto.MIMEHeader(h), tp.R, 1, norm, cal)
 	return out.Bytes()
 }
 
-func describePart(t *testing.T, out *bytes.Buffer, h textproto.MIMEHeader, body io.Reader, depth int, norm func(string) string) {
+func describePart(t *testing.T, out *bytes.Buffer, h textproto.MIMEHeader, body io.Reader, depth int, norm func(string) string, cal []byte) {
 	t.Helper()
 	indent := strings.Repeat("  ", depth)
 	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
@@ -200,7 +200,7 @@ func describePart(t *testing.T, out *bytes.Buffer, h textproto.MIMEHeader, body 
 			if err != nil {
 				t.Fatalf("next part: %v", err)
 			}
-			describePart(t, out, p.Header, p, depth+1, norm)
+			describePart(t, out, p.Header, p, depth+1, norm, cal)
 		}
 		return
 	}
@@ -222,7 +222,7 @@ func describePart(t *testing.T, out *bytes.Buffer, h textproto.MIMEHeader, body 
 	}
 	fmt.Fprintf(out, "%s  (%d bytes decoded)\n", indent, len(dec))
 	if mt == "text/calendar" || mt == "application/ics" {
-		if !bytes.Equal(dec, []byte(testCalendar)) {
+		if !bytes.Equal(dec, cal) {
 			t.Errorf("%s part does not decode to the calendar sent:\n%q", mt, dec)
 		}
 	}
@@ -278,7 +278,7 @@ func TestMIMEStructureGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := writeMessage(t, tc.m)
-			golden(t, tc.name+".tree", describe(t, raw))
+			golden(t, tc.name+".tree", describe(t, raw, tc.m.Calendar))
 			if tc.m.Calendar == nil {
 				golden(t, tc.name+".txt", []byte(tc.m.Text))
 				golden(t, tc.name+".html", []byte(tc.m.HTML))

@@ -27,6 +27,9 @@ func main() {
 	conns := flag.Int("c", 32, "connections")
 	dur := flag.Duration("d", 10*time.Second, "duration")
 	emails := flag.String("emails", "", "file to write the email of every 201 answer to")
+	mode := flag.String("mode", "lead", "lead: POST /contact; book: POST /book, each request a distinct slot")
+	first := flag.String("first", "", "book mode: the first slot start (RFC 3339)")
+	slot := flag.Duration("slot", 30*time.Minute, "book mode: slot length")
 	flag.Parse()
 	if *dur > 5*time.Minute {
 		log.Fatal("duration capped at 5m")
@@ -40,6 +43,13 @@ func main() {
 		created   []string
 		errs      int
 	)
+	var firstSlot time.Time
+	if *mode == "book" {
+		var err error
+		if firstSlot, err = time.Parse(time.RFC3339, *first); err != nil {
+			log.Fatal("-first: ", err)
+		}
+	}
 	stop := time.Now().Add(*dur)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -53,6 +63,11 @@ func main() {
 			for i := 0; time.Now().Before(stop); i++ {
 				email := fmt.Sprintf("load-%d-%d@example.com", c, i)
 				body := fmt.Sprintf(`{"name":"Load %d %d","email":%q,"company":"Bench","message":"Benchmark lead","consent":true}`, c, i, email)
+				if *mode == "book" {
+					at := firstSlot.Add(time.Duration(c+i**conns) * *slot)
+					body = fmt.Sprintf(`{"start":%q,"name":"Load %d %d","email":%q,"tz":"Europe/Berlin","consent":true}`,
+						at.Format(time.RFC3339), c, i, email)
+				}
 				req, _ := http.NewRequest(http.MethodPost, *url, bytes.NewBufferString(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Accept", "application/json")

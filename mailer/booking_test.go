@@ -1,0 +1,139 @@
+package mailer
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"leadbook/calendar"
+	"leadbook/leads"
+)
+
+func testBooking() *leads.Booking {
+	return &leads.Booking{
+		ID: 7, LeadID: 42, UID: "0f3a9c@www.example.com", Sequence: 0,
+		Start:    time.Date(2026, 3, 5, 14, 0, 0, 0, time.UTC),
+		End:      time.Date(2026, 3, 5, 14, 30, 0, 0, time.UTC),
+		Timezone: "America/New_York", Message: "Our booking system.\nAnd our CRM.",
+		Status: leads.BookingConfirmed, Name: "Zoë Müller", Email: "zoe@example.org", Company: "Acme GmbH",
+	}
+}
+
+func bookingMail(b *leads.Booking, change string) BookingMail {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	return BookingMail{
+		Booking: b, Change: change,
+		ManageURL: "https://www.example.com/bookings/TOKEN", ICSURL: "https://www.example.com/bookings/TOKEN/invite.ics",
+		CEO: calendar.Person{Name: "Dana Ceo", Email: "ceo@example.com"}, CEOZone: berlin,
+		Reminder: 24 * time.Hour, Now: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC),
+	}
+}
+
+// TestBookingMessagesGolden composes the mail of a booking's life, new,
+// moved and cancelled, and compares each message's MIME tree, text and
+// calendar with golden files; the independent parsers must accept every
+// message as the .eml it is.
+func TestBookingMessagesGolden(t *testing.T) {
+	c, _ := testComposer(t)
+	b := testBooking()
+	steps := []struct {
+		change string
+		edit   func(b *leads.Booking)
+		kinds  []string
+	}{
+		{ChangeCreated, func(*leads.Booking) {}, []string{KindInvitation, KindInvitationCEO, KindReminder}},
+		{ChangeRescheduled, func(b *leads.Booking) {
+			b.Sequence, b.Start, b.End = 1, b.Start.Add(24*time.Hour), b.End.Add(24*time.Hour)
+		}, []string{KindInvitation, KindInvitationCEO, KindReminder}},
+		{ChangeCancelled, func(b *leads.Booking) { b.Sequence, b.Status = 2, leads.BookingCancelled }, []string{KindInvitation, KindInvitationCEO}},
+	}
+	for _, st := range steps {
+		st.edit(b)
+		rows, err := c.BookingMessages(bookingMail(b, st.change))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(st.kinds) {
+			t.Fatalf("%s: %d messages, want %v", st.change, len(rows), st.kinds)
+		}
+		for i, r := range rows {
+			if r.Kind != st.kinds[i] || r.BookingID != b.ID || r.LeadID != b.LeadID {
+				t.Errorf("%s row %d: kind %q booking %d lead %d", st.change, i, r.Kind, r.BookingID, r.LeadID)
+			}
+			m, err := UnmarshalPayload(r.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.MessageID = fmt.Sprintf("<%s-%d@example.com>", st.change, i)
+			name := st.change + "_" + r.Kind
+			raw := writeMessage(t, m)
+			golden(t, name+".tree", describe(t, raw, m.Calendar))
+			golden(t, name+".txt", []byte(m.Subject+"\n\n"+m.Text))
+			if m.Calendar != nil {
+				golden(t, name+".ics", m.Calendar)
+				if want := map[string]string{ChangeCancelled: "CANCEL"}[st.change]; want != "" && m.CalendarMethod != want {
+					t.Errorf("%s: method %q", name, m.CalendarMethod)
+				}
+				icalcheck(t, name+".eml", raw)
+			}
+			if r.Kind == KindReminder && !r.NextAttemptAt.Equal(b.Start.Add(-24*time.Hour)) {
+				t.Errorf("reminder due %v", r.NextAttemptAt)
+			}
+			// Times in the visitor's zone, the CEO's and UTC.
+			if m.Calendar != nil && r.Kind == KindInvitation {
+				for _, zone := range []string{"America/New_York", "Europe/Berlin", "(UTC)"} {
+					if !strings.Contains(m.Text, zone) {
+						t.Errorf("%s: text lacks %s", name, zone)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestBookingMessagesNoLateReminder(t *testing.T) {
+	c, _ := testComposer(t)
+	b := testBooking()
+	m := bookingMail(b, ChangeCreated)
+	m.Now = b.Start.Add(-2 * time.Hour)
+	rows, err := c.BookingMessages(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Kind == KindReminder {
+			t.Fatal("a reminder was queued for a moment already past")
+		}
+	}
+	if !strings.Contains(FormatSpan(b.Start, b.End, time.UTC), "Thursday, 5 March 2026, 14:00–14:30 (UTC)") {
+		t.Errorf("FormatSpan: %s", FormatSpan(b.Start, b.End, time.UTC))
+	}
+}
+
+// icalcheck runs ../shared/icalcheck/check on an email; without the tool
+// the test fails in CI and is skipped elsewhere.
+func icalcheck(t *testing.T, name string, raw []byte) {
+	t.Helper()
+	dir := os.Getenv("LEADBOOK_ICALCHECK_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "icalcheck")
+	}
+	check := filepath.Join(dir, "check")
+	if _, err := os.Stat(check); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("icalcheck not found at %s", check)
+		}
+		t.Skipf("icalcheck not found at %s", check)
+	}
+	f := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(f, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(check, f).CombinedOutput(); err != nil {
+		t.Errorf("icalcheck rejects %s: %v\n%s", name, err, out)
+	}
+}
