@@ -23,7 +23,7 @@ func main() {
 	defer w.Flush()
 	fmt.Fprint(w, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//genfeed//EN\r\n")
 	// Years of history, as real exports carry: most series have ended.
-	start := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, -2900)
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2900)
 	stamp := "20260101T000000Z"
 	for i := 0; i < *n; i++ {
 		day := start.AddDate(0, 0, (i*7919)%2960)
