@@ -155,7 +155,7 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 	if !nb.End.After(nb.Start) || nb.UID == "" || nb.TokenHash == "" {
 		return nil, false, fmt.Errorf("leads: create booking: start, end, uid and token hash are required")
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		b, created = nil, false
 		if nb.IdemKey != "" {
 			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, nb.IdemKey)
@@ -280,7 +280,7 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		b       *Booking
 		changed bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		var err error
 		if b, err = scanBooking(tx.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, hash)); err != nil {
@@ -339,7 +339,7 @@ type Reschedule struct {
 // reminders withdrawn and compose's updated invitations queued.
 func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check BookingCheck, compose BookingCompose) (*Booking, error) {
 	var b *Booking
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if b, err = scanBooking(tx.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, r.TokenHash)); err != nil {
 			return err

@@ -207,7 +207,7 @@ func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (creat
 		return false, err
 	}
 	in := *l
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		*l = in
 		created = false
 		if l.IdemKey != "" {

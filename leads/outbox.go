@@ -68,7 +68,7 @@ func nullID(id int64) any {
 // QueueMail stores messages in the outbox on their own, outside any other
 // change (a "not spam" release or a staff action, say).
 func (s *Store) QueueMail(ctx context.Context, msgs ...OutboxMessage) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		for i := range msgs {
 			if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
@@ -121,7 +121,7 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // run out, after which another claims the message again.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var msgs []OutboxMessage
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		msgs = msgs[:0]
 		now := s.now()
 		rows, err := tx.QueryContext(ctx, `UPDATE outbox
@@ -181,7 +181,7 @@ func (s *Store) RetryMail(ctx context.Context, id int64) error {
 }
 
 func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("leads: update outbox: %w", err)

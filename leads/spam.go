@@ -22,7 +22,7 @@ type Spam struct {
 
 // HoldSpam stores a suspected bot submission in the quarantine.
 func (s *Store) HoldSpam(ctx context.Context, sp *Spam) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		sp.CreatedAt = s.now()
 		sp.Status = "held"
 		res, err := tx.ExecContext(ctx, `INSERT INTO spam (created_at, form, reason, payload) VALUES (?, ?, ?, ?)`,
@@ -82,7 +82,7 @@ func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, err
 		return nil, fmt.Errorf("leads: secret %s: %w", name, err)
 	}
 	// A concurrent first start may have stored one: keep whichever is there.
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, name, v); err != nil {
 			return err
 		}

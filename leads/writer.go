@@ -16,7 +16,7 @@ var errClosed = errors.New("leads: store is closed")
 // writeReq is one unit of work for the writer goroutine.
 type writeReq struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
 }
 
@@ -30,7 +30,12 @@ type writeReq struct {
 // before it, exactly as if they had run one after the other; a fn that
 // fails is rolled back to its savepoint alone. Nothing is acknowledged
 // before the commit that holds it is durable.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+//
+// fn gets ctx without its cancellation: a client that goes away must not
+// interrupt a statement, since SQLite answers an interrupted write by
+// rolling back the whole transaction, its neighbours' work included. ctx
+// is still checked before fn starts.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.writes <- req:
@@ -91,7 +96,7 @@ func (s *Store) runBatch(batch []writeReq) {
 		}
 		if len(batch) == 1 {
 			// No neighbours to protect: skip the savepoint.
-			if errs[i] = req.fn(tx); errs[i] == nil {
+			if errs[i] = req.fn(context.WithoutCancel(req.ctx), tx); errs[i] == nil {
 				ok++
 			}
 			continue
@@ -101,7 +106,7 @@ func (s *Store) runBatch(batch []writeReq) {
 			fail(fmt.Errorf("leads: savepoint: %w", err))
 			return
 		}
-		if errs[i] = req.fn(tx); errs[i] != nil {
+		if errs[i] = req.fn(context.WithoutCancel(req.ctx), tx); errs[i] != nil {
 			if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("leads: rollback to savepoint: %w", err))
