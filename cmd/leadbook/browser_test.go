@@ -525,9 +525,10 @@ func (tb *tab) a11y(name string) {
 	}
 }
 
-// shoot writes full-page screenshots of the current page at phone and
-// desktop widths, as NAME-phone.png and NAME-desktop.png.
-func (tb *tab) shoot(name string) {
+// check runs axe-core on the current page and writes full-page
+// screenshots of it, both at phone and at desktop width, as NAME-phone.png
+// and NAME-desktop.png.
+func (tb *tab) check(name string) {
 	tb.t.Helper()
 	dir := screenshotDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -542,6 +543,10 @@ func (tb *tab) shoot(name string) {
 	}
 	for _, sz := range sizes {
 		tb.do("resize", sz.view)
+		tb.a11y(name + " (" + sz.suffix + ")")
+		// From the top, as a visitor arrives: a page reached through a
+		// #fragment would otherwise show the sticky header mid-page.
+		tb.do("scroll", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 		png, err := chromedp.Run(tb.ctx, fullPage)
 		if err != nil {
 			tb.t.Fatalf("screenshot %s: %v", name, err)
@@ -573,11 +578,4 @@ func fullPage(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 		return nil, err
 	}
 	return r.Data, nil
-}
-
-// check runs the accessibility check and takes the screenshots of a page.
-func (tb *tab) check(name string) {
-	tb.t.Helper()
-	tb.a11y(name)
-	tb.shoot(name)
 }
