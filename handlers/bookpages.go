@@ -50,15 +50,19 @@ func (r *bookingRequest) fields() [][2]string {
 		{"Company", r.Company}, {"Phone", r.Phone}, {"Message", r.Message}, {"Consent", consent}}
 }
 
-// slotView is one radio button of the picker.
+// slotView is one radio button of the picker. Label is the whole span
+// ("09:00–09:30", what a screen reader says); Start is the start alone,
+// what the button shows, since the page says how long a call is.
 type slotView struct {
-	ID, Value, Label string
-	Checked          bool
+	ID, Value, Label, Start string
+	Checked                 bool
 }
 
+// dayView is one day of the picker; Weekday and Date are Label abridged
+// for a narrow column.
 type dayView struct {
-	Label string
-	Slots []slotView
+	Label, Weekday, Date string
+	Slots                []slotView
 }
 
 // pickerView is the slot picker: days of slots in the visitor's zone.
@@ -96,12 +100,12 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 		st := sl.Start.In(loc)
 		d := calendar.DateOf(st)
 		if cur == nil || d != curDate {
-			pv.Days = append(pv.Days, dayView{Label: st.Format("Monday, 2 January")})
+			pv.Days = append(pv.Days, dayView{Label: st.Format("Monday, 2 January"), Weekday: st.Format("Mon"), Date: st.Format("2 Jan")})
 			cur, curDate = &pv.Days[len(pv.Days)-1], d
 		}
 		v := st.Format(time.RFC3339)
 		cur.Slots = append(cur.Slots, slotView{
-			ID: fmt.Sprintf("slot-%d", i), Value: v, Checked: v == selected,
+			ID: fmt.Sprintf("slot-%d", i), Value: v, Checked: v == selected, Start: st.Format("15:04"),
 			Label: st.Format("15:04") + "–" + sl.End.In(loc).Format("15:04"),
 		})
 	}

@@ -60,17 +60,22 @@ func startRun(t *testing.T, env map[string]string) (string, func() error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil {
-			stop := func() error {
+			// stop is safe to call twice: the cleanup calls it too, so the
+			// server has let go of its files before the temp dir goes.
+			stop := sync.OnceValue(func() error {
 				cancel()
 				select {
 				case err := <-done:
 					return err
 				case <-time.After(30 * time.Second):
-					t.Fatal("run did not return after cancel")
-					return nil
+					return errors.New("run did not return within 30s after cancel")
 				}
-			}
-			t.Cleanup(func() { cancel() })
+			})
+			t.Cleanup(func() {
+				if err := stop(); err != nil {
+					t.Errorf("run: %v", err)
+				}
+			})
 			return m[1], stop
 		}
 		select {

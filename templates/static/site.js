@@ -57,7 +57,6 @@
   }
 
   function showErrors(form, fields) {
-    var first = null;
     Object.keys(fields).forEach(function (name) {
       var el = form.querySelector('[data-error-for="' + name + '"]');
       var input = form.querySelector('[name="' + name + '"]');
@@ -70,9 +69,11 @@
       if (input) {
         input.setAttribute("aria-invalid", "true");
         if (el) input.setAttribute("aria-describedby", el.id);
-        if (!first) first = input;
       }
     });
+    // The first invalid field in the page's order, not the answer's: the
+    // server lists the fields alphabetically.
+    var first = form.querySelector('[aria-invalid="true"]');
     if (first) first.focus();
   }
 
