@@ -1,0 +1,243 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// LeadFilter selects a page of leads for the dashboard, newest first.
+type LeadFilter struct {
+	// Query is matched word by word against the starts of the words of
+	// name, email and company ("ada love" finds "Ada Lovelace").
+	Query string
+	// From and To bound created_at: From inclusive, To exclusive.
+	From, To time.Time
+	// Before is the keyset cursor: only leads older than this one (by
+	// created_at, then id). Empty for the first page.
+	Before string
+	// Limit is the page size; 50 when zero.
+	Limit int
+}
+
+// LeadPage is one page of leads and the cursor of the next, if any.
+type LeadPage struct {
+	Leads []Lead
+	Next  string
+}
+
+// searchTerms turns what staff typed into an FTS4 query: every run of
+// letters and digits becomes a prefix term, all of which must match. Quotes
+// and operators cannot reach the query.
+func searchTerms(q string) string {
+	words := strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) > 8 {
+		words = words[:8]
+	}
+	for i, w := range words {
+		words[i] = w + "*"
+	}
+	return strings.Join(words, " ")
+}
+
+func cursorOf(l *Lead) string { return formatTime(l.CreatedAt) + "_" + fmt.Sprint(l.ID) }
+
+func parseCursor(c string) (string, int64, bool) {
+	at, id, ok := strings.Cut(c, "_")
+	if !ok {
+		return "", 0, false
+	}
+	var n int64
+	if _, err := fmt.Sscan(id, &n); err != nil {
+		return "", 0, false
+	}
+	if _, err := parseTime(at); err != nil {
+		return "", 0, false
+	}
+	return at, n, true
+}
+
+// ListLeads returns one page of leads, newest first. Paging is by keyset
+// (created_at, id), so every page costs the same however deep it is.
+func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	from, to := ExportFilter{From: f.From, To: f.To}.bounds()
+	where := []string{"l.created_at >= ?", "l.created_at < ?"}
+	args := []any{from, to}
+	if at, id, ok := parseCursor(f.Before); ok {
+		where = append(where, "(l.created_at, l.id) < (?, ?)")
+		args = append(args, at, id)
+	}
+	join := ""
+	if terms := searchTerms(f.Query); terms != "" {
+		join = ` JOIN leads_fts ON leads_fts.docid = l.id AND leads_fts MATCH ?`
+		args = append([]any{terms}, args...)
+	} else if strings.TrimSpace(f.Query) != "" {
+		return LeadPage{}, nil
+	}
+	args = append(args, f.Limit+1)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed("l.", leadColumns)+` FROM leads l`+join+`
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY l.created_at DESC, l.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return LeadPage{}, fmt.Errorf("leads: list leads: %w", err)
+	}
+	defer rows.Close()
+	var p LeadPage
+	for rows.Next() {
+		l, err := scanLead(rows)
+		if err != nil {
+			return LeadPage{}, err
+		}
+		p.Leads = append(p.Leads, *l)
+	}
+	if err := rows.Err(); err != nil {
+		return LeadPage{}, fmt.Errorf("leads: list leads: %w", err)
+	}
+	if len(p.Leads) > f.Limit {
+		p.Leads = p.Leads[:f.Limit]
+		p.Next = cursorOf(&p.Leads[f.Limit-1])
+	}
+	return p, nil
+}
+
+func prefixed(prefix, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// LeadBookings returns a lead's bookings, newest first.
+func (s *Store) LeadBookings(ctx context.Context, leadID int64) ([]Booking, error) {
+	return queryBookings(ctx, s.r, `WHERE b.lead_id = ? ORDER BY b.start_at DESC`, leadID)
+}
+
+// Booking lists for the dashboard.
+const (
+	BookingsUpcoming  = "upcoming"
+	BookingsPast      = "past"
+	BookingsCancelled = "cancelled"
+)
+
+// ListBookings returns upcoming (soonest first), past or cancelled (newest
+// first) bookings, at most limit.
+func (s *Store) ListBookings(ctx context.Context, which string, limit int) ([]Booking, error) {
+	now := formatTime(s.now())
+	switch which {
+	case BookingsUpcoming:
+		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at > ? ORDER BY b.start_at LIMIT ?`, now, limit)
+	case BookingsPast:
+		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at <= ? ORDER BY b.start_at DESC LIMIT ?`, now, limit)
+	case BookingsCancelled:
+		return queryBookings(ctx, s.r, `WHERE b.status = 'cancelled' ORDER BY b.start_at DESC LIMIT ?`, limit)
+	}
+	return nil, Errorf(EINVALID, "Unknown booking list %q.", which)
+}
+
+// WeekCount is the number of leads and bookings created in one week.
+type WeekCount struct {
+	Week     time.Time // Monday 00:00 UTC
+	Leads    int
+	Bookings int
+}
+
+// WeeklyCounts returns the last n weeks' counts, oldest first, the current
+// week last.
+func (s *Store) WeeklyCounts(ctx context.Context, n int) ([]WeekCount, error) {
+	now := s.now().UTC()
+	monday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	monday = monday.AddDate(0, 0, -((int(monday.Weekday()) + 6) % 7))
+	start := monday.AddDate(0, 0, -7*(n-1))
+	out := make([]WeekCount, n)
+	for i := range out {
+		out[i].Week = start.AddDate(0, 0, 7*i)
+	}
+	bucket := func(table, col string, add func(w *WeekCount, k int)) error {
+		// Days, not weeks, from SQL: the week arithmetic stays in Go.
+		rows, err := s.r.QueryContext(ctx, `SELECT substr(`+col+`, 1, 10), COUNT(*) FROM `+table+` WHERE `+col+` >= ?
+			GROUP BY 1`, formatTime(start))
+		if err != nil {
+			return fmt.Errorf("leads: weekly counts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				day string
+				k   int
+			)
+			if err := rows.Scan(&day, &k); err != nil {
+				return fmt.Errorf("leads: weekly counts: %w", err)
+			}
+			d, err := time.Parse(time.DateOnly, day)
+			if err != nil {
+				continue
+			}
+			if i := int(d.Sub(start).Hours()) / (24 * 7); i >= 0 && i < n {
+				add(&out[i], k)
+			}
+		}
+		return rows.Err()
+	}
+	if err := bucket("leads", "created_at", func(w *WeekCount, k int) { w.Leads += k }); err != nil {
+		return nil, err
+	}
+	if err := bucket("bookings", "created_at", func(w *WeekCount, k int) { w.Bookings += k }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Overview holds the dashboard's headline numbers.
+type Overview struct {
+	Leads, LeadsThisWeek int
+	Upcoming             int
+	Mail                 MailStats
+	Spam                 int
+	PendingErasures      int
+}
+
+// Overview counts what the dashboard's front page shows.
+func (s *Store) Overview(ctx context.Context) (Overview, error) {
+	var o Overview
+	now := s.now()
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM leads),
+		(SELECT COUNT(*) FROM leads WHERE created_at >= ?),
+		(SELECT COUNT(*) FROM bookings WHERE status = 'confirmed' AND end_at > ?),
+		(SELECT COUNT(*) FROM spam WHERE status = 'held'),
+		(SELECT COUNT(*) FROM erasures WHERE status = 'pending')`,
+		formatTime(now.Add(-7*24*time.Hour)), formatTime(now)).Scan(&o.Leads, &o.LeadsThisWeek, &o.Upcoming, &o.Spam, &o.PendingErasures)
+	if err != nil {
+		return o, fmt.Errorf("leads: overview: %w", err)
+	}
+	if o.Mail, err = s.MailStats(ctx); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// FindSpam returns one held submission.
+func (s *Store) FindSpam(ctx context.Context, id int64) (*Spam, error) {
+	var (
+		sp               Spam
+		created, payload string
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT id, created_at, form, reason, payload, status FROM spam WHERE id = ?`, id).
+		Scan(&sp.ID, &created, &sp.Form, &sp.Reason, &payload, &sp.Status)
+	if isNoRows(err) {
+		return nil, Errorf(ENOTFOUND, "No such held submission.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("leads: find spam: %w", err)
+	}
+	if sp.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	sp.Payload = []byte(payload)
+	return &sp, nil
+}
