@@ -59,29 +59,77 @@ func parseCursor(c string) (string, int64, bool) {
 	return at, n, true
 }
 
-// ListLeads returns one page of leads, newest first. Paging is by keyset
-// (created_at, id), so every page costs the same however deep it is.
+// ListLeads returns one page of leads, newest first. Paging is by keyset,
+// so every page costs the same however deep it is.
+//
+// Without a search, the list walks the created_at index: (created_at, id)
+// descending. A search walks the search index in id order instead, which
+// the full-text index gives for free; ids are handed out in creation order
+// by the one writer, so the order is the same. A date filter narrows the
+// search to the ids that the dates span, and is checked again on every row.
 func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
 	from, to := ExportFilter{From: f.From, To: f.To}.bounds()
-	where := []string{"l.created_at >= ?", "l.created_at < ?"}
-	args := []any{from, to}
-	if at, id, ok := parseCursor(f.Before); ok {
-		where = append(where, "(l.created_at, l.id) < (?, ?)")
-		args = append(args, at, id)
+	curAt, curID, hasCursor := parseCursor(f.Before)
+	terms := searchTerms(f.Query)
+	if terms == "" && strings.TrimSpace(f.Query) != "" {
+		return LeadPage{}, nil // nothing searchable, like "***": no match
 	}
-	join := ""
-	if terms := searchTerms(f.Query); terms != "" {
-		join = ` JOIN leads_fts ON leads_fts.docid = l.id AND leads_fts MATCH ?`
-		args = append([]any{terms}, args...)
-	} else if strings.TrimSpace(f.Query) != "" {
-		return LeadPage{}, nil
+	var (
+		query string
+		args  []any
+	)
+	if q := strings.TrimSpace(f.Query); ValidEmail(q) {
+		// A whole address: the email index answers at once, where the
+		// words "example" and "com" would match nearly every lead.
+		where := "l.email = ? COLLATE NOCASE AND l.created_at >= ? AND l.created_at < ?"
+		args = []any{q, from, to}
+		if hasCursor {
+			where += " AND l.id < ?"
+			args = append(args, curID)
+		}
+		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads l WHERE ` + where + ` ORDER BY l.id DESC LIMIT ?`
+	} else if terms == "" {
+		// One upper bound, the tighter of the filter's and the cursor's,
+		// so SQLite's range scan starts where the page does.
+		where := "l.created_at >= ? AND l.created_at < ?"
+		args = []any{from, to}
+		if hasCursor && curAt < to {
+			where = "l.created_at >= ? AND l.created_at <= ? AND (l.created_at < ? OR l.id < ?)"
+			args = []any{from, curAt, curAt, curID}
+		}
+		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads l WHERE ` + where +
+			` ORDER BY l.created_at DESC, l.id DESC LIMIT ?`
+	} else {
+		lo, hi := int64(0), int64(1<<62)
+		if !f.From.IsZero() {
+			if err := s.r.QueryRowContext(ctx, `SELECT id FROM leads WHERE created_at >= ? ORDER BY created_at, id LIMIT 1`, from).Scan(&lo); err != nil {
+				if isNoRows(err) {
+					return LeadPage{}, nil
+				}
+				return LeadPage{}, fmt.Errorf("leads: list leads: %w", err)
+			}
+		}
+		if !f.To.IsZero() {
+			if err := s.r.QueryRowContext(ctx, `SELECT id FROM leads WHERE created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1`, to).Scan(&hi); err != nil {
+				if isNoRows(err) {
+					return LeadPage{}, nil
+				}
+				return LeadPage{}, fmt.Errorf("leads: list leads: %w", err)
+			}
+		}
+		if hasCursor && curID-1 < hi {
+			hi = curID - 1
+		}
+		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads_fts f JOIN leads l ON l.id = f.docid
+			WHERE leads_fts MATCH ? AND f.docid >= ? AND f.docid <= ? AND l.created_at >= ? AND l.created_at < ?
+			ORDER BY f.docid DESC LIMIT ?`
+		args = []any{terms, lo, hi, from, to}
 	}
 	args = append(args, f.Limit+1)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed("l.", leadColumns)+` FROM leads l`+join+`
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY l.created_at DESC, l.id DESC LIMIT ?`, args...)
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return LeadPage{}, fmt.Errorf("leads: list leads: %w", err)
 	}

@@ -75,7 +75,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			return fmt.Errorf("leads: erase: %w", err)
 		}
 		c := &er.Counts
-		ids, err := int64s(ctx, tx, `SELECT id FROM leads WHERE lower(email) = lower(?)`, email)
+		ids, err := int64s(ctx, tx, `SELECT id FROM leads WHERE email = ? COLLATE NOCASE`, email)
 		if err != nil {
 			return err
 		}
@@ -460,7 +460,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		return nil, Errorf(EINVALID, "Enter an email address.")
 	}
 	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{}}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE lower(email) = lower(?) ORDER BY id`, email)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? COLLATE NOCASE ORDER BY id`, email)
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: %w", err)
 	}

@@ -67,6 +67,9 @@ ALTER TABLE outbox ADD COLUMN erasure_id INTEGER REFERENCES erasures (id);
 CREATE INDEX outbox_erasure ON outbox (erasure_id) WHERE erasure_id IS NOT NULL;
 CREATE INDEX outbox_recipient ON outbox (recipient);
 CREATE INDEX leads_updated_at ON leads (updated_at);
+-- Erasure, subject access and a search for a whole address find a person
+-- by email in any letter case.
+CREATE INDEX leads_email_nocase ON leads (email COLLATE NOCASE);
 CREATE INDEX spam_status ON spam (status, id);
 
 -- Word-prefix search over name, email and company for the dashboard.
