@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -422,7 +423,8 @@ func (s *Server) handleLeadsExport(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
-	n, err := s.staff.Store.ExportCSV(ctx, c.Response(), r, c.QueryParam("bom") == "1")
+	n, err := s.staff.Store.ExportCSV(ctx, &deadlineWriter{w: c.Response(), rc: http.NewResponseController(c.Response().Writer)},
+		r, c.QueryParam("bom") == "1")
 	if err != nil {
 		s.log.ErrorContext(ctx, "export", "request_id", RequestID(ctx), "rows", n, "err", err)
 		// The status is sent: break the connection so the client sees a
@@ -441,3 +443,22 @@ func urlValues(m map[string]string) url.Values {
 	}
 	return v
 }
+
+// deadlineWriter moves the connection's write deadline forward at every
+// flush, so a long export is not cut off by the server's WriteTimeout while
+// a client that stops reading still times out.
+type deadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) { return d.w.Write(p) }
+
+func (d *deadlineWriter) Flush() {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	_ = d.rc.Flush()
+}
+
+// exportWriteTimeout is how long one flushed batch of an export may take
+// to reach the client.
+const exportWriteTimeout = time.Minute
