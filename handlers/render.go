@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"leadbook/leads"
 	"leadbook/templates"
 )
 
@@ -24,7 +25,7 @@ func newEngine() (*engine, error) {
 		"field": newFieldView,
 		"dict":  dict,
 	}
-	layout, err := template.New("layout").Funcs(funcs).ParseFS(templates.Pages, "pages/layout.html", "pages/partials.html")
+	layout, err := template.New("layout").Funcs(funcs).ParseFS(templates.Pages, "pages/layout.html", "pages/partials.html", "pages/staff_layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("handlers: parse layout: %w", err)
 	}
@@ -35,7 +36,7 @@ func newEngine() (*engine, error) {
 	e := &engine{pages: map[string]*template.Template{}, bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 	for _, name := range names {
 		base := path.Base(name)
-		if base == "layout.html" || base == "partials.html" {
+		if base == "layout.html" || base == "partials.html" || base == "staff_layout.html" {
 			continue
 		}
 		t, err := layout.Clone()
@@ -59,7 +60,13 @@ func (e *engine) render(name string, data *page) ([]byte, error) {
 	buf := e.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer e.bufs.Put(buf)
-	if err := t.ExecuteTemplate(buf, "layout", data); err != nil {
+	layout := "layout"
+	if strings.HasPrefix(name, "staff_") {
+		// The dashboard has its own frame and navigation; the public
+		// layout never links to it.
+		layout = "staff-layout"
+	}
+	if err := t.ExecuteTemplate(buf, layout, data); err != nil {
 		return nil, fmt.Errorf("handlers: render %s: %w", name, err)
 	}
 	return bytes.Clone(buf.Bytes()), nil
@@ -76,6 +83,9 @@ type page struct {
 	Year        int
 	Assets      assetPaths
 	Data        any
+	// Staff is the signed-in member of staff on dashboard pages; nil when
+	// signed in with an API token, and on public pages.
+	Staff *leads.Staff
 }
 
 // formView is a form as a page shows it: the visitor's values, the field

@@ -33,4 +33,5 @@ func (s *Server) routes(e *echo.Echo) {
 		post.POST("/bookings/:token/cancel", s.handleBookingCancel)
 		post.POST("/bookings/:token/reschedule", s.handleBookingReschedule)
 	}
+	s.staffRoutes(e)
 }

@@ -79,6 +79,8 @@ type Deps struct {
 	Observe func(method, route string, status int, d time.Duration)
 	// Booking, when set, enables the booking routes.
 	Booking *Booking
+	// Staff, when set, enables the staff dashboard and export.
+	Staff *Staff
 }
 
 // Server is the HTTP side of leadbook.
@@ -101,6 +103,9 @@ type Server struct {
 
 	booking   *Booking
 	slotCache slotCache
+
+	staff         *Staff
+	loginThrottle *throttle
 }
 
 // New builds the server: it renders the articles, loads the static files
@@ -141,7 +146,28 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			b.Rules.Slot = 30 * time.Minute
 		}
 	}
+	if st := deps.Staff; st != nil {
+		if st.Store == nil {
+			return nil, errors.New("handlers: staff needs a store")
+		}
+		if st.Session.Idle <= 0 {
+			st.Session.Idle = 2 * time.Hour
+		}
+		if st.Session.Absolute <= 0 {
+			st.Session.Absolute = 12 * time.Hour
+		}
+		if st.AccountFailures <= 0 {
+			st.AccountFailures = 5
+		}
+		if st.AddressFailures <= 0 {
+			st.AddressFailures = 20
+		}
+		if st.ThrottleWindow <= 0 {
+			st.ThrottleWindow = 15 * time.Minute
+		}
+	}
 	s := &Server{
+		staff:   deps.Staff,
 		booking: deps.Booking,
 		cfg:     cfg,
 		deps:    deps,
@@ -161,6 +187,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit)
+	}
+	if s.staff != nil {
+		s.loginThrottle = newThrottle(s.staff.ThrottleWindow)
 	}
 	var err error
 	if s.pages, err = newEngine(); err != nil {

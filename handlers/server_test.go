@@ -51,17 +51,20 @@ type options struct {
 	minFill   time.Duration
 	rules     func(r *calendar.Rules)
 	busy      []string
+	baseURL   string // https://consult.example when empty
+	staff     func(st *handlers.Staff)
 }
 
 type app struct {
-	t       testing.TB
-	srv     *handlers.Server
-	h       http.Handler
-	store   *leads.Store
-	dbPath  string
-	mailDir string
-	direct  *mailer.Direct
-	clock   *clock
+	t        testing.TB
+	srv      *handlers.Server
+	h        http.Handler
+	store    *leads.Store
+	dbPath   string
+	mailDir  string
+	direct   *mailer.Direct
+	clock    *clock
+	composer *mailer.Composer
 }
 
 func newApp(t testing.TB, o options) *app {
@@ -70,7 +73,7 @@ func newApp(t testing.TB, o options) *app {
 	dir := t.TempDir()
 	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dbPath := filepath.Join(dir, "leadbook.db")
-	store, err := leads.Open(ctx, dbPath, leads.Options{Now: c.Now})
+	store, err := leads.Open(ctx, dbPath, leads.Options{Now: c.Now, Password: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,18 +112,26 @@ func newApp(t testing.TB, o options) *app {
 			t.Fatal(err)
 		}
 	}
+	if o.baseURL == "" {
+		o.baseURL = "https://consult.example"
+	}
+	staff := &handlers.Staff{Store: store, Feeds: busy}
+	if o.staff != nil {
+		o.staff(staff)
+	}
 	srv, err := handlers.New(handlers.Config{
-		BaseURL: "https://consult.example", RateLimit: o.rateLimit, MinFill: o.minFill, Now: c.Now,
+		BaseURL: o.baseURL, RateLimit: o.rateLimit, MinFill: o.minFill, Now: c.Now,
 		Logger: slog.New(slog.DiscardHandler),
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, FormKey: []byte("0123456789abcdef0123456789abcdef"),
 		Booking: &handlers.Booking{
 			Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
 			FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
-		}})
+		},
+		Staff: staff})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &app{t: t, srv: srv, h: srv.Handler(), store: store, dbPath: dbPath, mailDir: mailDir, direct: direct, clock: c}
+	return &app{t: t, srv: srv, h: srv.Handler(), store: store, dbPath: dbPath, mailDir: mailDir, direct: direct, clock: c, composer: composer}
 }
 
 func (a *app) do(req *http.Request) *httptest.ResponseRecorder {

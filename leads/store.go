@@ -46,6 +46,9 @@ type Options struct {
 	// NoMigrate makes Open refuse a database whose schema is behind the
 	// binary instead of migrating it.
 	NoMigrate bool
+	// Password sets argon2id's cost; DefaultPasswordParams when zero.
+	// Tests lower it.
+	Password PasswordParams
 }
 
 // Store is the SQLite system of record. It holds one writer connection,
@@ -58,6 +61,8 @@ type Store struct {
 	now  func() time.Time
 
 	bookingsVersion atomic.Uint64
+	pw              PasswordParams
+	dummyHash       dummyHash
 
 	writes     chan writeReq
 	closing    chan struct{}
@@ -81,6 +86,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s, err := openWriter(ctx, path, opts.Now)
 	if err != nil {
 		return nil, err
+	}
+	s.pw = opts.Password
+	if s.pw == (PasswordParams{}) {
+		s.pw = DefaultPasswordParams
 	}
 	w := s.w
 	if opts.NoMigrate {

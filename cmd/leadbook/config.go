@@ -422,7 +422,22 @@ func printHelp(w io.Writer) {
 Usage:
   leadbook [flags] [serve]              serve the site (the default)
   leadbook [flags] migrate              apply database migrations and exit
+  leadbook [flags] staff add EMAIL --password-stdin
+                                        create a staff account (password on stdin)
+  leadbook [flags] staff passwd EMAIL --password-stdin
+                                        set a new password; ends the account's sessions
+  leadbook [flags] staff list           list staff accounts
+  leadbook [flags] staff remove EMAIL   delete an account and its sessions
+  leadbook [flags] token create NAME    make an API token for scripts; prints it once
+  leadbook [flags] token list           list API tokens (never the tokens themselves)
+  leadbook [flags] token revoke NAME|ID revoke an API token
+  leadbook [flags] export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--bom]
+                                        write leads as CSV to stdout (to is included)
+  leadbook [flags] audit verify         check the audit log's hash chain
   leadbook --help                       this text
+
+Staff sign in at /staff/login; scripts send "Authorization: Bearer TOKEN" to
+GET /staff/leads.csv?from=YYYY-MM-DD&to=YYYY-MM-DD (add bom=1 for Excel).
 
 Configuration: each environment variable has a flag of the same name
 (LEADBOOK_SMTP_HOST is --smtp-host); a flag wins over the variable. Secrets

@@ -66,6 +66,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		fmt.Fprintf(stdout, "applied %d migrations; schema is at version %d\n", applied, version)
 		return nil
+	case "staff":
+		return runStaff(ctx, cfg, rest, stdin, stdout)
+	case "token":
+		return runToken(ctx, cfg, rest, stdout)
+	case "export":
+		return runExport(ctx, cfg, rest, stdout)
+	case "audit":
+		return runAudit(ctx, cfg, rest, stdout)
 	case "help":
 		printHelp(stdout)
 		return nil
@@ -137,7 +145,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			Store:      store,
 			Busy:       feeds,
 			Composer:   composer,
-		}})
+		},
+		Staff: &handlers.Staff{Store: store, Feeds: feeds},
+	})
 	if err != nil {
 		return err
 	}
@@ -172,6 +182,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			feeds.Run(workerCtx, 5*time.Minute)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		privacyLoop(workerCtx, store, cfg.RetentionDays, log)
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)

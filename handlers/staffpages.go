@@ -1,0 +1,464 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"leadbook/calendar"
+	"leadbook/leads"
+	"leadbook/mailer"
+)
+
+// staffRoutes registers the dashboard: sign-in, the pages (GET, behind
+// requireStaff) and the actions (POST, same-origin, behind requireStaff).
+func (s *Server) staffRoutes(e *echo.Echo) {
+	if s.staff == nil {
+		return
+	}
+	limit := middleware.BodyLimit(s.cfg.BodyLimit)
+	e.Match(getHead, "/staff/login", s.handleStaffLoginShow)
+	e.POST("/staff/login", s.handleStaffLogin, s.crossOrigin, limit)
+
+	get := func(path string, h echo.HandlerFunc) { e.Match(getHead, path, h, s.requireStaff) }
+	post := func(path string, h echo.HandlerFunc) { e.POST(path, h, s.crossOrigin, limit, s.requireStaff) }
+	get("/staff", s.handleStaffHome)
+	get("/staff/leads", s.handleStaffLeads)
+	get("/staff/leads.csv", s.handleLeadsExport)
+	get("/staff/leads/:id", s.handleStaffLead)
+	get("/staff/bookings", s.handleStaffBookings)
+	get("/staff/outbox", s.handleStaffOutbox)
+	get("/staff/spam", s.handleStaffSpam)
+	get("/staff/feeds", s.handleStaffFeeds)
+	get("/staff/privacy", s.handleStaffPrivacy)
+	get("/staff/privacy/export", s.handlePersonExport)
+	get("/staff/audit", s.handleStaffAudit)
+	post("/staff/logout", s.handleStaffLogout)
+	post("/staff/outbox/:id/retry", s.handleMailRetry)
+	post("/staff/spam/:id/release", s.handleSpamRelease)
+	post("/staff/privacy/erase", s.handleErase)
+}
+
+func (s *Server) renderStaff(c echo.Context, status int, name, title, nav string, data any) error {
+	p := s.page(title, "", nav, data)
+	p.NoIndex = true
+	if a := authOf(c); a != nil {
+		p.Staff = a.staff
+	}
+	return s.renderHTML(c, status, name, p)
+}
+
+func pathID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, echo.ErrNotFound
+	}
+	return id, nil
+}
+
+// chart is the weekly leads-and-bookings bar chart, laid out here so the
+// template only places shapes.
+type chart struct {
+	Width, Height int
+	Bars          []chartBar
+	Max           int
+	Ticks         []chartTick
+}
+
+type chartBar struct {
+	X, LeadY, LeadH, BookY, BookH, W int
+	LabelX                           int
+	Label, Title                     string
+}
+
+type chartTick struct {
+	Y     int
+	Label string
+}
+
+func newChart(weeks []leads.WeekCount) chart {
+	const w, h, top, bottom, left = 640, 220, 10, 30, 36
+	ch := chart{Width: w, Height: h}
+	for _, wk := range weeks {
+		ch.Max = max(ch.Max, wk.Leads, wk.Bookings)
+	}
+	scale := max(ch.Max, 1)
+	plot := h - top - bottom
+	slot := (w - left) / max(len(weeks), 1)
+	bw := max(slot/3, 2)
+	for i, wk := range weeks {
+		x := left + i*slot + slot/6
+		lh := wk.Leads * plot / scale
+		bh := wk.Bookings * plot / scale
+		ch.Bars = append(ch.Bars, chartBar{
+			X: x, W: bw, LeadH: lh, LeadY: top + plot - lh, BookH: bh, BookY: top + plot - bh,
+			LabelX: x + bw, Label: wk.Week.Format("2 Jan"),
+			Title: fmt.Sprintf("Week of %s: %d leads, %d bookings", wk.Week.Format("2 January 2006"), wk.Leads, wk.Bookings),
+		})
+	}
+	for _, v := range []int{0, scale / 2, scale} {
+		ch.Ticks = append(ch.Ticks, chartTick{Y: top + plot - v*plot/scale, Label: strconv.Itoa(v)})
+	}
+	return ch
+}
+
+func (s *Server) handleStaffHome(c echo.Context) error {
+	ctx := c.Request().Context()
+	o, err := s.staff.Store.Overview(ctx)
+	if err != nil {
+		return err
+	}
+	weeks, err := s.staff.Store.WeeklyCounts(ctx, 12)
+	if err != nil {
+		return err
+	}
+	upcoming, err := s.staff.Store.ListBookings(ctx, leads.BookingsUpcoming, 5)
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_home", "Dashboard", "home", map[string]any{
+		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming,
+	})
+}
+
+// parseDay reads a YYYY-MM-DD date (UTC); to is the day after, so a range
+// includes its last day.
+func parseDay(v string, after bool) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339, v); err == nil {
+			return t, nil
+		}
+		return time.Time{}, echo.NewHTTPError(http.StatusBadRequest, "Dates are YYYY-MM-DD.")
+	}
+	if after {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, nil
+}
+
+func rangeOf(c echo.Context) (leads.ExportFilter, error) {
+	from, err := parseDay(c.QueryParam("from"), false)
+	if err != nil {
+		return leads.ExportFilter{}, err
+	}
+	to, err := parseDay(c.QueryParam("to"), true)
+	if err != nil {
+		return leads.ExportFilter{}, err
+	}
+	return leads.ExportFilter{From: from, To: to}, nil
+}
+
+func (s *Server) handleStaffLeads(c echo.Context) error {
+	r, err := rangeOf(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParam("q")
+	if len(q) > 200 {
+		q = q[:200]
+	}
+	page, err := s.staff.Store.ListLeads(c.Request().Context(), leads.LeadFilter{
+		Query: q, From: r.From, To: r.To, Before: c.QueryParam("before"),
+	})
+	if err != nil {
+		return err
+	}
+	filter := map[string]string{"q": q, "from": c.QueryParam("from"), "to": c.QueryParam("to")}
+	next := ""
+	if page.Next != "" {
+		v := urlValues(filter)
+		v.Set("before", page.Next)
+		next = "/staff/leads?" + v.Encode()
+	}
+	csvQuery := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]}).Encode()
+	return s.renderStaff(c, http.StatusOK, "staff_leads", "Leads", "leads", map[string]any{
+		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": "/staff/leads.csv?" + csvQuery,
+		"First": c.QueryParam("before") == "",
+	})
+}
+
+func (s *Server) handleStaffLead(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	l, err := s.staff.Store.FindLead(ctx, id)
+	if err != nil {
+		return err
+	}
+	bookings, err := s.staff.Store.LeadBookings(ctx, id)
+	if err != nil {
+		return err
+	}
+	mail, err := s.staff.Store.ListMail(ctx, leads.MailFilter{LeadID: id, Limit: 200})
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_lead", "Lead "+strconv.FormatInt(id, 10), "leads", map[string]any{
+		"Lead": l, "Bookings": bookings, "Mail": mail,
+	})
+}
+
+func (s *Server) handleStaffBookings(c echo.Context) error {
+	ctx := c.Request().Context()
+	data := map[string]any{}
+	for _, which := range []string{leads.BookingsUpcoming, leads.BookingsPast, leads.BookingsCancelled} {
+		bs, err := s.staff.Store.ListBookings(ctx, which, 100)
+		if err != nil {
+			return err
+		}
+		data[which] = bs
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_bookings", "Bookings", "bookings", data)
+}
+
+func (s *Server) handleStaffOutbox(c echo.Context) error {
+	status := c.QueryParam("status")
+	switch status {
+	case leads.OutboxQueued, leads.OutboxSent, leads.OutboxDead, leads.OutboxCancelled:
+	default:
+		status = leads.OutboxDead
+	}
+	ctx := c.Request().Context()
+	msgs, err := s.staff.Store.ListMail(ctx, leads.MailFilter{Status: status, Limit: 200})
+	if err != nil {
+		return err
+	}
+	o, err := s.staff.Store.Overview(ctx)
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_outbox", "Outbox", "outbox", map[string]any{
+		"Status": status, "Mail": msgs, "Stats": o.Mail, "Notice": c.QueryParam("notice"),
+		"Tabs": []string{leads.OutboxDead, leads.OutboxQueued, leads.OutboxSent, leads.OutboxCancelled},
+	})
+}
+
+func (s *Server) handleMailRetry(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.staff.Store.RetryDeadMail(c.Request().Context(), id, authOf(c).actor); err != nil {
+		return err
+	}
+	if s.deps.Outbox != nil {
+		s.deps.Outbox.Wake()
+	}
+	return c.Redirect(http.StatusSeeOther, "/staff/outbox?status=dead&notice=retried")
+}
+
+// spamView is a held submission with its fields read for display.
+type spamView struct {
+	leads.Spam
+	Fields contactRequest
+}
+
+func (s *Server) handleStaffSpam(c echo.Context) error {
+	held, err := s.staff.Store.ListSpam(c.Request().Context(), 200)
+	if err != nil {
+		return err
+	}
+	views := make([]spamView, len(held))
+	for i, sp := range held {
+		views[i].Spam = sp
+		_ = json.Unmarshal(sp.Payload, &views[i].Fields)
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_spam", "Spam quarantine", "spam", map[string]any{
+		"Held": views, "Notice": c.QueryParam("notice"),
+	})
+}
+
+// handleSpamRelease stores a held submission as a lead ("not spam") and
+// queues its confirmation and notification, as if it had come in now.
+func (s *Server) handleSpamRelease(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	sp, err := s.staff.Store.FindSpam(ctx, id)
+	if err != nil {
+		return err
+	}
+	var req contactRequest
+	if err := json.Unmarshal(sp.Payload, &req); err != nil {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission cannot be read as a lead.").SetInternal(err)
+	}
+	l := &leads.Lead{Name: req.Name, Email: req.Email, Company: req.Company, Phone: req.Phone, Message: req.Message,
+		Source: leads.SourceContact}
+	if sp.Form == "booking" {
+		l.Source = leads.SourceBooking
+	}
+	if req.Consent {
+		l.ConsentVersion, l.ConsentAt = ConsentVersion, sp.CreatedAt
+	}
+	if err := s.staff.Store.ReleaseSpam(ctx, id, l, s.deps.Composer.LeadMessages, authOf(c).actor); err != nil {
+		if leads.ErrorCode(err) == leads.EINVALID {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission is not a valid lead (a field is missing or consent was not given).")
+		}
+		return err
+	}
+	if s.deps.Outbox != nil {
+		s.deps.Outbox.Wake()
+	}
+	return c.Redirect(http.StatusSeeOther, "/staff/spam?notice=released")
+}
+
+func (s *Server) handleStaffFeeds(c echo.Context) error {
+	var feeds []calendar.FeedStatus
+	if s.staff.Feeds != nil {
+		feeds = s.staff.Feeds.Status()
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_feeds", "Busy feeds", "feeds", map[string]any{"Feeds": feeds, "Now": s.now()})
+}
+
+func (s *Server) handleStaffPrivacy(c echo.Context) error {
+	er, err := s.staff.Store.ListErasures(c.Request().Context(), 50)
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_privacy", "Privacy", "privacy", map[string]any{
+		"Erasures": er, "Notice": c.QueryParam("notice"),
+	})
+}
+
+// handlePersonExport answers a subject access request: everything held on
+// one email, as a JSON download.
+func (s *Server) handlePersonExport(c echo.Context) error {
+	email := strings.TrimSpace(c.QueryParam("email"))
+	ctx := c.Request().Context()
+	p, err := s.staff.Store.FindPerson(ctx, email)
+	if err != nil {
+		return err
+	}
+	detail := fmt.Sprintf(`{"leads":%d,"bookings":%d,"mail":%d}`, len(p.Leads), len(p.Bookings), len(p.Mail))
+	if err := s.staff.Store.Audit(ctx, authOf(c).actor, leads.AuditPersonExport, "", detail); err != nil {
+		return err
+	}
+	body, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="person-`+s.now().UTC().Format(time.DateOnly)+`.json"`)
+	return c.Blob(http.StatusOK, "application/json; charset=utf-8", body)
+}
+
+type eraseRequest struct {
+	Email   string   `form:"email"`
+	Confirm checkbox `form:"confirm"`
+}
+
+// handleErase erases one person. Their future calls are cancelled first,
+// with METHOD:CANCEL to them and to the CEO (see leads.Store.EraseEmail for
+// the order); the erasure completes once those are sent.
+func (s *Server) handleErase(c echo.Context) error {
+	var req eraseRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if !req.Confirm {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Tick the box to confirm the erasure.")
+	}
+	var compose leads.BookingCompose
+	if s.booking != nil {
+		compose = func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
+			return s.booking.Composer.BookingMessages(mailer.BookingMail{
+				Booking: b, Lead: l, Change: mailer.ChangeCancelled,
+				CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now(),
+			})
+		}
+	}
+	ctx := c.Request().Context()
+	er, err := s.staff.Store.EraseEmail(ctx, req.Email, authOf(c).actor, compose)
+	if err != nil {
+		return err
+	}
+	if s.deps.Outbox != nil && er.Counts.Cancellations > 0 {
+		s.deps.Outbox.Wake()
+	}
+	s.log.InfoContext(ctx, "erasure", "request_id", RequestID(ctx), "erasure_id", er.ID, "leads", er.Counts.Leads)
+	return c.Redirect(http.StatusSeeOther, "/staff/privacy?notice=erased")
+}
+
+func (s *Server) handleStaffAudit(c echo.Context) error {
+	entries, err := s.staff.Store.ListAudit(c.Request().Context(), 200)
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_audit", "Audit log", "audit", map[string]any{"Entries": entries})
+}
+
+// handleLeadsExport streams the leads as CSV straight from the database:
+// rows go out as they are read, so memory stays flat however many there
+// are. The export is recorded in the audit log before the first byte.
+func (s *Server) handleLeadsExport(c echo.Context) error {
+	r, err := rangeOf(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	detail, _ := json.Marshal(map[string]string{"from": c.QueryParam("from"), "to": c.QueryParam("to")})
+	if err := s.staff.Store.Audit(ctx, authOf(c).actor, leads.AuditExport, "leads.csv", string(detail)); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="leads-`+s.now().UTC().Format(time.DateOnly)+`.csv"`)
+	c.Response().WriteHeader(http.StatusOK)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	n, err := s.staff.Store.ExportCSV(ctx, &deadlineWriter{w: c.Response(), rc: http.NewResponseController(c.Response().Writer)},
+		r, c.QueryParam("bom") == "1")
+	if err != nil {
+		s.log.ErrorContext(ctx, "export", "request_id", RequestID(ctx), "rows", n, "err", err)
+		// The status is sent: break the connection so the client sees a
+		// truncated download rather than a short file that looks whole.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+func urlValues(m map[string]string) url.Values {
+	v := url.Values{}
+	for k, val := range m {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
+}
+
+// deadlineWriter moves the connection's write deadline forward at every
+// flush, so a long export is not cut off by the server's WriteTimeout while
+// a client that stops reading still times out.
+type deadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) { return d.w.Write(p) }
+
+func (d *deadlineWriter) Flush() {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	_ = d.rc.Flush()
+}
+
+// exportWriteTimeout is how long one flushed batch of an export may take
+// to reach the client.
+const exportWriteTimeout = time.Minute

@@ -1,0 +1,221 @@
+package leads
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Actor says who did something: a staff account, an API token, the command
+// line or the server itself. It is what the audit log and the erasure
+// record name, never a visitor.
+type Actor struct {
+	Kind string // "staff", "token", "cli" or "system"
+	ID   int64  // the staff account's or token's id; 0 for cli and system
+}
+
+// Actors without an id.
+var (
+	ActorCLI    = Actor{Kind: "cli"}
+	ActorSystem = Actor{Kind: "system"}
+)
+
+func (a Actor) String() string {
+	if a.ID == 0 {
+		if a.Kind == "" {
+			return "unknown"
+		}
+		return a.Kind
+	}
+	return a.Kind + ":" + strconv.FormatInt(a.ID, 10)
+}
+
+// Audit actions.
+const (
+	AuditSignIn        = "sign_in"
+	AuditSignInFailed  = "sign_in_failed"
+	AuditSignOut       = "sign_out"
+	AuditExport        = "export"
+	AuditPersonExport  = "person_export"
+	AuditErasure       = "erasure"
+	AuditErasureDone   = "erasure_done"
+	AuditRetention     = "retention_purge"
+	AuditMailRetry     = "mail_retry"
+	AuditNotSpam       = "not_spam"
+	AuditTokenCreate   = "token_create"
+	AuditTokenRevoke   = "token_revoke"
+	AuditStaffAdd      = "staff_add"
+	AuditStaffRemove   = "staff_remove"
+	AuditStaffPassword = "staff_password"
+)
+
+// AuditEntry is one line of the audit log. Subject and Detail hold ids and
+// counts, never a visitor's personal data (a lead is "lead:42", not an
+// email).
+type AuditEntry struct {
+	ID       int64
+	At       time.Time
+	Actor    string
+	Action   string
+	Subject  string
+	Detail   string
+	PrevHash string
+	Hash     string
+}
+
+// auditGenesis is the previous hash of the first entry.
+const auditGenesis = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// auditHash is the chain link: SHA-256 over the previous hash and every
+// field, each length-prefixed so no two entries can hash alike by moving
+// text between fields.
+func auditHash(e *AuditEntry) string {
+	h := sha256.New()
+	for _, f := range []string{e.PrevHash, strconv.FormatInt(e.ID, 10), formatTime(e.At), e.Actor, e.Action, e.Subject, e.Detail} {
+		fmt.Fprintf(h, "%d:%s\n", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// appendAudit adds an entry inside tx, chained to the last one. The writer
+// is the only connection that writes, so reading the tail and inserting
+// after it cannot race.
+func appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, actor Actor, action, subject, detail string) error {
+	e := AuditEntry{At: now, Actor: actor.String(), Action: action, Subject: subject, Detail: detail}
+	var lastID sql.NullInt64
+	var lastHash sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&lastID, &lastHash)
+	switch {
+	case isNoRows(err):
+		e.ID, e.PrevHash = 1, auditGenesis
+	case err != nil:
+		return fmt.Errorf("leads: audit: %w", err)
+	default:
+		e.ID, e.PrevHash = lastID.Int64+1, lastHash.String
+	}
+	e.Hash = auditHash(&e)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (id, at, actor, action, subject, detail, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, formatTime(e.At), e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("leads: audit: %w", err)
+	}
+	// The head lets Verify notice that entries were cut off the end.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('audit_head', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(e.ID, 10)+" "+e.Hash); err != nil {
+		return fmt.Errorf("leads: audit head: %w", err)
+	}
+	return nil
+}
+
+// Audit appends one entry to the audit log.
+func (s *Store) Audit(ctx context.Context, actor Actor, action, subject, detail string) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return appendAudit(ctx, tx, s.now(), actor, action, subject, detail)
+	})
+}
+
+// ListAudit returns the newest entries first, at most limit.
+func (s *Store) ListAudit(ctx context.Context, limit int) ([]AuditEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit
+		ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("leads: list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: list audit: %w", err)
+	}
+	return out, nil
+}
+
+func scanAudit(row rowScanner) (AuditEntry, error) {
+	var (
+		e  AuditEntry
+		at string
+	)
+	if err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Subject, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		return e, fmt.Errorf("leads: scan audit: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		// A tampered time must not stop the check: hash what is stored.
+		t = time.Time{}
+	}
+	e.At = t.UTC()
+	if formatTime(e.At) != at {
+		e.At = time.Time{}
+		e.Detail = "\x00unparsable time " + at + "\x00" + e.Detail
+	}
+	return e, nil
+}
+
+// AuditError names the first entry where the chain breaks.
+type AuditError struct {
+	ID     int64
+	Reason string
+}
+
+func (e *AuditError) Error() string {
+	return fmt.Sprintf("leads: audit entry %d: %s", e.ID, e.Reason)
+}
+
+// VerifyAudit walks the whole chain in order and returns how many entries
+// it checked, and an *AuditError naming the first entry that was edited,
+// removed (the entry after a gap) or cut off the end.
+func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id`)
+	if err != nil {
+		return 0, fmt.Errorf("leads: verify audit: %w", err)
+	}
+	defer rows.Close()
+	prev, prevID, n := auditGenesis, int64(0), 0
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return n, err
+		}
+		n++
+		if e.ID != prevID+1 {
+			return n, &AuditError{ID: e.ID, Reason: fmt.Sprintf("follows entry %d: entries %d to %d were removed", prevID, prevID+1, e.ID-1)}
+		}
+		if e.PrevHash != prev {
+			return n, &AuditError{ID: e.ID, Reason: "its link to the previous entry does not match: the previous entry was changed or removed"}
+		}
+		if strings.HasPrefix(e.Detail, "\x00unparsable time") || auditHash(&e) != e.Hash {
+			return n, &AuditError{ID: e.ID, Reason: "its content does not match its hash: the entry was edited"}
+		}
+		prev, prevID = e.Hash, e.ID
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("leads: verify audit: %w", err)
+	}
+	var head []byte
+	err = s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'audit_head'`).Scan(&head)
+	if err != nil && !isNoRows(err) {
+		return n, fmt.Errorf("leads: verify audit: %w", err)
+	}
+	if want := strconv.FormatInt(prevID, 10) + " " + prev; len(head) > 0 && string(head) != want {
+		id, _, _ := strings.Cut(string(head), " ")
+		last, _ := strconv.ParseInt(id, 10, 64)
+		if last > prevID {
+			return n, &AuditError{ID: prevID + 1, Reason: fmt.Sprintf("missing: the log ends at entry %d but entry %d was written", prevID, last)}
+		}
+		return n, &AuditError{ID: prevID, Reason: "does not match the recorded head of the log"}
+	}
+	if len(head) == 0 && n > 0 {
+		return n, &AuditError{ID: prevID, Reason: "the recorded head of the log is missing"}
+	}
+	return n, nil
+}

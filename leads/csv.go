@@ -1,0 +1,181 @@
+package leads
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// CSVHeader is the export's header row: DESIGN.md's columns in its order,
+// then the consent record.
+var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at"}
+
+// GuardCell neutralises a cell that a spreadsheet would run as a formula:
+// one that starts with =, +, -, @, a tab or a carriage return gets a leading
+// apostrophe, which spreadsheets show as text and do not evaluate (OWASP's
+// advice on CSV injection). Anything else is returned unchanged.
+func GuardCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+// CSVEncoder writes leads as CSV (RFC 4180: CRLF line ends, quotes where
+// needed, UTF-8) with every cell guarded by GuardCell. The header row goes
+// out before the first lead. It buffers: call Flush at the end and check
+// its error.
+type CSVEncoder struct {
+	bw     *bufio.Writer
+	w      *csv.Writer
+	rec    []string
+	header bool
+}
+
+// NewCSVEncoder returns an encoder writing to w through a 64 KiB buffer;
+// bom starts the output with a UTF-8 byte-order mark, which Excel needs to
+// read the file as UTF-8.
+func NewCSVEncoder(w io.Writer, bom bool) *CSVEncoder {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if bom {
+		bw.WriteString("\uFEFF")
+	}
+	cw := csv.NewWriter(bw)
+	cw.UseCRLF = true
+	return &CSVEncoder{bw: bw, w: cw, rec: make([]string, len(CSVHeader))}
+}
+
+func (e *CSVEncoder) writeHeader() error {
+	if e.header {
+		return nil
+	}
+	e.header = true
+	if err := e.w.Write(CSVHeader); err != nil {
+		return fmt.Errorf("leads: csv: %w", err)
+	}
+	return nil
+}
+
+// Encode writes one lead.
+func (e *CSVEncoder) Encode(l *Lead) error {
+	consentAt := ""
+	if !l.ConsentAt.IsZero() {
+		consentAt = formatTime(l.ConsentAt)
+	}
+	return e.encodeRow(l.ID, formatTime(l.CreatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message, l.Source,
+		l.ConsentVersion, consentAt)
+}
+
+// encodeRow writes a row from stored values; the export uses it to pass
+// created_at through as stored (already RFC 3339 UTC) without parsing it.
+func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt string) error {
+	if err := e.writeHeader(); err != nil {
+		return err
+	}
+	r := e.rec
+	r[0] = strconv.FormatInt(id, 10)
+	r[1] = createdAt
+	r[2] = GuardCell(name)
+	r[3] = GuardCell(email)
+	r[4] = GuardCell(company)
+	r[5] = GuardCell(phone)
+	r[6] = GuardCell(message)
+	r[7] = GuardCell(source)
+	r[8] = GuardCell(consentVersion)
+	r[9] = consentAt
+	if err := e.w.Write(r); err != nil {
+		return fmt.Errorf("leads: csv: %w", err)
+	}
+	return nil
+}
+
+// Flush writes out what is buffered (the header too, for an empty export)
+// and returns the first error the writers met.
+func (e *CSVEncoder) Flush() error {
+	if err := e.writeHeader(); err != nil {
+		return err
+	}
+	e.w.Flush()
+	if err := e.w.Error(); err != nil {
+		return fmt.Errorf("leads: csv: %w", err)
+	}
+	if err := e.bw.Flush(); err != nil {
+		return fmt.Errorf("leads: csv: %w", err)
+	}
+	return nil
+}
+
+// ExportFilter selects leads by creation time: From inclusive, To
+// exclusive; a zero bound is open.
+type ExportFilter struct {
+	From, To time.Time
+}
+
+func (f ExportFilter) bounds() (string, string) {
+	from, to := "", "\uffff"
+	if !f.From.IsZero() {
+		from = formatTime(f.From)
+	}
+	if !f.To.IsZero() {
+		to = formatTime(f.To)
+	}
+	return from, to
+}
+
+// exportFlushEvery is how many rows go out between flushes to the client,
+// so a slow reader sees progress and a gone one stops the query soon.
+const exportFlushEvery = 4096
+
+// ExportCSV streams the leads that f selects, oldest first, as CSV to w,
+// row by row from a read-pool query: memory stays flat however many rows
+// there are. It returns the number of rows written.
+func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom bool) (int, error) {
+	from, to := f.bounds()
+	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, name, email, company, phone, message, source, consent_version,
+		COALESCE(consent_at, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
+	if err != nil {
+		return 0, fmt.Errorf("leads: export: %w", err)
+	}
+	defer rows.Close()
+	enc := NewCSVEncoder(w, bom)
+	var (
+		n                                                                                int
+		id                                                                               int64
+		created, name, email, company, phone, message, source, consentVersion, consentAt string
+	)
+	if err := enc.writeHeader(); err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		if err := rows.Scan(&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt); err != nil {
+			return n, fmt.Errorf("leads: export: %w", err)
+		}
+		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt); err != nil {
+			return n, err
+		}
+		n++
+		if n%exportFlushEvery == 0 {
+			if err := enc.Flush(); err != nil {
+				return n, err
+			}
+			if f, ok := w.(interface{ Flush() }); ok {
+				f.Flush()
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("leads: export: %w", err)
+	}
+	if err := enc.Flush(); err != nil {
+		return n, err
+	}
+	return n, nil
+}

@@ -1,0 +1,115 @@
+package leads_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"leadbook/leads"
+)
+
+func TestGuardCell(t *testing.T) {
+	tests := map[string]string{
+		"":                 "",
+		"plain":            "plain",
+		"=1+2":             "'=1+2",
+		"+44 20 7946 0000": "'+44 20 7946 0000",
+		"-2":               "'-2",
+		"@SUM(A1)":         "'@SUM(A1)",
+		"\tx":              "'\tx",
+		"\rx":              "'\rx",
+		"a=b":              "a=b",
+		"'=already":        "'=already",
+		"日本語":              "日本語",
+	}
+	for in, want := range tests {
+		if got := leads.GuardCell(in); got != want {
+			t.Errorf("GuardCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestCSVEncoderReturnsWriteError(t *testing.T) {
+	enc := leads.NewCSVEncoder(failWriter{}, false)
+	if err := enc.Encode(&leads.Lead{ID: 1, Name: "x"}); err != nil {
+		t.Fatalf("Encode buffers, got %v", err)
+	}
+	if err := enc.Flush(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Flush = %v, want the writer's error", err)
+	}
+}
+
+func TestCSVEncoderRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	enc := leads.NewCSVEncoder(&buf, true)
+	at := time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
+	l := &leads.Lead{ID: 7, CreatedAt: at, Name: "=HYPERLINK(\"x\")", Email: "a@b.example", Company: "Q, \"R\"\nS",
+		Phone: "+1 555", Message: "line1\r\nline2", Source: "contact", ConsentVersion: "v1", ConsentAt: at}
+	if err := enc.Encode(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.HasPrefix(out, "\uFEFFid,created_at,") || !strings.HasSuffix(out, "\r\n") {
+		t.Fatalf("output %q", out)
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\uFEFF"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"7", "2026-11-27T08:30:00.000Z", "'=HYPERLINK(\"x\")", "a@b.example", "Q, \"R\"\nS", "'+1 555", "line1\nline2",
+		"contact", "v1", "2026-11-27T08:30:00.000Z"}
+	if len(recs) != 2 || strings.Join(recs[1], "|") != strings.Join(want, "|") {
+		t.Fatalf("records %q\nwant %q", recs, want)
+	}
+}
+
+// FuzzCSVCell checks the guard on any text: the cell it makes never starts
+// with a formula trigger, and it comes back unchanged through encoding/csv.
+func FuzzCSVCell(f *testing.F) {
+	for _, s := range []string{"", "=1+1", "+", "-", "@", "\t", "\r", "\r\n", "a,b", `"q"`, "日本語", "🙂", "'", "\n=x", "=\"a\"\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g := leads.GuardCell(s)
+		if g != "" && strings.ContainsRune("=+-@\t\r", rune(g[0])) {
+			t.Fatalf("GuardCell(%q) = %q starts with a trigger", s, g)
+		}
+		if g != s && g != "'"+s {
+			t.Fatalf("GuardCell(%q) = %q changed more than a leading apostrophe", s, g)
+		}
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		w.UseCRLF = true
+		if err := w.Write([]string{g, "x"}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(&buf).ReadAll()
+		if err != nil {
+			t.Fatalf("read back %q: %v", buf.String(), err)
+		}
+		// With UseCRLF, encoding/csv writes every line break as CRLF and
+		// drops carriage returns from inside cells; reading turns CRLF back
+		// into LF. So the cell comes back without its CRs, and still guarded.
+		want := strings.ReplaceAll(g, "\r", "")
+		if len(recs) != 1 || len(recs[0]) != 2 || recs[0][0] != want {
+			t.Fatalf("round trip of %q: got %q", g, recs)
+		}
+		if got := recs[0][0]; got != "" && strings.ContainsRune("=+-@\t\r", rune(got[0])) {
+			t.Fatalf("cell read back as %q starts with a trigger", got)
+		}
+	})
+}

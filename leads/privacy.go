@@ -1,0 +1,630 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ErasureCounts is what an erasure removed; it is the only trace an
+// erasure leaves.
+type ErasureCounts struct {
+	Leads         int `json:"leads"`
+	Bookings      int `json:"bookings"`
+	Cancelled     int `json:"cancelled_bookings"`
+	Mail          int `json:"mail"`
+	Spam          int `json:"spam"`
+	Mentions      int `json:"mentions_scrubbed"`
+	Cancellations int `json:"cancellations_queued"`
+}
+
+// Erasure is the record of one erasure: when, by whom, how much; never
+// whose.
+type Erasure struct {
+	ID     int64
+	At     time.Time
+	By     string
+	Counts ErasureCounts
+	Status string // "pending" until its cancellations are delivered, then "done"
+	DoneAt time.Time
+}
+
+// erasureMailWait bounds how long an erasure waits for its cancellations:
+// after it, they are scrubbed delivered or not.
+const erasureMailWait = 72 * time.Hour
+
+// EraseEmail erases everything held on the person with this email: their
+// leads, bookings, mail, held spam, and mentions of the address in other
+// rows. It runs in this order, in one transaction:
+//
+//  1. an erasures row is made (counts filled in at the end);
+//  2. each of their future live bookings is cancelled (sequence raised,
+//     reminders withdrawn) and compose's METHOD:CANCEL messages, to the
+//     visitor and the CEO, are queued, detached from the lead and booking
+//     and tied to the erasure instead, so they survive the deletes;
+//  3. every other outbox row of theirs (by lead, booking, recipient or a
+//     mention in the payload) is deleted;
+//  4. held spam that mentions the address is deleted;
+//  5. their leads are deleted, and their bookings with them;
+//  6. the address is cut out of any other lead's or booking's text.
+//
+// The cancellations are the only rows still holding the address. Once none
+// of them is queued any more (sent, dead, or after erasureMailWait),
+// FinishErasures deletes them and marks the erasure done; with nothing to
+// send, the erasure is done at once. The audit log records the erasure's
+// id and counts, not the address.
+func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose BookingCompose) (*Erasure, error) {
+	email = strings.TrimSpace(email)
+	if email == "" || utf8.RuneCountInString(email) > MaxEmail || !strings.Contains(email, "@") {
+		return nil, Errorf(EINVALID, "Enter the email address to erase.")
+	}
+	var er *Erasure
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := s.now()
+		er = &Erasure{At: now, By: by.String(), Status: "pending"}
+		res, err := tx.ExecContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}')`, formatTime(now), er.By)
+		if err != nil {
+			return fmt.Errorf("leads: erase: %w", err)
+		}
+		if er.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("leads: erase: %w", err)
+		}
+		c := &er.Counts
+		ids, err := int64s(ctx, tx, `SELECT id FROM leads WHERE email = ? COLLATE NOCASE`, email)
+		if err != nil {
+			return err
+		}
+		c.Leads = len(ids)
+		in := idList(ids)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE lead_id IN (`+in+`)`).Scan(&c.Bookings); err != nil {
+			return fmt.Errorf("leads: erase: count bookings: %w", err)
+		}
+		future, err := queryBookings(ctx, tx, `WHERE b.lead_id IN (`+in+`) AND b.status = 'confirmed' AND b.end_at > ?`, formatTime(now))
+		if err != nil {
+			return err
+		}
+		for i := range future {
+			b := &future[i]
+			b.Status, b.Sequence, b.CancelledAt, b.UpdatedAt = BookingCancelled, b.Sequence+1, now, now
+			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', sequence = ?, cancelled_at = ?, updated_at = ?
+				WHERE id = ?`, b.Sequence, formatTime(now), formatTime(now), b.ID); err != nil {
+				return fmt.Errorf("leads: erase: cancel booking: %w", err)
+			}
+			c.Cancelled++
+			if compose == nil {
+				continue
+			}
+			l, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, b.LeadID))
+			if err != nil {
+				return err
+			}
+			msgs, err := compose(b, l)
+			if err != nil {
+				return fmt.Errorf("leads: erase: compose cancellation: %w", err)
+			}
+			for j := range msgs {
+				m := &msgs[j]
+				if m.Kind == KindReminder {
+					continue
+				}
+				m.LeadID, m.BookingID = 0, 0
+				if err := insertOutbox(ctx, tx, now, m); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET erasure_id = ? WHERE id = ?`, er.ID, m.ID); err != nil {
+					return fmt.Errorf("leads: erase: %w", err)
+				}
+				c.Cancellations++
+			}
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
+			lead_id IN (`+in+`) OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`))
+			OR lower(recipient) = lower(?) OR instr(lower(payload), lower(?)) > 0)`, er.ID, email, email)
+		if err != nil {
+			return fmt.Errorf("leads: erase: mail: %w", err)
+		}
+		c.Mail = affected(res)
+		res, err = tx.ExecContext(ctx, `DELETE FROM spam WHERE instr(lower(payload), lower(?)) > 0`, email)
+		if err != nil {
+			return fmt.Errorf("leads: erase: spam: %w", err)
+		}
+		c.Spam = affected(res)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM leads WHERE id IN (`+in+`)`); err != nil {
+			return fmt.Errorf("leads: erase: leads: %w", err)
+		}
+		if c.Mentions, err = scrubMentions(ctx, tx, email); err != nil {
+			return err
+		}
+		counts, _ := json.Marshal(c)
+		done := c.Cancellations == 0
+		if done {
+			er.Status, er.DoneAt = "done", now
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE erasures SET counts = ?, status = ?, done_at = ? WHERE id = ?`,
+			string(counts), er.Status, nullTime(er.DoneAt), er.ID); err != nil {
+			return fmt.Errorf("leads: erase: %w", err)
+		}
+		subject := "erasure:" + strconv.FormatInt(er.ID, 10)
+		if err := appendAudit(ctx, tx, now, by, AuditErasure, subject, string(counts)); err != nil {
+			return err
+		}
+		if done {
+			return appendAudit(ctx, tx, now, ActorSystem, AuditErasureDone, subject, "")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if er.Counts.Cancelled > 0 {
+		s.bookingsVersion.Add(1)
+	}
+	if er.Status == "done" {
+		// Merge the search index so the erased words leave it too.
+		if err := s.optimizeSearch(ctx); err != nil {
+			return er, err
+		}
+	}
+	return er, nil
+}
+
+// scrubMentions cuts the address, in any letter case, out of the free text
+// of other people's leads and bookings (someone may have typed it in a
+// message).
+func scrubMentions(ctx context.Context, tx *sql.Tx, email string) (int, error) {
+	n := 0
+	for _, t := range []struct{ table, cols string }{
+		{"leads", "name, company, phone, message"},
+		{"bookings", "message"},
+	} {
+		cols := strings.Split(t.cols, ", ")
+		conds := make([]string, len(cols))
+		for i, c := range cols {
+			conds[i] = "instr(lower(" + c + "), lower(?1)) > 0"
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, `+t.cols+` FROM `+t.table+` WHERE `+strings.Join(conds, " OR "), email)
+		if err != nil {
+			return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
+		}
+		type hit struct {
+			id   int64
+			vals []string
+		}
+		var hits []hit
+		for rows.Next() {
+			h := hit{vals: make([]string, len(cols))}
+			dst := []any{&h.id}
+			for i := range h.vals {
+				dst = append(dst, &h.vals[i])
+			}
+			if err := rows.Scan(dst...); err != nil {
+				rows.Close()
+				return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
+			}
+			hits = append(hits, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
+		}
+		for _, h := range hits {
+			sets := make([]string, len(cols))
+			args := make([]any, 0, len(cols)+1)
+			for i, c := range cols {
+				sets[i] = c + " = ?"
+				args = append(args, replaceFold(h.vals[i], email, "[erased]"))
+			}
+			args = append(args, h.id)
+			if _, err := tx.ExecContext(ctx, `UPDATE `+t.table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
+				return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// replaceFold replaces every case-insensitive occurrence of old in s. It
+// matches the way SQLite's lower() folds: ASCII letters only.
+func replaceFold(s, old, repl string) string {
+	lo, lold := asciiLower(s), asciiLower(old)
+	var b strings.Builder
+	for {
+		i := strings.Index(lo, lold)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, lo = s[i+len(old):], lo[i+len(old):]
+	}
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// FinishErasures completes pending erasures whose cancellations are no
+// longer queued (or have waited erasureMailWait): it deletes those outbox
+// rows, the last holding the address, and marks the erasure done. It
+// returns how many it finished.
+func (s *Store) FinishErasures(ctx context.Context) (int, error) {
+	var n int
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		n = 0
+		now := s.now()
+		ids, err := int64s(ctx, tx, `SELECT id FROM erasures e WHERE status = 'pending' AND (at < ? OR NOT EXISTS (
+			SELECT 1 FROM outbox o WHERE o.erasure_id = e.id AND o.status = 'queued'))`, formatTime(now.Add(-erasureMailWait)))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE erasure_id = ?`, id); err != nil {
+				return fmt.Errorf("leads: finish erasure: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE erasures SET status = 'done', done_at = ? WHERE id = ?`, formatTime(now), id); err != nil {
+				return fmt.Errorf("leads: finish erasure: %w", err)
+			}
+			if err := appendAudit(ctx, tx, now, ActorSystem, AuditErasureDone, "erasure:"+strconv.FormatInt(id, 10), ""); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		if err := s.optimizeSearch(ctx); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// optimizeSearch merges the search index into one segment, which drops the
+// words of deleted leads; until then they linger in old segments.
+func (s *Store) optimizeSearch(ctx context.Context) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO leads_fts (leads_fts) VALUES ('optimize')`); err != nil {
+			return fmt.Errorf("leads: optimize search index: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListErasures returns the erasure records, newest first.
+func (s *Store) ListErasures(ctx context.Context, limit int) ([]Erasure, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, by_staff, counts, status, COALESCE(done_at, '') FROM erasures ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("leads: list erasures: %w", err)
+	}
+	defer rows.Close()
+	var out []Erasure
+	for rows.Next() {
+		var (
+			e                  Erasure
+			at, counts, doneAt string
+		)
+		if err := rows.Scan(&e.ID, &at, &e.By, &counts, &e.Status, &doneAt); err != nil {
+			return nil, fmt.Errorf("leads: list erasures: %w", err)
+		}
+		if e.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		if doneAt != "" {
+			if e.DoneAt, err = parseTime(doneAt); err != nil {
+				return nil, err
+			}
+		}
+		_ = json.Unmarshal([]byte(counts), &e.Counts)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// retentionBatch bounds one purge transaction, so the writer is never held
+// for long while old leads go.
+const retentionBatch = 500
+
+// PurgeExpired deletes leads whose last activity (creation or update) is
+// older than days, unless they have a call still to come; their bookings
+// and mail go with them. Held spam older than days goes too. It returns the
+// number of leads deleted and records a non-zero purge in the audit log.
+func (s *Store) PurgeExpired(ctx context.Context, days int) (int, error) {
+	if days <= 0 {
+		return 0, nil
+	}
+	cutoff := formatTime(s.now().AddDate(0, 0, -days))
+	total := 0
+	for {
+		var n int
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM leads WHERE id IN (
+				SELECT l.id FROM leads l WHERE l.created_at < ?1 AND l.updated_at < ?1
+				AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.lead_id = l.id AND b.status = 'confirmed' AND b.end_at > ?2)
+				LIMIT ?3)`, cutoff, formatTime(s.now()), retentionBatch)
+			if err != nil {
+				return fmt.Errorf("leads: purge: %w", err)
+			}
+			n = affected(res)
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < retentionBatch {
+			break
+		}
+	}
+	var spam int
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM spam WHERE created_at < ?`, cutoff)
+		if err != nil {
+			return fmt.Errorf("leads: purge spam: %w", err)
+		}
+		spam = affected(res)
+		if total == 0 && spam == 0 {
+			return nil
+		}
+		return appendAudit(ctx, tx, s.now(), ActorSystem, AuditRetention, "",
+			fmt.Sprintf(`{"leads":%d,"spam":%d,"days":%d}`, total, spam, days))
+	})
+	if err != nil {
+		return total, err
+	}
+	if total > 0 {
+		s.bookingsVersion.Add(1)
+		if err := s.optimizeSearch(ctx); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// PersonData is everything held on one person, for a subject access
+// request.
+type PersonData struct {
+	Email       string         `json:"email"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Leads       []PersonLead   `json:"leads"`
+	Bookings    []PersonCall   `json:"bookings"`
+	Mail        []PersonMail   `json:"mail"`
+	Spam        []PersonSubmit `json:"held_submissions"`
+}
+
+// PersonLead is a lead as a subject access export shows it.
+type PersonLead struct {
+	ID             int64     `json:"id"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	Name           string    `json:"name"`
+	Email          string    `json:"email"`
+	Company        string    `json:"company"`
+	Phone          string    `json:"phone"`
+	Message        string    `json:"message"`
+	Source         string    `json:"source"`
+	ConsentVersion string    `json:"consent_version"`
+	ConsentAt      time.Time `json:"consent_at"`
+}
+
+// PersonCall is a booking as a subject access export shows it.
+type PersonCall struct {
+	ID        int64     `json:"id"`
+	LeadID    int64     `json:"lead_id"`
+	CreatedAt time.Time `json:"created_at"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Timezone  string    `json:"timezone"`
+	Message   string    `json:"message"`
+	Status    string    `json:"status"`
+}
+
+// PersonMail is an email we sent or will send them, with its full text.
+type PersonMail struct {
+	ID        int64     `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Kind      string    `json:"kind"`
+	Recipient string    `json:"recipient"`
+	Status    string    `json:"status"`
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	Message   string    `json:"message"`
+}
+
+// PersonSubmit is a held submission that mentions them.
+type PersonSubmit struct {
+	ID        int64     `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Form      string    `json:"form"`
+	Payload   string    `json:"payload"`
+}
+
+// FindPerson collects everything held on the person with this email.
+func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return nil, Errorf(EINVALID, "Enter an email address.")
+	}
+	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{}}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? COLLATE NOCASE ORDER BY id`, email)
+	if err != nil {
+		return nil, fmt.Errorf("leads: find person: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		l, err := scanLead(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, l.ID)
+		p.Leads = append(p.Leads, PersonLead{ID: l.ID, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, Name: l.Name, Email: l.Email,
+			Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion, ConsentAt: l.ConsentAt})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: find person: %w", err)
+	}
+	in := idList(ids)
+	bs, err := queryBookings(ctx, s.r, `WHERE b.lead_id IN (`+in+`) ORDER BY b.id`)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bs {
+		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
+			Timezone: b.Timezone, Message: b.Message, Status: b.Status})
+	}
+	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`) OR lower(recipient) = lower(?)
+		OR instr(lower(payload), lower(?)) > 0 ORDER BY id`, email, email)
+	if err != nil {
+		return nil, fmt.Errorf("leads: find person: mail: %w", err)
+	}
+	for mrows.Next() {
+		m, err := scanOutbox(mrows)
+		if err != nil {
+			mrows.Close()
+			return nil, err
+		}
+		p.Mail = append(p.Mail, PersonMail{ID: m.ID, CreatedAt: m.CreatedAt, Kind: m.Kind, Recipient: m.Recipient, Status: m.Status,
+			SentAt: m.SentAt, Message: string(m.Payload)})
+	}
+	mrows.Close()
+	if err := mrows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: find person: mail: %w", err)
+	}
+	srows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, payload FROM spam WHERE instr(lower(payload), lower(?)) > 0 ORDER BY id`, email)
+	if err != nil {
+		return nil, fmt.Errorf("leads: find person: spam: %w", err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var (
+			sp      PersonSubmit
+			created string
+		)
+		if err := srows.Scan(&sp.ID, &created, &sp.Form, &sp.Payload); err != nil {
+			return nil, fmt.Errorf("leads: find person: spam: %w", err)
+		}
+		if sp.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		p.Spam = append(p.Spam, sp)
+	}
+	if err := srows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: find person: spam: %w", err)
+	}
+	return p, nil
+}
+
+// ReleaseSpam stores a held submission as the lead l ("not spam"), queues
+// compose's mail for it and marks the submission released, in one
+// transaction.
+func (s *Store) ReleaseSpam(ctx context.Context, id int64, l *Lead, compose Compose, by Actor) error {
+	l.Normalize()
+	if l.ConsentAt.IsZero() && l.ConsentVersion != "" {
+		l.ConsentAt = s.now()
+	}
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	in := *l
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		*l = in
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM spam WHERE id = ?`, id).Scan(&status); err != nil {
+			if isNoRows(err) {
+				return Errorf(ENOTFOUND, "No such held submission.")
+			}
+			return fmt.Errorf("leads: release spam: %w", err)
+		}
+		if status != "held" {
+			return Errorf(ECONFLICT, "That submission was already handled.")
+		}
+		now := s.now()
+		l.CreatedAt, l.UpdatedAt = now, now
+		if err := insertLead(ctx, tx, l); err != nil {
+			return err
+		}
+		if compose != nil {
+			msgs, err := compose(l)
+			if err != nil {
+				return fmt.Errorf("leads: release spam: compose: %w", err)
+			}
+			for i := range msgs {
+				msgs[i].LeadID = l.ID
+				if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE spam SET status = 'released' WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("leads: release spam: %w", err)
+		}
+		return appendAudit(ctx, tx, now, by, AuditNotSpam, "spam:"+strconv.FormatInt(id, 10), "lead:"+strconv.FormatInt(l.ID, 10))
+	})
+}
+
+// RetryDeadMail puts a dead message back in the queue and records who did.
+func (s *Store) RetryDeadMail(ctx context.Context, id int64, by Actor) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := s.now()
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, lease_until = NULL
+			WHERE id = ? AND status = 'dead'`, formatTime(now), id)
+		if err != nil {
+			return fmt.Errorf("leads: retry mail: %w", err)
+		}
+		if affected(res) == 0 {
+			return Errorf(ENOTFOUND, "No dead message with that id.")
+		}
+		return appendAudit(ctx, tx, now, by, AuditMailRetry, "mail:"+strconv.FormatInt(id, 10), "")
+	})
+}
+
+func int64s(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("leads: query ids: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("leads: query ids: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// idList renders ids for an IN (...) list; they are integers from the
+// database, so no quoting is needed. An empty list matches nothing.
+func idList(ids []int64) string {
+	if len(ids) == 0 {
+		return "NULL"
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+func affected(res sql.Result) int {
+	n, _ := res.RowsAffected()
+	return int(n)
+}
