@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// addStaff makes a staff account in the site's database with the CLI, as
+// an operator does.
+func addStaff(t *testing.T, s *site, email, password string) {
+	t.Helper()
+	env := map[string]string{"LEADBOOK_DB": s.DB, "LEADBOOK_MAIL_DIR": s.MailDir}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"leadbook", "staff", "add", email, "--password-stdin"}, envOf(env),
+		strings.NewReader(password+"\n"), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("staff add: %v\n%s", err, stderr.String())
+	}
+}
+
+// signIn signs in on the staff login page and lands on the dashboard.
+func signIn(t *testing.T, tb *tab, email, password string) {
+	t.Helper()
+	tb.open("/staff")
+	if !strings.HasPrefix(tb.url(), tb.site.URL+"/staff/login") {
+		t.Fatalf("an anonymous visit to /staff landed on %s, not the sign-in page", tb.url())
+	}
+	tb.check("staff-login")
+	tb.fill("#staff-email", email)
+	tb.fill("#staff-password", password)
+	tb.clickNav(`form[action="/staff/login"] button[type=submit]`)
+	if u := tb.url(); u != tb.site.URL+"/staff" {
+		t.Fatalf("after signing in the browser is on %s", u)
+	}
+}
+
+// TestBrowserStaff: a visitor leaves a lead; staff sign in, find it,
+// download the CSV, and send an undeliverable mail again.
+func TestBrowserStaff(t *testing.T) {
+	s := startSite(t, nil)
+	visitorTab := newTab(t, s, tabConfig{})
+	readArticle(t, visitorTab)
+	fillContact(t, visitorTab, ada)
+	visitorTab.click(`#contact-us button[type=submit]`)
+	visitorTab.waitJS(`document.querySelector("#contact-us [data-status] .notice-success")`)
+	wantLead(t, s, ada, "contact")
+
+	// The staff notification bounced for good.
+	s.exec(t, `UPDATE outbox SET status = 'dead', last_error = '550 mailbox unavailable', attempts = 1 WHERE recipient = 'staff@example.com'`)
+
+	const email, password = "office@example.com", "correct horse battery staple"
+	addStaff(t, s, email, password)
+	tb := newTab(t, s, tabConfig{})
+	signIn(t, tb, email, password)
+	tb.check("staff-home")
+
+	tb.open("/staff/leads")
+	tb.fill("#q", "Lovelace")
+	tb.clickNav(`form[action="/staff/leads"] button[type=submit]`)
+	if got := tb.text("table.data tbody"); !strings.Contains(got, ada.Email) || !strings.Contains(got, ada.Company) {
+		t.Fatalf("searching for Lovelace shows %q", got)
+	}
+	tb.check("staff-leads")
+
+	// The download link, fetched with the session cookie as a click would.
+	csv, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`fetch(document.querySelector('a[href^="/staff/leads.csv"]').href, {credentials: "same-origin"})
+		.then(r => r.ok ? r.text() : "status " + r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if !strings.HasPrefix(lines[0], "id,created_at,name,email,company,phone,message,source") {
+		t.Errorf("CSV header %q", lines[0])
+	}
+	if len(lines) != 2 || !strings.Contains(lines[1], ada.Email) || !strings.Contains(lines[1], ",contact") {
+		t.Errorf("CSV:\n%s", csv)
+	}
+
+	tb.open("/staff/outbox?status=dead")
+	if got := tb.text("table.data tbody"); !strings.Contains(got, "staff@example.com") {
+		t.Fatalf("the dead message is not listed: %q", got)
+	}
+	tb.check("staff-outbox-dead")
+	tb.clickNav(`form[action$="/retry"] button[type=submit]`)
+	if got := tb.text("[role=status]"); got != "The message is queued again." {
+		t.Errorf("retry notice %q", got)
+	}
+	if rows := s.query(t, `SELECT status FROM outbox WHERE recipient = 'staff@example.com'`); len(rows) != 1 || rows[0][0] == "dead" {
+		t.Errorf("after the retry the message is %v", rows)
+	}
+}
