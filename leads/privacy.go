@@ -296,14 +296,25 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 }
 
 // optimizeSearch merges the search index into one segment, which drops the
-// words of deleted leads; until then they linger in old segments.
+// words of deleted leads; until then they linger in old segments. It then
+// checkpoints the WAL into the database and truncates it, so that the old
+// copies of the deleted pages go too (secure_delete has zeroed them in the
+// database file). The checkpoint is best effort: a long read holds it off
+// until the next one.
 func (s *Store) optimizeSearch(ctx context.Context) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO leads_fts (leads_fts) VALUES ('optimize')`); err != nil {
 			return fmt.Errorf("leads: optimize search index: %w", err)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("leads: checkpoint after erasure: %w", err)
+	}
+	return nil
 }
 
 // ListErasures returns the erasure records, newest first.

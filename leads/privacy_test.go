@@ -1,9 +1,12 @@
 package leads_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +119,17 @@ func TestEraseEmailAndRetention(t *testing.T) {
 		t.Fatalf("FinishErasures = %d, %v", n, err)
 	}
 	assertNowhere(t, path, "erase.me@example.com")
+	// Nor in the bytes of the files: secure_delete zeroed the freed
+	// content and the WAL was checkpointed and truncated.
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(bytes.ToLower(b), []byte("erase.me@example.com")) {
+			t.Errorf("%s still holds the erased address in its bytes", filepath.Base(f))
+		}
+	}
 	if n, err := s.VerifyAudit(ctx); err != nil || n < 2 {
 		t.Fatalf("audit %d %v", n, err)
 	}

@@ -122,8 +122,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// writerParams are the writer's settings; DESIGN.md fixes them.
-const writerParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
+// writerParams are the writer's settings: DESIGN.md's, plus secure_delete,
+// so that an erased person's data is overwritten in the file rather than
+// left in free pages.
+const writerParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on"
 
 func openWriter(ctx context.Context, path string, now func() time.Time) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
