@@ -54,6 +54,7 @@ type config struct {
 	DrainDelay    time.Duration
 	MailRetryBase time.Duration
 	MailRetryMax  time.Duration
+	MailLease     time.Duration
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -287,6 +288,9 @@ var settings = []setting{
 	}},
 	{env: "LEADBOOK_MAIL_RETRY_MAX", def: "1h", help: "longest delay between outbox retries", parse: func(c *config, v string) error {
 		return durationIn(&c.MailRetryMax, v, 10*time.Millisecond, 24*time.Hour)
+	}},
+	{env: "LEADBOOK_MAIL_LEASE", def: "2m", help: "how long the outbox worker holds a message it is sending; after a crash, held messages wait this long", parse: func(c *config, v string) error {
+		return durationIn(&c.MailLease, v, time.Second, time.Hour)
 	}},
 	{env: "LEADBOOK_LOG_FORMAT", def: "text", help: "text or json", parse: func(c *config, v string) error {
 		if v != "text" && v != "json" {
