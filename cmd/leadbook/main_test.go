@@ -44,6 +44,13 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 // returns the base URL and a function that stops it and returns run's error.
 func startRun(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
+	url, stop, _ := startRunLog(t, env)
+	return url, stop
+}
+
+// startRunLog is startRun that also returns what the server logs.
+func startRunLog(t *testing.T, env map[string]string) (string, func() error, *syncBuffer) {
+	t.Helper()
 	dir := t.TempDir()
 	base := map[string]string{
 		"LEADBOOK_ADDR":     "127.0.0.1:0",
@@ -60,18 +67,24 @@ func startRun(t *testing.T, env map[string]string) (string, func() error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil {
+			var (
+				once    sync.Once
+				stopErr error
+			)
+			// stop may be called more than once (directly and deferred).
 			stop := func() error {
-				cancel()
-				select {
-				case err := <-done:
-					return err
-				case <-time.After(30 * time.Second):
-					t.Fatal("run did not return after cancel")
-					return nil
-				}
+				once.Do(func() {
+					cancel()
+					select {
+					case stopErr = <-done:
+					case <-time.After(30 * time.Second):
+						t.Fatal("run did not return after cancel")
+					}
+				})
+				return stopErr
 			}
 			t.Cleanup(func() { cancel() })
-			return m[1], stop
+			return m[1], stop, &stderr
 		}
 		select {
 		case err := <-done:
