@@ -54,7 +54,7 @@ type options struct {
 }
 
 type app struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *handlers.Server
 	h       http.Handler
 	store   *leads.Store
@@ -64,7 +64,7 @@ type app struct {
 	clock   *clock
 }
 
-func newApp(t *testing.T, o options) *app {
+func newApp(t testing.TB, o options) *app {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
