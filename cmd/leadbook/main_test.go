@@ -146,6 +146,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_LOG_FORMAT": "xml"}, nil, "LEADBOOK_LOG_FORMAT"},
 		{map[string]string{"LEADBOOK_SMTP_PASSWORD_FILE": "/nonexistent/secret"}, nil, "LEADBOOK_SMTP_PASSWORD"},
 		{nil, []string{"--slot-minutes", "0"}, "LEADBOOK_SLOT_MINUTES"},
+		{map[string]string{"LEADBOOK_DRAIN_DELAY": "2h"}, nil, "LEADBOOK_DRAIN_DELAY"},
+		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "fast"}, nil, "LEADBOOK_MAIL_RETRY_BASE"},
+		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "10m", "LEADBOOK_MAIL_RETRY_MAX": "1m"}, nil, "LEADBOOK_MAIL_RETRY_MAX"},
+		{map[string]string{"LEADBOOK_MAIL_LEASE": "10ms"}, nil, "LEADBOOK_MAIL_LEASE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

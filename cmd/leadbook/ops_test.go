@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func postJSON(t *testing.T, url, body string) (int, string) {
@@ -160,5 +161,30 @@ func TestCheckLogsInToSMTP(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "wrong-password") {
 		t.Error("check printed the password")
+	}
+}
+
+// TestDrainDelay: on shutdown /readyz turns 503 while the listener still
+// answers, for LEADBOOK_DRAIN_DELAY, before HTTP shuts down.
+func TestDrainDelay(t *testing.T) {
+	url, stop := startRun(t, map[string]string{"LEADBOOK_DRAIN_DELAY": "1s"})
+	if code, _ := getBody(t, url+"/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz before shutdown: %d", code)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	waitFor(t, 5*time.Second, "readyz to answer 503", func() bool {
+		res, err := http.Get(url + "/readyz")
+		if err != nil {
+			t.Fatalf("listener closed before readiness went off: %v", err)
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	})
+	if code, _ := getBody(t, url+"/livez"); code != http.StatusOK {
+		t.Errorf("livez while draining: %d", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
 }
