@@ -150,9 +150,10 @@ func TestCrashLosesNothing(t *testing.T) {
 	const rounds, workers = 5, 12
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	var (
-		mu   sync.Mutex
-		acks []ack
-		sent atomic.Int64 // requests sent, acknowledged or not
+		mu    sync.Mutex
+		acks  []ack
+		sent  atomic.Int64 // requests sent, acknowledged or not
+		acked atomic.Int64 // len(acks), read without the lock
 	)
 	for r := 0; r < rounds; r++ {
 		p := startBinary(t, bin, env)
@@ -180,6 +181,7 @@ func TestCrashLosesNothing(t *testing.T) {
 							mu.Lock()
 							acks = append(acks, ack{email: email})
 							mu.Unlock()
+							acked.Add(1)
 						}
 						continue
 					}
@@ -199,11 +201,18 @@ func TestCrashLosesNothing(t *testing.T) {
 						mu.Lock()
 						acks = append(acks, ack{bookingID: b.ID})
 						mu.Unlock()
+						acked.Add(1)
 					}
 				}
 			}()
 		}
-		time.Sleep(time.Duration(400+rand.IntN(800)) * time.Millisecond)
+		// Kill after a random number of acknowledged writes, so that each
+		// round proves as much on a slow machine as on a fast one, with a
+		// time limit in case the server stalls.
+		target := acked.Load() + 300 + rand.Int64N(300)
+		for limit := time.Now().Add(15 * time.Second); acked.Load() < target && time.Now().Before(limit); {
+			time.Sleep(2 * time.Millisecond)
+		}
 		p.kill(t)
 		close(stopLoad)
 		wg.Wait()
