@@ -208,7 +208,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		Lead: l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
 		UID: newUID(s.cfg.BaseURL), TokenHash: hash, IdemKey: idem, WindowFrom: wf, WindowTo: wt,
 	}
-	b, _, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), s.composeBooking(mailer.ChangeCreated, token))
+	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), s.composeBooking(mailer.ChangeCreated, token))
 	if err != nil {
 		switch leads.ErrorCode(err) {
 		case leads.ECONFLICT:
@@ -216,9 +216,12 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		case leads.EINVALID:
 			return s.bookAnswer(c, &req, loc, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err), nil)
 		}
-		s.log.ErrorContext(ctx, "booking: store", "request_id", RequestID(ctx), "err", err)
+		s.log.ErrorContext(ctx, "booking: store", "err", err)
 		s.fallback(c, "booking", req.Email, req.fields(), "the booking could not be stored")
 		return s.bookAnswer(c, &req, loc, http.StatusInternalServerError, "error", msgOops, nil, nil)
+	}
+	if created {
+		s.count(EventBookingCreated)
 	}
 	if s.deps.Outbox != nil {
 		s.deps.Outbox.Wake()

@@ -75,13 +75,17 @@ func (s *Server) handleLeadCreate(c echo.Context) error {
 		return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err))
 	}
 	l.IdemKey = s.idemKey(c, req.Token, "contact", l.Name, l.Email, l.Company, l.Phone, l.Message, l.ConsentVersion)
-	if _, err := s.deps.Store.CreateLead(ctx, l, s.deps.Composer.LeadMessages); err != nil {
+	created, err := s.deps.Store.CreateLead(ctx, l, s.deps.Composer.LeadMessages)
+	if err != nil {
 		if leads.ErrorCode(err) == leads.EINVALID {
 			return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err))
 		}
-		s.log.ErrorContext(ctx, "contact: store lead", "request_id", RequestID(ctx), "err", err)
+		s.log.ErrorContext(ctx, "contact: store lead", "err", err)
 		s.fallback(c, "contact", req.Email, req.fields(), "the lead could not be stored")
 		return s.contactAnswer(c, &req, http.StatusInternalServerError, "error", msgOops, nil)
+	}
+	if created {
+		s.count(EventLeadCreated)
 	}
 	if s.deps.Outbox != nil {
 		s.deps.Outbox.Wake()
@@ -161,10 +165,11 @@ func (s *Server) holdSpam(c echo.Context, form, reason string, req any) {
 		err = s.deps.Store.HoldSpam(ctx, &leads.Spam{Form: form, Reason: reason, Payload: payload})
 	}
 	if err != nil {
-		s.log.ErrorContext(ctx, "spam: hold", "request_id", RequestID(ctx), "err", err)
+		s.log.ErrorContext(ctx, "spam: hold", "err", err)
 		return
 	}
-	s.log.InfoContext(ctx, "spam held", "request_id", RequestID(ctx), "form", form, "reason", reason)
+	s.count(EventSpamHeld)
+	s.log.InfoContext(ctx, "spam held", "form", form, "reason", reason)
 }
 
 // idemKey derives the submission's idempotency key: the same form token (or
@@ -196,7 +201,7 @@ func (s *Server) fallback(c echo.Context, form, email string, fields [][2]string
 	ctx := c.Request().Context()
 	msgs, err := s.deps.Composer.Fallback(mailer.Submission{Form: form, Fields: fields, Email: strings.TrimSpace(email), Reason: reason, At: s.now()})
 	if err != nil {
-		s.log.ErrorContext(ctx, "fallback: compose", "request_id", RequestID(ctx), "err", err)
+		s.log.ErrorContext(ctx, "fallback: compose", "err", err)
 		return
 	}
 	s.deps.Direct.Send(msgs...)

@@ -65,7 +65,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	msg := httpMessage(err)
 	ctx := c.Request().Context()
 	if status >= 500 {
-		s.log.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "route", routeName(c), "err", err)
+		s.log.ErrorContext(ctx, "internal error", "route", routeName(c), "err", err)
 		if c.Request().Method == http.MethodPost {
 			msg = msgOops
 		}
@@ -86,7 +86,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		werr = s.renderHTML(c, status, "error", p)
 	}
 	if werr != nil {
-		s.log.ErrorContext(ctx, "write error answer", "request_id", RequestID(ctx), "err", werr)
+		s.log.ErrorContext(ctx, "write error answer", "err", werr)
 	}
 }
 

@@ -34,6 +34,12 @@ var (
 	hHSTS        = []string{"max-age=31536000"}
 )
 
+// WithRequestID returns ctx carrying id as its request ID, for work done on
+// behalf of a request outside its handler, and for tests.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
 // securityHeaders sets the headers every answer carries.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -65,7 +71,8 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			id = s.ids.next()
 		}
 		c.Response().Header()[echo.HeaderXRequestID] = []string{id}
-		c.SetRequest(req.WithContext(context.WithValue(req.Context(), requestIDKey, id)))
+		req = req.WithContext(WithRequestID(req.Context(), id))
+		c.SetRequest(req)
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -82,7 +89,6 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if s.log.Enabled(req.Context(), level) {
 			s.log.LogAttrs(req.Context(), level, "request",
-				slog.String("request_id", id),
 				slog.String("method", req.Method),
 				slog.String("route", routeName(c)),
 				slog.Int("status", status),

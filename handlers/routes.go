@@ -18,6 +18,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Match(getHead, "/static/*", s.handleStatic)
 	e.Match(getHead, "/livez", s.handleLivez)
 	e.Match(getHead, "/readyz", s.handleReadyz)
+	if s.deps.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(s.deps.Metrics))
+	}
 
 	post := e.Group("", s.crossOrigin, middleware.BodyLimit(s.cfg.BodyLimit))
 	post.POST("/contact", s.handleLeadCreate)

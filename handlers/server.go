@@ -77,10 +77,28 @@ type Deps struct {
 	FormKey []byte
 	// Observe, when set, is told about every finished request (metrics).
 	Observe func(method, route string, status int, d time.Duration)
+	// Count, when set, is told about each business event, one of the
+	// Event constants (metrics).
+	Count func(event string)
+	// Metrics, when set, is served at GET /metrics.
+	Metrics http.Handler
 	// Booking, when set, enables the booking routes.
 	Booking *Booking
 	// Staff, when set, enables the staff dashboard and export.
 	Staff *Staff
+}
+
+// Events passed to Deps.Count.
+const (
+	EventLeadCreated    = "lead_created"    // a new lead was stored (not a retried POST)
+	EventBookingCreated = "booking_created" // a new booking was stored
+	EventSpamHeld       = "spam_held"       // a submission went to the spam quarantine
+)
+
+func (s *Server) count(event string) {
+	if s.deps.Count != nil {
+		s.deps.Count(event)
+	}
 }
 
 // Server is the HTTP side of leadbook.
@@ -117,6 +135,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = slog.New(LogHandler(cfg.Logger.Handler()))
 	if cfg.SiteName == "" {
 		cfg.SiteName = "Northwind Consulting"
 	}
@@ -227,8 +246,7 @@ func (s *Server) newEcho() *echo.Echo {
 	e.Use(s.requestLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogLevel: 0,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.log.ErrorContext(c.Request().Context(), "panic", "request_id", RequestID(c.Request().Context()),
-				"err", err, "stack", string(stack))
+			s.log.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
 			return err
 		}}))
 	e.Use(s.securityHeaders)

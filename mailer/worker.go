@@ -33,6 +33,13 @@ const (
 	DefaultPoll      = 5 * time.Second
 )
 
+// Outcomes passed to Worker.Result.
+const (
+	ResultSent  = "sent"
+	ResultRetry = "retry"
+	ResultDead  = "dead"
+)
+
 // markTimeout bounds the bookkeeping after a send, which runs even when
 // the worker is being stopped so that a sent message is recorded as sent.
 const markTimeout = 10 * time.Second
@@ -64,6 +71,9 @@ type Worker struct {
 	MaxAge    time.Duration  // give up on temporary failures after this; DefaultMaxAge when zero
 	Poll      time.Duration  // longest sleep between checks; DefaultPoll when zero
 	Rand      func() float64 // jitter in [0, 1); math/rand/v2 when nil
+	// Result, when set, is told the outcome of each attempt: ResultSent,
+	// ResultRetry or ResultDead (metrics).
+	Result func(outcome string)
 
 	once sync.Once
 	wake chan struct{}
@@ -205,6 +215,11 @@ func (w *Worker) release(msgs []leads.OutboxMessage) {
 // but still queued.
 func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	ctx = context.WithoutCancel(ctx)
+	result := func(outcome string) {
+		if w.Result != nil {
+			w.Result(outcome)
+		}
+	}
 	log := w.logger().With("id", row.ID, "kind", row.Kind, "attempt", row.Attempts)
 
 	msg, err := UnmarshalPayload(row.Payload)
@@ -213,6 +228,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	}
 	if err != nil {
 		log.Warn("mailer: outbox message malformed, dead-lettered", "err", err)
+		result(ResultDead)
 		return w.mark(ctx, func(ctx context.Context) error {
 			return w.Queue.MarkMailDead(ctx, row.ID, "malformed payload: "+err.Error())
 		})
@@ -221,6 +237,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	sendErr := w.Sender.Send(ctx, msg)
 	if sendErr == nil {
 		log.Debug("mailer: sent")
+		result(ResultSent)
 		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailSent(ctx, row.ID) })
 	}
 
@@ -229,6 +246,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	reason := sendErr.Error()
 	if Permanent(sendErr) {
 		log.Warn("mailer: permanent failure, dead-lettered")
+		result(ResultDead)
 		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailDead(ctx, row.ID, reason) })
 	}
 	now := w.now()
@@ -241,12 +259,14 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	if maxAge := orDefault(w.MaxAge, DefaultMaxAge); !since.IsZero() && now.Sub(since) > maxAge {
 		log.Warn("mailer: temporary failures for longer than the maximum age, dead-lettered",
 			"max_age", maxAge.String())
+		result(ResultDead)
 		return w.mark(ctx, func(ctx context.Context) error {
 			return w.Queue.MarkMailDead(ctx, row.ID, "gave up after "+maxAge.String()+": "+reason)
 		})
 	}
 	delay := w.backoff(row.Attempts)
 	log.Warn("mailer: temporary failure, will retry", "retry_in", delay.String())
+	result(ResultRetry)
 	return w.mark(ctx, func(ctx context.Context) error {
 		return w.Queue.MarkMailRetry(ctx, row.ID, now.Add(delay), reason)
 	})

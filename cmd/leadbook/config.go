@@ -51,6 +51,14 @@ type config struct {
 	RetentionDays int
 	LogFormat     string
 	SiteName      string
+	DrainDelay    time.Duration
+	MailRetryBase time.Duration
+	MailRetryMax  time.Duration
+	MailLease     time.Duration
+
+	// onStore, when set, is handed the opened store before the server
+	// starts: a test hook, not configuration.
+	onStore func(*leads.Store)
 }
 
 // setting is one configuration variable: an environment variable, the
@@ -272,6 +280,18 @@ var settings = []setting{
 	{env: "LEADBOOK_RETENTION_DAYS", def: "0", help: "delete leads older than this; 0: keep until erased", parse: func(c *config, v string) error {
 		return intIn(&c.RetentionDays, v, 0, 100*366)
 	}},
+	{env: "LEADBOOK_DRAIN_DELAY", def: "0s", help: "on shutdown, how long /readyz answers 503 before the listener closes", parse: func(c *config, v string) error {
+		return durationIn(&c.DrainDelay, v, 0, time.Minute)
+	}},
+	{env: "LEADBOOK_MAIL_RETRY_BASE", def: "30s", help: "first retry delay of the outbox after a temporary failure; doubles each time", parse: func(c *config, v string) error {
+		return durationIn(&c.MailRetryBase, v, 10*time.Millisecond, time.Hour)
+	}},
+	{env: "LEADBOOK_MAIL_RETRY_MAX", def: "1h", help: "longest delay between outbox retries", parse: func(c *config, v string) error {
+		return durationIn(&c.MailRetryMax, v, 10*time.Millisecond, 24*time.Hour)
+	}},
+	{env: "LEADBOOK_MAIL_LEASE", def: "2m", help: "how long the outbox worker holds a message it is sending; after a crash, held messages wait this long", parse: func(c *config, v string) error {
+		return durationIn(&c.MailLease, v, time.Second, time.Hour)
+	}},
 	{env: "LEADBOOK_LOG_FORMAT", def: "text", help: "text or json", parse: func(c *config, v string) error {
 		if v != "text" && v != "json" {
 			return errors.New("want text or json")
@@ -374,6 +394,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	if c.SMTPPassword != "" && c.SMTPUsername == "" {
 		return nil, nil, &configError{"LEADBOOK_SMTP_USERNAME", errors.New("must be set when a password is")}
 	}
+	if c.MailRetryMax < c.MailRetryBase {
+		return nil, nil, &configError{"LEADBOOK_MAIL_RETRY_MAX", errors.New("must not be less than LEADBOOK_MAIL_RETRY_BASE")}
+	}
 	if err := c.rules().Validate(); err != nil {
 		return nil, nil, &configError{"LEADBOOK_HOURS", errors.New(strings.TrimPrefix(err.Error(), "calendar: "))}
 	}
@@ -434,6 +457,8 @@ Usage:
   leadbook [flags] export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--bom]
                                         write leads as CSV to stdout (to is included)
   leadbook [flags] audit verify         check the audit log's hash chain
+  leadbook [flags] backup FILE          copy the database, online, to FILE and check the copy
+  leadbook [flags] check                check the configuration, database, mail and busy feeds
   leadbook --help                       this text
 
 Staff sign in at /staff/login; scripts send "Authorization: Bearer TOKEN" to

@@ -74,6 +74,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runExport(ctx, cfg, rest, stdout)
 	case "audit":
 		return runAudit(ctx, cfg, rest, stdout)
+	case "backup":
+		if len(rest) != 1 {
+			return errors.New("backup takes one argument: the file to write (see leadbook --help)")
+		}
+		return backup(ctx, cfg, rest[0], stdout)
+	case "check":
+		if len(rest) > 0 {
+			return fmt.Errorf("check takes no arguments, got %q", rest)
+		}
+		return check(ctx, cfg, stdout)
 	case "help":
 		printHelp(stdout)
 		return nil
@@ -83,15 +93,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(handlers.LogHandler(h))
 }
 
 // serve runs the web server and the outbox worker until ctx ends, then shuts
-// down in order: readiness off, HTTP drained, worker stopped, mail handed
-// over, database closed.
+// down in order: readiness off (for DrainDelay, so that load balancers
+// notice), HTTP drained, worker stopped, mail handed over, database closed.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err error) {
 	log := newLogger(cfg, stderr)
 	store, err := leads.Open(ctx, cfg.DB, leads.Options{})
@@ -121,12 +132,17 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	composer.Now = store.Now
-	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now}
 	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
 		MaxStale: cfg.BusyMaxStale,
 		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
 		Floating: cfg.Timezone,
 	})
+	m := newMetrics(metricsSource{store: store, feeds: feeds, now: store.Now})
+	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now,
+		BaseDelay: cfg.MailRetryBase, MaxDelay: cfg.MailRetryMax, Lease: cfg.MailLease, Result: m.workerResult}
+	if cfg.onStore != nil {
+		cfg.onStore(store)
+	}
 	direct := mailer.NewDirect(sender, log)
 	srv, err := handlers.New(handlers.Config{
 		SiteName:       cfg.SiteName,
@@ -137,6 +153,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		Logger:         log,
 		HTTPS:          len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://",
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
+		Observe: m.observe, Count: m.count, Metrics: m.handler(),
 		Booking: &handlers.Booking{
 			Rules:      cfg.rules(),
 			CEO:        calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail},
@@ -199,6 +216,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		log.Error("http server failed", "err", err)
 	}
 	srv.StartDraining()
+	if cfg.DrainDelay > 0 && err == nil {
+		log.Info("draining", "delay", cfg.DrainDelay.String())
+		time.Sleep(cfg.DrainDelay)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if serr := httpSrv.Shutdown(shutdownCtx); serr != nil {

@@ -44,6 +44,13 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 // returns the base URL and a function that stops it and returns run's error.
 func startRun(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
+	url, stop, _ := startRunLog(t, env)
+	return url, stop
+}
+
+// startRunLog is startRun that also returns what the server logs.
+func startRunLog(t *testing.T, env map[string]string) (string, func() error, *syncBuffer) {
+	t.Helper()
 	dir := t.TempDir()
 	base := map[string]string{
 		"LEADBOOK_ADDR":     "127.0.0.1:0",
@@ -76,7 +83,7 @@ func startRun(t *testing.T, env map[string]string) (string, func() error) {
 					t.Errorf("run: %v", err)
 				}
 			})
-			return m[1], stop
+			return m[1], stop, &stderr
 		}
 		select {
 		case err := <-done:
@@ -138,6 +145,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_LOG_FORMAT": "xml"}, nil, "LEADBOOK_LOG_FORMAT"},
 		{map[string]string{"LEADBOOK_SMTP_PASSWORD_FILE": "/nonexistent/secret"}, nil, "LEADBOOK_SMTP_PASSWORD"},
 		{nil, []string{"--slot-minutes", "0"}, "LEADBOOK_SLOT_MINUTES"},
+		{map[string]string{"LEADBOOK_DRAIN_DELAY": "2h"}, nil, "LEADBOOK_DRAIN_DELAY"},
+		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "fast"}, nil, "LEADBOOK_MAIL_RETRY_BASE"},
+		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "10m", "LEADBOOK_MAIL_RETRY_MAX": "1m"}, nil, "LEADBOOK_MAIL_RETRY_MAX"},
+		{map[string]string{"LEADBOOK_MAIL_LEASE": "10ms"}, nil, "LEADBOOK_MAIL_LEASE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

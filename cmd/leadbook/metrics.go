@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"leadbook/calendar"
+	"leadbook/handlers"
+	"leadbook/leads"
+	"leadbook/mailer"
+)
+
+// metrics are the Prometheus series leadbook exports. They live in a
+// registry of their own, made per server, so tests can run several.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.HistogramVec
+	events   *prometheus.CounterVec
+	attempts *prometheus.CounterVec
+}
+
+// metricsSource is what the scrape-time collector reads.
+type metricsSource struct {
+	store *leads.Store
+	feeds *calendar.Feeds
+	now   func() time.Time
+}
+
+func newMetrics(src metricsSource) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "leadbook_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by method, route pattern and status code; _count is the number of requests.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route", "code"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leadbook_events_total",
+			Help: "Business events since start: lead_created, booking_created, spam_held.",
+		}, []string{"event"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leadbook_outbox_attempts_total",
+			Help: "Outbox delivery attempts since start, by outcome: sent, retry (temporary failure), dead (given up).",
+		}, []string{"outcome"}),
+	}
+	// Start every labelled counter at zero, so that rates work from the
+	// first scrape.
+	for _, e := range []string{handlers.EventLeadCreated, handlers.EventBookingCreated, handlers.EventSpamHeld} {
+		m.events.WithLabelValues(e)
+	}
+	for _, o := range []string{mailer.ResultSent, mailer.ResultRetry, mailer.ResultDead} {
+		m.attempts.WithLabelValues(o)
+	}
+	m.reg.MustRegister(m.requests, m.events, m.attempts, &stateCollector{src: src},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe is handlers.Deps.Observe.
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	if route == "" {
+		// Never the raw path: it may hold a secret token, and unmatched
+		// paths would make series without bound.
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+func (m *metrics) count(event string)          { m.events.WithLabelValues(event).Inc() }
+func (m *metrics) workerResult(outcome string) { m.attempts.WithLabelValues(outcome).Inc() }
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, Timeout: 10 * time.Second})
+}
+
+var (
+	outboxDesc = prometheus.NewDesc("leadbook_outbox_messages",
+		"Outbox rows by status: queued, sent, dead, cancelled.", []string{"status"}, nil)
+	oldestDesc = prometheus.NewDesc("leadbook_outbox_oldest_queued_age_seconds",
+		"Age of the oldest queued outbox message; 0 when none is queued.", nil, nil)
+	feedAgeDesc = prometheus.NewDesc("leadbook_busy_feed_age_seconds",
+		"Time since a busy feed was last fetched successfully; absent until its first success.", []string{"source"}, nil)
+	feedStaleDesc = prometheus.NewDesc("leadbook_busy_feed_stale",
+		"1 when a busy feed was never loaded or its last good copy is too old (booking then blocks every slot).", []string{"source"}, nil)
+	dbSizeDesc = prometheus.NewDesc("leadbook_database_size_bytes",
+		"Size of the SQLite database file plus its write-ahead log.", nil, nil)
+)
+
+// stateCollector reads the outbox, the busy feeds and the database size
+// when scraped, so the figures are those of the database, not of this
+// process's memory.
+type stateCollector struct{ src metricsSource }
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{outboxDesc, oldestDesc, feedAgeDesc, feedStaleDesc, dbSizeDesc} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := c.src.now()
+	if st, err := c.src.store.MailStats(ctx); err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxDesc, err)
+	} else {
+		for status, n := range map[string]int{leads.OutboxQueued: st.Queued, leads.OutboxSent: st.Sent,
+			leads.OutboxDead: st.Dead, leads.OutboxCancelled: st.Cancelled} {
+			ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n), status)
+		}
+		age := 0.0
+		if st.Queued > 0 && !st.OldestQueued.IsZero() {
+			age = max(now.Sub(st.OldestQueued).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
+	}
+	if c.src.feeds != nil {
+		for _, fs := range c.src.feeds.Status() {
+			stale := 0.0
+			if fs.Stale {
+				stale = 1
+			}
+			ch <- prometheus.MustNewConstMetric(feedStaleDesc, prometheus.GaugeValue, stale, fs.Source)
+			if !fs.LastSuccess.IsZero() {
+				ch <- prometheus.MustNewConstMetric(feedAgeDesc, prometheus.GaugeValue,
+					max(now.Sub(fs.LastSuccess).Seconds(), 0), fs.Source)
+			}
+		}
+	}
+	if n, err := c.src.store.Size(); err != nil {
+		ch <- prometheus.NewInvalidMetric(dbSizeDesc, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(dbSizeDesc, prometheus.GaugeValue, float64(n))
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"leadbook/calendar"
+	"leadbook/leads"
+	"leadbook/mailer"
+)
+
+// backup copies the database, online, to dst and prints the check of the
+// copy: integrity and the rows of each table.
+func backup(ctx context.Context, cfg *config, dst string, stdout io.Writer) error {
+	start := time.Now()
+	rep, err := leads.Backup(ctx, cfg.DB, dst)
+	if rep != nil {
+		fmt.Fprintf(stdout, "backup %s: %d bytes in %s, integrity_check %s\n", dst, rep.Bytes,
+			time.Since(start).Round(time.Millisecond), rep.Integrity)
+		for _, tc := range rep.Tables {
+			fmt.Fprintf(stdout, "  %-20s %d rows\n", tc.Table, tc.Rows)
+		}
+	}
+	return err
+}
+
+// check tests what serving needs, one line each: the configuration (parsed
+// before it runs), the database, mail delivery and each busy feed. It
+// returns an error when anything failed.
+func check(ctx context.Context, cfg *config, stdout io.Writer) error {
+	failed := 0
+	line := func(what string) func(ok string, err error) {
+		return func(ok string, err error) {
+			if err != nil {
+				failed++
+				fmt.Fprintf(stdout, "FAIL %-9s %v\n", what, err)
+				return
+			}
+			fmt.Fprintf(stdout, "ok   %-9s %s\n", what, ok)
+		}
+	}
+	line("config")("valid", nil)
+	line("database")(checkDatabase(ctx, cfg))
+
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if cfg.SMTPHost == "" {
+		line("mail")("pickup folder "+cfg.MailDir+" is writable", checkMailDir(cfg.MailDir))
+	} else {
+		s, err := newSender(cfg)
+		if err == nil {
+			err = s.(*mailer.SMTPSender).Ping(ctx)
+		}
+		what := fmt.Sprintf("smtp %s (%s)", cfg.SMTPHost, cfg.SMTPTLS)
+		if cfg.SMTPUsername != "" {
+			what += ", logged in"
+		}
+		line("mail")(what, err)
+	}
+
+	if len(cfg.BusyICS) > 0 {
+		feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
+			MaxStale: cfg.BusyMaxStale, Floating: cfg.Timezone,
+			Horizon: time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
+		})
+		_ = feeds.Refresh(ctx) // each source's error is in its status
+		for _, st := range feeds.Status() {
+			var err error
+			if st.LastError != "" {
+				err = errors.New(st.Source + ": " + st.LastError)
+			}
+			line("busy feed")(fmt.Sprintf("%s: %d events", st.Source, st.Events), err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("check: %d of the checks failed", failed)
+	}
+	return nil
+}
+
+func checkDatabase(ctx context.Context, cfg *config) (string, error) {
+	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
+		// serve creates it; check only that it could.
+		if err := checkWritableDir(filepath.Dir(cfg.DB)); err != nil {
+			return "", fmt.Errorf("%s does not exist and cannot be created: %w", cfg.DB, err)
+		}
+		return cfg.DB + " does not exist yet; serve or migrate creates it", nil
+	}
+	s, err := leads.Open(ctx, cfg.DB, leads.Options{NoMigrate: true})
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	if err := s.Ping(ctx); err != nil {
+		return "", err
+	}
+	n, err := s.CountLeads(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s, schema %d, %d leads", cfg.DB, leads.SchemaVersion(), n), nil
+}
+
+func checkMailDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	return checkWritableDir(dir)
+}
+
+// checkWritableDir creates and removes a file in dir, or in its nearest
+// existing parent when dir does not exist yet.
+func checkWritableDir(dir string) error {
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	f, err := os.CreateTemp(dir, ".leadbook-check-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	return errors.Join(f.Close(), os.Remove(name))
+}

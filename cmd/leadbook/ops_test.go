@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func postJSON(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func getBody(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestMetrics(t *testing.T) {
+	url, stop := startRun(t, map[string]string{"LEADBOOK_MIN_FILL_SECONDS": "0"})
+	defer stop()
+	if code, body := postJSON(t, url+"/contact", `{"name":"Ada","email":"ada@example.com","consent":true}`); code != http.StatusCreated {
+		t.Fatalf("contact: %d %s", code, body)
+	}
+	// A honeypot hit is held as spam.
+	if code, _ := postJSON(t, url+"/contact", `{"name":"Bot","email":"bot@example.com","consent":true,"website":"x"}`); code != http.StatusCreated {
+		t.Fatalf("spam: %d", code)
+	}
+	getBody(t, url+"/bookings/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	getBody(t, url+"/no/such/page")
+	code, body := getBody(t, url+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`leadbook_http_request_duration_seconds_count{code="201",method="POST",route="/contact"} 2`,
+		`leadbook_http_request_duration_seconds_bucket{code="404",method="GET",route="/bookings/:token",le="+Inf"} 1`,
+		`leadbook_events_total{event="lead_created"} 1`,
+		`leadbook_events_total{event="spam_held"} 1`,
+		`leadbook_events_total{event="booking_created"} 0`,
+		`leadbook_outbox_attempts_total{outcome="retry"} 0`,
+		`leadbook_outbox_messages{status="queued"}`,
+		`leadbook_outbox_oldest_queued_age_seconds`,
+		`leadbook_database_size_bytes`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "AAAAAAAAAAAAAAAA") || strings.Contains(body, "/no/such/page") {
+		t.Error("metrics carry a raw path")
+	}
+	// Echo names its not-found route "/*": a pattern like the others.
+	if !strings.Contains(body, `code="404",method="GET",route="/*"`) {
+		t.Error("unmatched paths are not labelled with a pattern")
+	}
+}
+
+func TestBackupWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "live.db")
+	url, stop := startRun(t, map[string]string{"LEADBOOK_MIN_FILL_SECONDS": "0", "LEADBOOK_RATE_LIMIT": "0", "LEADBOOK_DB": db})
+	defer stop()
+	for i := 0; i < 5; i++ {
+		if code, body := postJSON(t, url+"/contact", `{"name":"Ada","email":"ada@example.com","consent":true}`); code != http.StatusCreated {
+			t.Fatalf("contact: %d %s", code, body)
+		}
+	}
+	var out bytes.Buffer
+	dst := filepath.Join(dir, "copy.db")
+	if err := run(context.Background(), []string{"leadbook", "backup", dst}, envOf(map[string]string{"LEADBOOK_DB": db}), nil, &out, io.Discard); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"integrity_check ok", "leads                5 rows", "outbox               10 rows"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("backup output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := run(context.Background(), []string{"leadbook", "backup"}, envOf(map[string]string{"LEADBOOK_DB": db}), nil, io.Discard, io.Discard); err == nil {
+		t.Error("backup without a file succeeded")
+	}
+}
+
+func TestCheckCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"LEADBOOK_DB":       filepath.Join(dir, "c.db"),
+		"LEADBOOK_MAIL_DIR": filepath.Join(dir, "mail"),
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"leadbook", "check"}, envOf(env), nil, &out, io.Discard); err != nil {
+		t.Fatalf("check: %v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "\nok ") + strings.Count(out.String()[:3], "ok "); n != 3 {
+		t.Errorf("want three ok lines:\n%s", out.String())
+	}
+	// A closed port and a missing feed fail, each on its own line.
+	ln := freePort(t)
+	env["LEADBOOK_SMTP_HOST"] = "127.0.0.1"
+	env["LEADBOOK_SMTP_PORT"] = ln
+	env["LEADBOOK_SMTP_TLS"] = "none"
+	env["LEADBOOK_BUSY_ICS"] = filepath.Join(dir, "missing.ics")
+	out.Reset()
+	if err := run(context.Background(), []string{"leadbook", "check"}, envOf(env), nil, &out, io.Discard); err == nil {
+		t.Fatalf("check passed with a closed SMTP port:\n%s", out.String())
+	}
+	if !regexp.MustCompile(`(?m)^FAIL mail .*refused`).MatchString(out.String()) ||
+		!regexp.MustCompile(`(?m)^FAIL busy feed `).MatchString(out.String()) {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestCheckLogsInToSMTP(t *testing.T) {
+	sink := startSink(t)
+	sink.user, sink.pass = "mailer", "right-password"
+	dir := t.TempDir()
+	env := map[string]string{
+		"LEADBOOK_DB":            filepath.Join(dir, "c.db"),
+		"LEADBOOK_SMTP_HOST":     "127.0.0.1",
+		"LEADBOOK_SMTP_PORT":     sink.Port(),
+		"LEADBOOK_SMTP_TLS":      "none",
+		"LEADBOOK_SMTP_USERNAME": "mailer",
+		"LEADBOOK_SMTP_PASSWORD": "right-password",
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"leadbook", "check"}, envOf(env), nil, &out, io.Discard); err != nil {
+		t.Fatalf("check: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "logged in") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	env["LEADBOOK_SMTP_PASSWORD"] = "wrong-password"
+	out.Reset()
+	if err := run(context.Background(), []string{"leadbook", "check"}, envOf(env), nil, &out, io.Discard); err == nil {
+		t.Fatalf("check passed with a wrong password:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "wrong-password") {
+		t.Error("check printed the password")
+	}
+}
+
+// TestDrainDelay: on shutdown /readyz turns 503 while the listener still
+// answers, for LEADBOOK_DRAIN_DELAY, before HTTP shuts down.
+func TestDrainDelay(t *testing.T) {
+	url, stop := startRun(t, map[string]string{"LEADBOOK_DRAIN_DELAY": "1s"})
+	if code, _ := getBody(t, url+"/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz before shutdown: %d", code)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	waitFor(t, 5*time.Second, "readyz to answer 503", func() bool {
+		res, err := http.Get(url + "/readyz")
+		if err != nil {
+			t.Fatalf("listener closed before readiness went off: %v", err)
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	})
+	if code, _ := getBody(t, url+"/livez"); code != http.StatusOK {
+		t.Errorf("livez while draining: %d", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
