@@ -87,6 +87,15 @@ var (
 // GenerateLeads fills a new database at path with n leads spread over the
 // last three years, in one transaction through one prepared statement.
 func GenerateLeads(path string, n int) error {
+	// Build under another name and rename at the end, so that an
+	// interrupted run never leaves a partial database to be reused.
+	final := path
+	path += ".partial"
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
 	ctx := context.Background()
 	if _, _, err := leads.Migrate(ctx, path); err != nil {
 		return err
@@ -129,7 +138,14 @@ func GenerateLeads(path string, n int) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// Closing the last connection checkpoints the WAL into the file.
+	if err := db.Close(); err != nil {
+		return err
+	}
+	return os.Rename(path, final)
 }
 
 const exportQuery = `SELECT id, created_at, name, email, company, phone, message, source, consent_version,

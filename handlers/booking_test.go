@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"leadbook/leads"
-	"leadbook/mailer"
 )
 
 // The test clock starts on Monday 2 March 2026, 09:00 UTC (10:00 in
@@ -411,7 +410,7 @@ func (a *app) mails(t *testing.T, kinds ...string) []mailFile {
 		if !slices.Contains(kinds, row.Kind) {
 			continue
 		}
-		m, err := mailer.UnmarshalPayload(row.Payload)
+		m, err := a.composer.Render(row.Payload)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -146,7 +146,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	visitor := mail.Address{Name: cleanHeader(b.Name), Address: b.Email}
 	ceo := mail.Address{Name: cleanHeader(m.CEO.Name), Address: m.CEO.Email}
 
-	toVisitor, err := c.render(tmplBookingVisitor, data())
+	toVisitor, err := c.draft(tmplBookingVisitor, data())
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	staff := c.Staff
 	toVisitor.ReplyTo = &staff
 
-	toCEO, err := c.render(tmplBookingCEO, data())
+	toCEO, err := c.draft(tmplBookingCEO, data())
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	var due time.Time
 	if m.Change != ChangeCancelled && m.Reminder > 0 && b.Live() {
 		if due = b.Start.Add(-m.Reminder); due.After(m.Now) {
-			r, err := c.render(tmplReminder, data())
+			r, err := c.draft(tmplReminder, data())
 			if err != nil {
 				return nil, err
 			}

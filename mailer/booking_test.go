@@ -64,7 +64,7 @@ func TestBookingMessagesGolden(t *testing.T) {
 			if r.Kind != st.kinds[i] || r.BookingID != b.ID || r.LeadID != b.LeadID {
 				t.Errorf("%s row %d: kind %q booking %d lead %d", st.change, i, r.Kind, r.BookingID, r.LeadID)
 			}
-			m, err := UnmarshalPayload(r.Payload)
+			m, err := c.Render(r.Payload)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -158,26 +158,36 @@ func (c *Composer) now() time.Time {
 
 // emailData is what every email template sees.
 type emailData struct {
-	SiteName string
-	BaseURL  string
-	Subject  string // set after the subject is rendered, for the HTML title
+	SiteName string `json:"site,omitempty"`
+	BaseURL  string `json:"base,omitempty"`
+	Subject  string `json:"-"` // set after the subject is rendered, for the HTML title
 
 	// A lead, for lead_confirmation and lead_notification.
-	Name, Email, Company, Phone, Message, Source string
-	Received                                     string
-	BookURL, StaffURL                            string
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Company  string `json:"company,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Source   string `json:"source,omitempty"`
+	Received string `json:"received,omitempty"`
+	BookURL  string `json:"book_url,omitempty"`
+	StaffURL string `json:"staff_url,omitempty"`
 
 	// A submission, for fallback_staff and fallback_visitor.
-	Form   string
-	Fields []field
-	Reason string
+	Form   string  `json:"form,omitempty"`
+	Fields []field `json:"fields,omitempty"`
+	Reason string  `json:"reason,omitempty"`
 
 	// A booking, for booking_visitor, booking_ceo and reminder.
-	Change                        string // ChangeCreated, ChangeRescheduled or ChangeCancelled
-	CEOName                       string
-	VisitorTime, CEOTime, UTCTime string
-	VisitorZone, CEOZone          string
-	ManageURL, ICSURL             string
+	Change      string `json:"change,omitempty"` // ChangeCreated, ChangeRescheduled or ChangeCancelled
+	CEOName     string `json:"ceo,omitempty"`
+	VisitorTime string `json:"visitor_time,omitempty"`
+	CEOTime     string `json:"ceo_time,omitempty"`
+	UTCTime     string `json:"utc_time,omitempty"`
+	VisitorZone string `json:"visitor_zone,omitempty"`
+	CEOZone     string `json:"ceo_zone,omitempty"`
+	ManageURL   string `json:"manage_url,omitempty"`
+	ICSURL      string `json:"ics_url,omitempty"`
 }
 
 // maxSubject caps a subject, in characters: a visitor's name and company
@@ -226,6 +236,33 @@ func (c *Composer) render(name string, d *emailData) (*Message, error) {
 	}, nil
 }
 
+// draft is a message to be rendered from template name with d when it is
+// sent; render's checks of the template happen now.
+func (c *Composer) draft(name string, d *emailData) (*Message, error) {
+	if c.text[name] == nil || c.html[name] == nil {
+		return nil, fmt.Errorf("mailer: no email template %q", name)
+	}
+	return &Message{From: c.From, MessageID: NewMessageID(c.From.Address), Date: c.now(), template: name, data: d}, nil
+}
+
+// Render turns an outbox payload into the message to send: a draft is
+// rendered with this Composer's templates, a rendered message is decoded.
+func (c *Composer) Render(b []byte) (*Message, error) {
+	p, err := decodePayload(b)
+	if err != nil {
+		return nil, err
+	}
+	if p.Version != draftVersion {
+		return p.message()
+	}
+	r, err := c.render(p.Template, p.Data)
+	if err != nil {
+		return nil, &PermanentError{Err: err}
+	}
+	p.Subject, p.Text, p.HTML = r.Subject, r.Text, r.HTML
+	return p.message()
+}
+
 // LeadMessages composes, for a new lead, the visitor's confirmation and
 // the staff notification, as outbox rows to store with the lead. It works
 // on a normalized copy of l and needs a valid email address. The
@@ -256,7 +293,7 @@ func (c *Composer) LeadMessages(l *leads.Lead) ([]leads.OutboxMessage, error) {
 		}
 	}
 
-	confirm, err := c.render(tmplLeadConfirmation, newData())
+	confirm, err := c.draft(tmplLeadConfirmation, newData())
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +301,7 @@ func (c *Composer) LeadMessages(l *leads.Lead) ([]leads.OutboxMessage, error) {
 	staff := c.Staff
 	confirm.ReplyTo = &staff
 
-	notify, err := c.render(tmplLeadNotification, newData())
+	notify, err := c.draft(tmplLeadNotification, newData())
 	if err != nil {
 		return nil, err
 	}

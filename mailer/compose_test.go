@@ -245,3 +245,35 @@ func TestNewComposer(t *testing.T) {
 		})
 	}
 }
+
+// TestDraftsRenderWhenSent checks the outbox form of composed mail: a small
+// draft that only a Composer can render, into the same message as
+// rendering at once would give.
+func TestDraftsRenderWhenSent(t *testing.T) {
+	c, _ := testComposer(t)
+	rows, err := c.LeadMessages(testLead())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if len(r.Payload) > 2000 {
+			t.Errorf("%s payload is %d bytes: drafts should hold data, not rendered mail", r.Kind, len(r.Payload))
+		}
+		if _, err := UnmarshalPayload(r.Payload); err == nil {
+			t.Errorf("%s: a draft decoded without its templates", r.Kind)
+		}
+		m, err := c.Render(r.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.MessageID != r.MessageID || m.To.Address != r.Recipient || m.Subject == "" || !strings.Contains(m.Text, "Zoë Müller") ||
+			!strings.Contains(m.HTML, "Zoë Müller") {
+			t.Errorf("%s rendered as %+v", r.Kind, m)
+		}
+	}
+	// A payload naming a template this binary lacks is refused for good.
+	bad := strings.Replace(string(rows[0].Payload), `"template":"lead_confirmation"`, `"template":"gone"`, 1)
+	if _, err := c.Render([]byte(bad)); !Permanent(err) {
+		t.Fatalf("unknown template: %v, want a permanent error", err)
+	}
+}

@@ -105,7 +105,7 @@ func leadMessages(t *testing.T, c *Composer, l *leads.Lead) (confirm, notify *Me
 	}
 	var msgs []*Message
 	for i, r := range rows {
-		m, err := UnmarshalPayload(r.Payload)
+		m, err := c.Render(r.Payload)
 		if err != nil {
 			t.Fatalf("row %d: %v", i, err)
 		}

@@ -71,6 +71,10 @@ type Worker struct {
 	MaxAge    time.Duration  // give up on temporary failures after this; DefaultMaxAge when zero
 	Poll      time.Duration  // longest sleep between checks; DefaultPoll when zero
 	Rand      func() float64 // jitter in [0, 1); math/rand/v2 when nil
+	// Render turns a row's payload into the message to send: the
+	// Composer's Render, which renders drafts. UnmarshalPayload when nil,
+	// which reads rendered messages only.
+	Render func(payload []byte) (*Message, error)
 	// Result, when set, is told the outcome of each attempt: ResultSent,
 	// ResultRetry or ResultDead (metrics).
 	Result func(outcome string)
@@ -222,7 +226,11 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	}
 	log := w.logger().With("id", row.ID, "kind", row.Kind, "attempt", row.Attempts)
 
-	msg, err := UnmarshalPayload(row.Payload)
+	render := w.Render
+	if render == nil {
+		render = UnmarshalPayload
+	}
+	msg, err := render(row.Payload)
 	if err == nil && msg.MessageID != row.MessageID {
 		err = errors.New("mailer: payload Message-ID differs from the outbox row's")
 	}

@@ -139,7 +139,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	})
 	m := newMetrics(metricsSource{store: store, feeds: feeds, now: store.Now})
 	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now,
-		BaseDelay: cfg.MailRetryBase, MaxDelay: cfg.MailRetryMax, Lease: cfg.MailLease, Result: m.workerResult}
+		BaseDelay: cfg.MailRetryBase, MaxDelay: cfg.MailRetryMax, Lease: cfg.MailLease, Result: m.workerResult,
+		Render: composer.Render}
 	if cfg.onStore != nil {
 		cfg.onStore(store)
 	}
