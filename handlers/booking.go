@@ -122,13 +122,23 @@ func intervals(bs []leads.Booking) []calendar.Interval {
 	return out
 }
 
-// bookingWindow is the span whose bookings decide whether slots in
-// [from, to) are open: the CEO-local days around them (for the daily cap),
-// widened by the buffer and a slot (for overlaps).
+// bookingWindow is the span whose bookings decide whether slots starting
+// in [from, to) are open: widened by the buffer and a slot for overlaps
+// and, when there is a daily cap, to the whole CEO-local days, whose
+// bookings all count.
 func (s *Server) bookingWindow(from, to time.Time) (time.Time, time.Time) {
 	r := s.booking.Rules
-	pad := r.Buffer + r.Slot + 26*time.Hour
-	return from.Add(-pad), to.Add(pad)
+	pad := r.Buffer + r.Slot + time.Minute
+	wf, wt := from.Add(-pad), to.Add(pad)
+	if r.DailyCap > 0 {
+		if d := calendar.DateOf(from.In(r.Location)).In(r.Location); d.Before(wf) {
+			wf = d
+		}
+		if d := calendar.DateOf(to.In(r.Location)).AddDays(1).In(r.Location); d.After(wt) {
+			wt = d
+		}
+	}
+	return wf, wt
 }
 
 // openSlots computes the open slots with a start in [from, to).

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"leadbook/calendar"
 	"leadbook/leads"
 )
 
@@ -424,4 +425,35 @@ func (a *app) mails(t *testing.T, kinds ...string) []mailFile {
 		t.Fatalf("no mail of kinds %v", kinds)
 	}
 	return out
+}
+
+// TestBookingRulesInTransaction books through the router under a daily cap
+// and a buffer: the rules that depend on other bookings hold at POST time.
+func TestBookingRulesInTransaction(t *testing.T) {
+	a := newApp(t, options{rules: func(r *calendar.Rules) { r.DailyCap = 2; r.Buffer = 15 * time.Minute }})
+	book := func(start, email string) int {
+		j := bookingJSON(a.formToken("/book"), start)
+		j["email"] = email
+		return a.postJSON("/book", j).Code
+	}
+	if c := book("2026-03-04T09:00:00+01:00", "a@example.com"); c != http.StatusCreated {
+		t.Fatalf("first: %d", c)
+	}
+	// The buffer: the next slot touches the call; the one after is free.
+	if c := book("2026-03-04T09:30:00+01:00", "b@example.com"); c != http.StatusConflict {
+		t.Fatalf("inside the buffer: %d", c)
+	}
+	if c := book("2026-03-04T16:30:00+01:00", "c@example.com"); c != http.StatusCreated {
+		t.Fatalf("second of the day: %d", c)
+	}
+	// The cap: a third call that day is refused, the next day is open.
+	if c := book("2026-03-04T12:00:00+01:00", "d@example.com"); c != http.StatusConflict {
+		t.Fatalf("over the daily cap: %d", c)
+	}
+	if c := book("2026-03-05T12:00:00+01:00", "e@example.com"); c != http.StatusCreated {
+		t.Fatalf("next day: %d", c)
+	}
+	if s := a.slots("from=2026-03-04&to=2026-03-04"); len(s.Slots) != 0 {
+		t.Fatalf("a capped day still offers %d slots", len(s.Slots))
+	}
 }
