@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"compress/gzip"
 	"fmt"
 	"net/http"
 	"sync"
@@ -48,7 +49,7 @@ func (p *livePage) get(s *Server) (*asset, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := newAsset(body, "text/html; charset=utf-8", "no-cache")
+	a, err := newAssetLevel(body, "text/html; charset=utf-8", "no-cache", gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}

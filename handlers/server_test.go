@@ -269,7 +269,6 @@ func TestSecurityHeaders(t *testing.T) {
 		"Content-Security-Policy": "frame-ancestors 'none'",
 		"X-Content-Type-Options":  "nosniff",
 		"Referrer-Policy":         "strict-origin-when-cross-origin",
-		"X-Frame-Options":         "DENY",
 	} {
 		if got := rec.Header().Get(h); !strings.Contains(got, want) {
 			t.Errorf("%s = %q, want it to contain %q", h, got, want)

@@ -305,9 +305,9 @@ func (s *Server) handleStaffLogin(c echo.Context) error {
 			actor = leads.Actor{Kind: "staff", ID: id}
 		}
 		if aerr := s.staff.Store.Audit(ctx, actor, leads.AuditSignInFailed, "", ""); aerr != nil {
-			s.log.ErrorContext(ctx, "audit sign-in failure", "request_id", RequestID(ctx), "err", aerr)
+			s.log.ErrorContext(ctx, "audit sign-in failure", "err", aerr)
 		}
-		s.log.InfoContext(ctx, "staff sign-in failed", "request_id", RequestID(ctx))
+		s.log.InfoContext(ctx, "staff sign-in failed")
 		return s.renderLogin(c, http.StatusUnauthorized, req.Next, msgBadLogin)
 	}
 	s.loginThrottle.reset(account)
@@ -316,7 +316,7 @@ func (s *Server) handleStaffLogin(c echo.Context) error {
 		return err
 	}
 	http.SetCookie(c.Response(), s.sessionCookie(token, int(s.staff.Session.Absolute.Seconds())))
-	s.log.InfoContext(ctx, "staff signed in", "request_id", RequestID(ctx), "staff_id", st.ID)
+	s.log.InfoContext(ctx, "staff signed in", "staff_id", st.ID)
 	return c.Redirect(http.StatusSeeOther, safeNext(req.Next))
 }
 

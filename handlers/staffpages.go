@@ -391,7 +391,7 @@ func (s *Server) handleErase(c echo.Context) error {
 	if s.deps.Outbox != nil && er.Counts.Cancellations > 0 {
 		s.deps.Outbox.Wake()
 	}
-	s.log.InfoContext(ctx, "erasure", "request_id", RequestID(ctx), "erasure_id", er.ID, "leads", er.Counts.Leads)
+	s.log.InfoContext(ctx, "erasure", "erasure_id", er.ID, "leads", er.Counts.Leads)
 	return c.Redirect(http.StatusSeeOther, "/staff/privacy?notice=erased")
 }
 
@@ -426,7 +426,7 @@ func (s *Server) handleLeadsExport(c echo.Context) error {
 	n, err := s.staff.Store.ExportCSV(ctx, &deadlineWriter{w: c.Response(), rc: http.NewResponseController(c.Response().Writer)},
 		r, c.QueryParam("bom") == "1")
 	if err != nil {
-		s.log.ErrorContext(ctx, "export", "request_id", RequestID(ctx), "rows", n, "err", err)
+		s.log.ErrorContext(ctx, "export", "rows", n, "err", err)
 		// The status is sent: break the connection so the client sees a
 		// truncated download rather than a short file that looks whole.
 		panic(http.ErrAbortHandler)
