@@ -274,8 +274,16 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s = %q, want it to contain %q", h, got, want)
 		}
 	}
-	if rec.Header().Get("X-Request-Id") == "" {
-		t.Error("no X-Request-Id")
+	// The request ID goes with answers whose request is logged: errors,
+	// and every answer to a POST.
+	if id := rec.Header().Get("X-Request-Id"); id != "" {
+		t.Errorf("a good GET carries X-Request-Id %q", id)
+	}
+	if rec := a.get("/nowhere"); rec.Header().Get("X-Request-Id") == "" {
+		t.Error("a 404 has no X-Request-Id")
+	}
+	if rec := a.postForm("/contact", url.Values{}); rec.Header().Get("X-Request-Id") == "" {
+		t.Error("a POST answer has no X-Request-Id")
 	}
 }
 

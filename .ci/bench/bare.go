@@ -1,8 +1,10 @@
 //go:build ignore
 
 // bare is the reference for the article benchmark: a plain net/http server
-// that writes the same bytes leadbook serves (fetched from it once, plain and
-// gzip), from memory, with no router, middleware or headers of note.
+// that writes the same bytes leadbook serves, fetched from it once (plain
+// and gzip): the same body and the same response headers, from memory,
+// with no router, middleware or per-request work. With -body-only it sends
+// the body with Content-Type and Content-Encoding alone.
 //
 //	go run .ci/bench/bare.go -addr 127.0.0.1:18081 -from http://127.0.0.1:18080/articles/cto-vs-cio
 package main
@@ -16,7 +18,12 @@ import (
 	"strings"
 )
 
-func fetch(url string, gzip bool) []byte {
+type response struct {
+	header http.Header
+	body   []byte
+}
+
+func fetch(url string, gzip bool, bodyOnly bool) response {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		log.Fatal(err)
@@ -34,26 +41,34 @@ func fetch(url string, gzip bool) []byte {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return b
+	h := http.Header{"Content-Type": res.Header["Content-Type"]}
+	if gzip {
+		h["Content-Encoding"] = []string{"gzip"}
+	}
+	if !bodyOnly {
+		h = res.Header.Clone()
+		h.Del("Date") // net/http writes its own
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	return response{h, b}
 }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "listen address")
 	from := flag.String("from", "", "page to copy")
+	bodyOnly := flag.Bool("body-only", false, "send the body with Content-Type and Content-Encoding only")
 	flag.Parse()
-	plain, gz := fetch(*from, false), fetch(*from, true)
-	plainLen, gzLen := strconv.Itoa(len(plain)), strconv.Itoa(len(gz))
-	log.Printf("serving %d bytes plain, %d gzip", len(plain), len(gz))
+	plain, gz := fetch(*from, false, *bodyOnly), fetch(*from, true, *bodyOnly)
+	log.Printf("serving %d bytes plain, %d gzip, %d headers", len(plain.body), len(gz.body), len(gz.header))
 	log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h["Content-Type"] = []string{"text/html; charset=utf-8"}
+		res := plain
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			h["Content-Encoding"] = []string{"gzip"}
-			h["Content-Length"] = []string{gzLen}
-			w.Write(gz)
-			return
+			res = gz
 		}
-		h["Content-Length"] = []string{plainLen}
-		w.Write(plain)
+		h := w.Header()
+		for k, v := range res.header {
+			h[k] = v
+		}
+		w.Write(res.body)
 	})))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,9 @@ import (
 // metrics are the Prometheus series leadbook exports. They live in a
 // registry of their own, made per server, so tests can run several.
 type metrics struct {
+	mu     sync.RWMutex
+	series map[seriesKey]prometheus.Observer
+
 	reg      *prometheus.Registry
 	requests *prometheus.HistogramVec
 	events   *prometheus.CounterVec
@@ -34,7 +38,8 @@ type metricsSource struct {
 
 func newMetrics(src metricsSource) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		series: map[seriesKey]prometheus.Observer{},
+		reg:    prometheus.NewRegistry(),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "leadbook_http_request_duration_seconds",
 			Help:    "Time to answer HTTP requests, by method, route pattern and status code; _count is the number of requests.",
@@ -62,14 +67,30 @@ func newMetrics(src metricsSource) *metrics {
 	return m
 }
 
-// observe is handlers.Deps.Observe.
+// observe is handlers.Deps.Observe. It keeps each series' observer, so a
+// request costs a map read instead of hashing its labels.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	if route == "" {
 		// Never the raw path: it may hold a secret token, and unmatched
 		// paths would make series without bound.
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
+	k := seriesKey{method, route, status}
+	m.mu.RLock()
+	o := m.series[k]
+	m.mu.RUnlock()
+	if o == nil {
+		o = m.requests.WithLabelValues(method, route, strconv.Itoa(status))
+		m.mu.Lock()
+		m.series[k] = o
+		m.mu.Unlock()
+	}
+	o.Observe(d.Seconds())
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
 }
 
 func (m *metrics) count(event string)          { m.events.WithLabelValues(event).Inc() }
