@@ -123,11 +123,16 @@ func queryBookings(ctx context.Context, q rowsQueryer, where string, args ...any
 	return out, nil
 }
 
+// MaxBookingLength bounds a booking's length. It lets an overlap query
+// bound its index range on both sides: a booking overlapping [from, to)
+// starts after from-MaxBookingLength.
+const MaxBookingLength = 24 * time.Hour
+
 // liveBookings returns the confirmed bookings overlapping [from, to),
 // sorted by start, except the one with id skip.
 func liveBookings(ctx context.Context, q rowsQueryer, from, to time.Time, skip int64) ([]Booking, error) {
-	return queryBookings(ctx, q, `WHERE b.status = 'confirmed' AND b.start_at < ? AND b.end_at > ? AND b.id != ?
-		ORDER BY b.start_at`, formatTime(to), formatTime(from), skip)
+	return queryBookings(ctx, q, `WHERE b.status = 'confirmed' AND b.start_at > ? AND b.start_at < ? AND b.end_at > ? AND b.id != ?
+		ORDER BY b.start_at`, formatTime(from.Add(-MaxBookingLength)), formatTime(to), formatTime(from), skip)
 }
 
 // LiveBookings returns the confirmed bookings overlapping [from, to),
@@ -152,8 +157,8 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		return nil, false, err
 	}
 	nb.Message = multiLine(nb.Message)
-	if !nb.End.After(nb.Start) || nb.UID == "" || nb.TokenHash == "" {
-		return nil, false, fmt.Errorf("leads: create booking: start, end, uid and token hash are required")
+	if !nb.End.After(nb.Start) || nb.End.Sub(nb.Start) > MaxBookingLength || nb.UID == "" || nb.TokenHash == "" {
+		return nil, false, fmt.Errorf("leads: create booking: start, end (at most %v later), uid and token hash are required", MaxBookingLength)
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		b, created = nil, false
@@ -338,6 +343,9 @@ type Reschedule struct {
 // the old slot is released, the sequence raised (same UID), queued
 // reminders withdrawn and compose's updated invitations queued.
 func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check BookingCheck, compose BookingCompose) (*Booking, error) {
+	if !r.End.After(r.Start) || r.End.Sub(r.Start) > MaxBookingLength {
+		return nil, fmt.Errorf("leads: reschedule booking: end must be after start, at most %v later", MaxBookingLength)
+	}
 	var b *Booking
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
