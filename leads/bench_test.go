@@ -17,7 +17,7 @@ import (
 // (WAL, synchronous=FULL, immediate transactions), nothing else.
 func BenchmarkBareInsert(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "bare.db")
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on&_stmt_cache_size=64")
 	if err != nil {
 		b.Fatal(err)
 	}

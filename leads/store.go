@@ -101,7 +101,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite3", dsn(path, "mode=ro&_busy_timeout=5000&_foreign_keys=on&_query_only=1"))
+	r, err := sql.Open("sqlite3", dsn(path, "mode=ro&_busy_timeout=5000&_foreign_keys=on&_query_only=1&_stmt_cache_size=64"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("leads: open reader: %w", err)
@@ -125,7 +125,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // writerParams are the writer's settings: DESIGN.md's, plus secure_delete,
 // so that an erased person's data is overwritten in the file rather than
 // left in free pages.
-const writerParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on"
+const writerParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_secure_delete=on&_stmt_cache_size=64"
 
 func openWriter(ctx context.Context, path string, now func() time.Time) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
