@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -107,11 +108,39 @@ func (s *Server) visitorZone(tz string) (*time.Location, bool) {
 	if len(tz) > 64 || tz == "Local" || strings.Contains(tz, "..") || strings.HasPrefix(tz, "/") {
 		return s.booking.Rules.Location, false
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := s.zones.load(tz)
 	if err != nil {
 		return s.booking.Rules.Location, false
 	}
 	return loc, true
+}
+
+// zoneCache keeps the zones visitors ask for: time.LoadLocation reads and
+// parses the embedded database on every call. Only names that load are
+// kept, so its size is bounded by the zone database.
+type zoneCache struct {
+	mu    sync.RWMutex
+	zones map[string]*time.Location
+}
+
+func (z *zoneCache) load(name string) (*time.Location, error) {
+	z.mu.RLock()
+	loc := z.zones[name]
+	z.mu.RUnlock()
+	if loc != nil {
+		return loc, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	z.mu.Lock()
+	if z.zones == nil {
+		z.zones = map[string]*time.Location{}
+	}
+	z.zones[name] = loc
+	z.mu.Unlock()
+	return loc, nil
 }
 
 func intervals(bs []leads.Booking) []calendar.Interval {

@@ -121,6 +121,7 @@ type Server struct {
 
 	booking   *Booking
 	slotCache slotCache
+	zones     zoneCache
 
 	staff         *Staff
 	loginThrottle *throttle
