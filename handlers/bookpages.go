@@ -20,34 +20,19 @@ const pickerDays = 7
 
 // bookingRequest is the booking form as posted, by a browser or as JSON.
 type bookingRequest struct {
-	Start   string   `form:"start" json:"start"`
-	Name    string   `form:"name" json:"name"`
-	Email   string   `form:"email" json:"email"`
-	Company string   `form:"company" json:"company"`
-	Phone   string   `form:"phone" json:"phone"`
-	Message string   `form:"message" json:"message"`
-	TZ      string   `form:"tz" json:"tz"`
-	Consent checkbox `form:"consent" json:"consent"`
-	Token   string   `form:"form_token" json:"form_token"`
-	Website string   `form:"website" json:"website"`
+	Visitor
+	Start string `form:"start" json:"start"`
+	TZ    string `form:"tz" json:"tz"`
 }
 
 func (r *bookingRequest) values() map[string]string {
-	v := map[string]string{"name": r.Name, "email": r.Email, "company": r.Company, "phone": r.Phone,
-		"message": r.Message, "start": r.Start}
-	if r.Consent {
-		v["consent"] = "on"
-	}
+	v := r.Visitor.values()
+	v["start"] = r.Start
 	return v
 }
 
 func (r *bookingRequest) fields() [][2]string {
-	consent := "no"
-	if r.Consent {
-		consent = "yes (" + ConsentVersion + ")"
-	}
-	return [][2]string{{"Start", r.Start}, {"Time zone", r.TZ}, {"Name", r.Name}, {"Email", r.Email},
-		{"Company", r.Company}, {"Phone", r.Phone}, {"Message", r.Message}, {"Consent", consent}}
+	return append([][2]string{{"Start", r.Start}, {"Time zone", r.TZ}}, r.Visitor.fields()...)
 }
 
 // slotView is one radio button of the picker. Label is the whole span
@@ -184,12 +169,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/book/received")
 	}
-	l := leads.Lead{Name: req.Name, Email: req.Email, Company: req.Company, Phone: req.Phone, Message: req.Message,
-		Source: leads.SourceBooking}
-	if req.Consent {
-		l.ConsentVersion = ConsentVersion
-	}
-	l.Normalize()
+	l := req.lead(leads.SourceBooking)
 	fields := map[string]string{}
 	if err := l.Validate(); err != nil {
 		fields = fieldErrors(err)
@@ -205,7 +185,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message)
 	token, hash := s.manageTokenFor(idem)
 	nb := &leads.NewBooking{
-		Lead: l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
+		Lead: *l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
 		UID: newUID(s.cfg.BaseURL), TokenHash: hash, IdemKey: idem, WindowFrom: wf, WindowTo: wt,
 	}
 	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), s.composeBooking(mailer.ChangeCreated, token))

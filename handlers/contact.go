@@ -20,8 +20,10 @@ const (
 	msgInvalid = "Please correct the highlighted fields."
 )
 
-// contactRequest is the contact form as posted, by a browser or as JSON.
-type contactRequest struct {
+// Visitor is what the contact and booking forms share: the visitor's
+// details, consent, the form token and the honeypot. It is exported only
+// so that Echo's binder fills it in when embedded.
+type Visitor struct {
 	Name    string   `form:"name" json:"name"`
 	Email   string   `form:"email" json:"email"`
 	Company string   `form:"company" json:"company"`
@@ -29,25 +31,46 @@ type contactRequest struct {
 	Message string   `form:"message" json:"message"`
 	Consent checkbox `form:"consent" json:"consent"`
 	Token   string   `form:"form_token" json:"form_token"`
-	Page    string   `form:"page" json:"page"`
 	Website string   `form:"website" json:"website"` // the honeypot
 }
 
-func (r *contactRequest) values() map[string]string {
-	v := map[string]string{"name": r.Name, "email": r.Email, "company": r.Company, "phone": r.Phone, "message": r.Message}
-	if r.Consent {
-		v["consent"] = "on"
+// lead is the visitor as a normalized lead from source.
+func (v *Visitor) lead(source string) *leads.Lead {
+	l := &leads.Lead{Name: v.Name, Email: v.Email, Company: v.Company, Phone: v.Phone, Message: v.Message, Source: source}
+	if v.Consent {
+		l.ConsentVersion = ConsentVersion
 	}
-	return v
+	l.Normalize()
+	return l
+}
+
+// values are the typed fields, to show the form again.
+func (v *Visitor) values() map[string]string {
+	m := map[string]string{"name": v.Name, "email": v.Email, "company": v.Company, "phone": v.Phone, "message": v.Message}
+	if v.Consent {
+		m["consent"] = "on"
+	}
+	return m
+}
+
+// fields are the typed fields, for the fallback email.
+func (v *Visitor) fields() [][2]string {
+	consent := "no"
+	if v.Consent {
+		consent = "yes (" + ConsentVersion + ")"
+	}
+	return [][2]string{{"Name", v.Name}, {"Email", v.Email}, {"Company", v.Company}, {"Phone", v.Phone},
+		{"Message", v.Message}, {"Consent", consent}}
+}
+
+// contactRequest is the contact form as posted, by a browser or as JSON.
+type contactRequest struct {
+	Visitor
+	Page string `form:"page" json:"page"`
 }
 
 func (r *contactRequest) fields() [][2]string {
-	consent := "no"
-	if r.Consent {
-		consent = "yes (" + ConsentVersion + ")"
-	}
-	return [][2]string{{"Name", r.Name}, {"Email", r.Email}, {"Company", r.Company}, {"Phone", r.Phone},
-		{"Message", r.Message}, {"Consent", consent}, {"Page", r.Page}}
+	return append(r.Visitor.fields(), [2]string{"Page", r.Page})
 }
 
 func (s *Server) handleLeadCreate(c echo.Context) error {
@@ -63,14 +86,7 @@ func (s *Server) handleLeadCreate(c echo.Context) error {
 		s.holdSpam(c, "contact", reason, &req)
 		return s.contactSuccess(c)
 	}
-	l := &leads.Lead{
-		Name: req.Name, Email: req.Email, Company: req.Company, Phone: req.Phone, Message: req.Message,
-		Source: leads.SourceContact,
-	}
-	if req.Consent {
-		l.ConsentVersion = ConsentVersion
-	}
-	l.Normalize()
+	l := req.lead(leads.SourceContact)
 	if err := l.Validate(); err != nil {
 		return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err))
 	}

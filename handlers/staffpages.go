@@ -299,13 +299,13 @@ func (s *Server) handleSpamRelease(c echo.Context) error {
 	if err := json.Unmarshal(sp.Payload, &req); err != nil {
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission cannot be read as a lead.").SetInternal(err)
 	}
-	l := &leads.Lead{Name: req.Name, Email: req.Email, Company: req.Company, Phone: req.Phone, Message: req.Message,
-		Source: leads.SourceContact}
+	source := leads.SourceContact
 	if sp.Form == "booking" {
-		l.Source = leads.SourceBooking
+		source = leads.SourceBooking
 	}
+	l := req.lead(source)
 	if req.Consent {
-		l.ConsentVersion, l.ConsentAt = ConsentVersion, sp.CreatedAt
+		l.ConsentAt = sp.CreatedAt
 	}
 	if err := s.staff.Store.ReleaseSpam(ctx, id, l, s.deps.Composer.LeadMessages, authOf(c).actor); err != nil {
 		if leads.ErrorCode(err) == leads.EINVALID {
