@@ -203,9 +203,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	if created {
 		s.count(EventBookingCreated)
 	}
-	if s.deps.Outbox != nil {
-		s.deps.Outbox.Wake()
-	}
+	s.deps.Outbox.Wake()
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusCreated, s.bookingJSON(b, token))
 	}
@@ -219,9 +217,7 @@ func (s *Server) manageTokenFor(idem string) (token, hash string) {
 	if idem == "" {
 		return newManageToken()
 	}
-	mac := s.tokens.mac([]byte("manage:" + idem))
-	full := s.tokens.mac(append([]byte("manage2:"+idem), mac...))
-	token = base64.RawURLEncoding.EncodeToString(append(mac, full...))
+	token = base64.RawURLEncoding.EncodeToString(s.tokens.sum([]byte("manage:" + idem)))
 	return token, hashToken(token)
 }
 
@@ -389,9 +385,7 @@ func (s *Server) handleBookingCancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.deps.Outbox != nil {
-		s.deps.Outbox.Wake()
-	}
+	s.deps.Outbox.Wake()
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, s.bookingJSON(b, token))
 	}
@@ -442,9 +436,7 @@ func (s *Server) handleBookingReschedule(c echo.Context) error {
 		}
 		return s.renderManage(c, http.StatusConflict, b, token, leads.ErrorMessage(err), true, "")
 	}
-	if s.deps.Outbox != nil {
-		s.deps.Outbox.Wake()
-	}
+	s.deps.Outbox.Wake()
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, s.bookingJSON(moved, token))
 	}

@@ -103,9 +103,7 @@ func (s *Server) handleLeadCreate(c echo.Context) error {
 	if created {
 		s.count(EventLeadCreated)
 	}
-	if s.deps.Outbox != nil {
-		s.deps.Outbox.Wake()
-	}
+	s.deps.Outbox.Wake()
 	return s.contactSuccess(c)
 }
 
@@ -193,7 +191,7 @@ func (s *Server) holdSpam(c echo.Context, form, reason string, req any) {
 // same token with other content is a new one. Without either there is no
 // key, and every POST is new.
 func (s *Server) idemKey(c echo.Context, token string, parts ...string) string {
-	if token == "" || s.tokens.verify(token) != nil {
+	if _, err := s.tokens.parse(token); err != nil {
 		token = ""
 		if h := c.Request().Header.Get("Idempotency-Key"); h != "" && len(h) <= 200 {
 			token = "header:" + h

@@ -43,15 +43,36 @@ func (s tokenSigner) issue(now time.Time) string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (s tokenSigner) mac(b []byte) []byte {
+// mac is the form token's truncated signature of b.
+func (s tokenSigner) mac(b []byte) []byte { return s.sum(b)[:tokenMAC] }
+
+// sum is the full HMAC-SHA256 of b under the site's key.
+func (s tokenSigner) sum(b []byte) []byte {
 	m := hmac.New(sha256.New, s.key)
 	m.Write(b)
-	return m.Sum(nil)[:tokenMAC]
+	return m.Sum(nil)
 }
 
 // check verifies a token and that at least minFill passed since it was
 // issued. It returns the issue time when the signature is good.
 func (s tokenSigner) check(token string, now time.Time, minFill time.Duration) (time.Time, error) {
+	issued, err := s.parse(token)
+	if err != nil {
+		return issued, err
+	}
+	// A token from the future (beyond clock skew between instances) was
+	// not issued by us.
+	if issued.After(now.Add(time.Minute)) {
+		return issued, errTokenInvalid
+	}
+	if now.Sub(issued) < minFill {
+		return issued, errTokenFast
+	}
+	return issued, nil
+}
+
+// parse checks a token's signature and returns its issue time.
+func (s tokenSigner) parse(token string) (time.Time, error) {
 	if token == "" {
 		return time.Time{}, errTokenMissing
 	}
@@ -65,21 +86,5 @@ func (s tokenSigner) check(token string, now time.Time, minFill time.Duration) (
 	if !hmac.Equal(b[9+tokenNonce:], s.mac(b[:9+tokenNonce])) {
 		return time.Time{}, errTokenInvalid
 	}
-	issued := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
-	// A token from the future (beyond clock skew between instances) was
-	// not issued by us.
-	if issued.After(now.Add(time.Minute)) {
-		return issued, errTokenInvalid
-	}
-	if now.Sub(issued) < minFill {
-		return issued, errTokenFast
-	}
-	return issued, nil
-}
-
-// verify checks only the signature, for tokens used as idempotency keys
-// when the fill-time check is off.
-func (s tokenSigner) verify(token string) error {
-	_, err := s.check(token, time.Unix(1<<40, 0), 0)
-	return err
+	return time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0), nil
 }

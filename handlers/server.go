@@ -67,6 +67,11 @@ type DirectSender interface {
 // Waker is told when new mail was queued.
 type Waker interface{ Wake() }
 
+// noWake is the Waker of a server without a worker (tests, tools).
+type noWake struct{}
+
+func (noWake) Wake() {}
+
 // Deps are the collaborators of the handlers.
 type Deps struct {
 	Store    LeadStore
@@ -148,6 +153,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if len(deps.FormKey) < 16 {
 		return nil, errors.New("handlers: form key must be at least 16 bytes")
+	}
+	if deps.Outbox == nil {
+		deps.Outbox = noWake{}
 	}
 	if deps.Store == nil || deps.Composer == nil || deps.Direct == nil {
 		return nil, errors.New("handlers: store, composer and direct sender are required")

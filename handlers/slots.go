@@ -151,7 +151,7 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// slotsJSON is the slot list for JSON answers of the booking routes.
+// slotJSON is one slot in the JSON answers of the booking routes.
 type slotJSON struct {
 	Start string `json:"start"`
 	End   string `json:"end"`

@@ -256,9 +256,7 @@ func (s *Server) handleMailRetry(c echo.Context) error {
 	if err := s.staff.Store.RetryDeadMail(c.Request().Context(), id, authOf(c).actor); err != nil {
 		return err
 	}
-	if s.deps.Outbox != nil {
-		s.deps.Outbox.Wake()
-	}
+	s.deps.Outbox.Wake()
 	return c.Redirect(http.StatusSeeOther, "/staff/outbox?status=dead&notice=retried")
 }
 
@@ -313,9 +311,7 @@ func (s *Server) handleSpamRelease(c echo.Context) error {
 		}
 		return err
 	}
-	if s.deps.Outbox != nil {
-		s.deps.Outbox.Wake()
-	}
+	s.deps.Outbox.Wake()
 	return c.Redirect(http.StatusSeeOther, "/staff/spam?notice=released")
 }
 
@@ -388,7 +384,7 @@ func (s *Server) handleErase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.deps.Outbox != nil && er.Counts.Cancellations > 0 {
+	if er.Counts.Cancellations > 0 {
 		s.deps.Outbox.Wake()
 	}
 	s.log.InfoContext(ctx, "erasure", "erasure_id", er.ID, "leads", er.Counts.Leads)
