@@ -50,13 +50,13 @@ type Lead struct {
 // white space collapsed, the message keeps its line breaks as "\n", and the
 // email's domain is lower-cased.
 func (l *Lead) Normalize() {
-	l.Name = singleLine(l.Name)
-	l.Email = singleLine(l.Email)
+	l.Name = SingleLine(l.Name)
+	l.Email = SingleLine(l.Email)
 	if at := strings.LastIndexByte(l.Email, '@'); at >= 0 {
 		l.Email = l.Email[:at] + strings.ToLower(l.Email[at:])
 	}
-	l.Company = singleLine(l.Company)
-	l.Phone = singleLine(l.Phone)
+	l.Company = SingleLine(l.Company)
+	l.Phone = SingleLine(l.Phone)
 	l.Message = multiLine(l.Message)
 }
 
@@ -143,8 +143,11 @@ func validPhone(s string) bool {
 	return digits >= 5 && digits <= 20
 }
 
-// singleLine removes control characters and collapses white space.
-func singleLine(s string) string {
+// SingleLine returns s as one clean line: invalid UTF-8, control and
+// directional formatting characters go, runs of white space (CR and LF
+// among them) become one space, and the ends are trimmed. It is what the
+// single-line lead fields get, and what is safe in a mail header.
+func SingleLine(s string) string {
 	s = strings.ToValidUTF8(s, "")
 	var b strings.Builder
 	b.Grow(len(s))

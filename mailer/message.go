@@ -17,9 +17,10 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"leadbook/leads"
 )
 
 // Calendar methods of an invitation (RFC 5546).
@@ -327,26 +328,10 @@ func crlf(s string) string {
 	return strings.ReplaceAll(s, "\n", "\r\n")
 }
 
-// cleanHeader makes s safe for a header: control characters (CR and LF
-// above all) become spaces, runs of white space collapse and the ends are
-// trimmed. go-mail then encodes non-ASCII text per RFC 2047.
-func cleanHeader(s string) string {
-	s = strings.ToValidUTF8(s, "")
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// cleanHeader makes s safe for a header: one line with no control
+// characters (leads.SingleLine). go-mail then encodes non-ASCII text per
+// RFC 2047.
+func cleanHeader(s string) string { return leads.SingleLine(s) }
 
 func cleanAddress(a mail.Address) mail.Address {
 	return mail.Address{Name: cleanHeader(a.Name), Address: a.Address}
