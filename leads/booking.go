@@ -268,7 +268,11 @@ func upsertLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time) error {
 
 // FindBookingByToken returns the booking whose manage token hashes to hash.
 func (s *Store) FindBookingByToken(ctx context.Context, hash string) (*Booking, error) {
-	return scanBooking(s.r.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, hash))
+	return findBookingByToken(ctx, s.r, hash)
+}
+
+func findBookingByToken(ctx context.Context, q queryer, hash string) (*Booking, error) {
+	return scanBooking(q.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, hash))
 }
 
 // FindBooking returns one booking.
@@ -288,7 +292,7 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		var err error
-		if b, err = scanBooking(tx.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, hash)); err != nil {
+		if b, err = findBookingByToken(ctx, tx, hash); err != nil {
 			return err
 		}
 		if !b.Live() {
@@ -303,7 +307,7 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		if err := withdrawReminders(ctx, tx, b.ID); err != nil {
 			return err
 		}
-		l, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, b.LeadID))
+		l, err := findLead(ctx, tx, b.LeadID)
 		if err != nil {
 			return err
 		}
@@ -349,7 +353,7 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 	var b *Booking
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		if b, err = scanBooking(tx.QueryRowContext(ctx, `SELECT `+bookingColumns+bookingFrom+`WHERE b.token_hash = ?`, r.TokenHash)); err != nil {
+		if b, err = findBookingByToken(ctx, tx, r.TokenHash); err != nil {
 			return err
 		}
 		if !b.Live() {
@@ -376,7 +380,7 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 		if err := withdrawReminders(ctx, tx, b.ID); err != nil {
 			return err
 		}
-		l, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, b.LeadID))
+		l, err := findLead(ctx, tx, b.LeadID)
 		if err != nil {
 			return err
 		}

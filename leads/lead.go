@@ -315,7 +315,11 @@ func findLeadByIdemKey(ctx context.Context, q queryer, key string) (*Lead, error
 
 // FindLead returns the lead with the given id.
 func (s *Store) FindLead(ctx context.Context, id int64) (*Lead, error) {
-	return scanLead(s.r.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, id))
+	return findLead(ctx, s.r, id)
+}
+
+func findLead(ctx context.Context, q queryer, id int64) (*Lead, error) {
+	return scanLead(q.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, id))
 }
 
 // CountLeads returns how many leads are stored.

@@ -99,7 +99,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			if compose == nil {
 				continue
 			}
-			l, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, b.LeadID))
+			l, err := findLead(ctx, tx, b.LeadID)
 			if err != nil {
 				return err
 			}
