@@ -191,18 +191,15 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 			Timezone: nb.Timezone, Message: nb.Message, Status: BookingConfirmed, TokenHash: nb.TokenHash,
 			IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company,
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO bookings
+		err = tx.QueryRowContext(ctx, `INSERT INTO bookings
 			(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key)
-			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?)`,
+			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?) RETURNING id`,
 			formatTime(now), formatTime(now), l.ID, nbk.UID, formatTime(nbk.Start), formatTime(nbk.End),
-			nbk.Timezone, nbk.Message, nbk.TokenHash, nullString(nbk.IdemKey))
+			nbk.Timezone, nbk.Message, nbk.TokenHash, nullString(nbk.IdemKey)).Scan(&nbk.ID)
 		if err != nil {
 			if isUnique(err) {
 				return ErrSlotTaken
 			}
-			return fmt.Errorf("leads: insert booking: %w", err)
-		}
-		if nbk.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: insert booking: %w", err)
 		}
 		if err := queueBookingMail(ctx, tx, now, nbk, &l, compose); err != nil {

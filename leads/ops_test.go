@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"leadbook/leads"
+	"leadbook/leads/leadstest"
 )
 
 func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
-	s, _ := openStore(t, newClock())
+	s, _ := openStore(t, leadstest.DB(t, "sqlite"), newClock())
 	for i := 0; i < 20; i++ {
 		if _, err := s.CreateLead(ctx, &leads.Lead{Name: "Ada", Email: "ada@example.com", Source: leads.SourceContact, ConsentVersion: "v1"}, nil); err != nil {
 			t.Fatal(err)
@@ -52,7 +53,7 @@ func TestBackupWhileWriting(t *testing.T) {
 
 func TestMaxPageCountGivesFull(t *testing.T) {
 	ctx := context.Background()
-	s, _ := openStore(t, newClock())
+	s, _ := openStore(t, leadstest.DB(t, "sqlite"), newClock())
 	got, err := s.SetMaxPageCount(ctx, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -44,15 +44,12 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessa
 		m.NextAttemptAt = now
 	}
 	m.CreatedAt, m.Status = now, OutboxQueued
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox
 		(created_at, kind, recipient, message_id, payload, lead_id, booking_id, status, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id`,
 		formatTime(now), m.Kind, m.Recipient, m.MessageID, string(m.Payload),
-		nullID(m.LeadID), nullID(m.BookingID), formatTime(m.NextAttemptAt))
+		nullID(m.LeadID), nullID(m.BookingID), formatTime(m.NextAttemptAt)).Scan(&m.ID)
 	if err != nil {
-		return fmt.Errorf("leads: queue mail: %w", err)
-	}
-	if m.ID, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("leads: queue mail: %w", err)
 	}
 	return nil
@@ -201,7 +198,8 @@ func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) err
 // runs out), and false when nothing is queued.
 func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox WHERE status = 'queued'`).Scan(&next)
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
+		FROM outbox WHERE status = 'queued'`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("leads: next mail due: %w", err)
 	}

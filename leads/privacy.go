@@ -67,11 +67,8 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		er = &Erasure{At: now, By: by.String(), Status: "pending"}
-		res, err := tx.ExecContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}')`, formatTime(now), er.By)
+		err := tx.QueryRowContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}') RETURNING id`, formatTime(now), er.By).Scan(&er.ID)
 		if err != nil {
-			return fmt.Errorf("leads: erase: %w", err)
-		}
-		if er.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: erase: %w", err)
 		}
 		c := &er.Counts
@@ -122,7 +119,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 				c.Cancellations++
 			}
 		}
-		res, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
+		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
 			lead_id IN (`+in+`) OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`))
 			OR lower(recipient) = lower(?) OR instr(lower(payload), lower(?)) > 0)`, er.ID, email, email)
 		if err != nil {
@@ -567,7 +564,9 @@ func (s *Store) ReleaseSpam(ctx context.Context, id int64, l *Lead, compose Comp
 		}
 		now := s.now()
 		l.CreatedAt, l.UpdatedAt = now, now
-		if err := insertLead(ctx, tx, l); err != nil {
+		if err := insertLead(ctx, tx, l); err == errIdemTaken {
+			return Errorf(ECONFLICT, "This submission was already received.")
+		} else if err != nil {
 			return err
 		}
 		if compose != nil {

@@ -25,12 +25,9 @@ func (s *Store) HoldSpam(ctx context.Context, sp *Spam) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		sp.CreatedAt = s.now()
 		sp.Status = "held"
-		res, err := tx.ExecContext(ctx, `INSERT INTO spam (created_at, form, reason, payload) VALUES (?, ?, ?, ?)`,
-			formatTime(sp.CreatedAt), sp.Form, sp.Reason, string(sp.Payload))
+		err := tx.QueryRowContext(ctx, `INSERT INTO spam (created_at, form, reason, payload) VALUES (?, ?, ?, ?) RETURNING id`,
+			formatTime(sp.CreatedAt), sp.Form, sp.Reason, string(sp.Payload)).Scan(&sp.ID)
 		if err != nil {
-			return fmt.Errorf("leads: hold spam: %w", err)
-		}
-		if sp.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: hold spam: %w", err)
 		}
 		return nil

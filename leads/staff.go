@@ -141,15 +141,12 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		st.CreatedAt, st.UpdatedAt = now, now
-		res, err := tx.ExecContext(ctx, `INSERT INTO staff (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-			email, hash, formatTime(now), formatTime(now))
+		err := tx.QueryRowContext(ctx, `INSERT INTO staff (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			email, hash, formatTime(now), formatTime(now)).Scan(&st.ID)
 		if err != nil {
 			if isUnique(err) {
 				return Errorf(ECONFLICT, "There is already an account for that email.")
 			}
-			return fmt.Errorf("leads: add staff: %w", err)
-		}
-		if st.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: add staff: %w", err)
 		}
 		return appendAudit(ctx, tx, now, by, AuditStaffAdd, "staff:"+strconv.FormatInt(st.ID, 10), "")
@@ -424,15 +421,12 @@ func (s *Store) CreateToken(ctx context.Context, name string, by Actor) (string,
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		t.CreatedAt = now
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?)`,
-			name, hash, formatTime(now), t.CreatedBy)
+		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?) RETURNING id`,
+			name, hash, formatTime(now), t.CreatedBy).Scan(&t.ID)
 		if err != nil {
 			if isUnique(err) {
 				return Errorf(ECONFLICT, "A live token is already named %q.", name)
 			}
-			return fmt.Errorf("leads: create token: %w", err)
-		}
-		if t.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: create token: %w", err)
 		}
 		return appendAudit(ctx, tx, now, by, AuditTokenCreate, "token:"+strconv.FormatInt(t.ID, 10), "")

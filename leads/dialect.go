@@ -1,0 +1,95 @@
+package leads
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
+)
+
+// dialect is everything that differs between SQLite and PostgreSQL, in one
+// place. The SQL of the store is one text per query; what cannot be said
+// the same way on both engines is a field here, used by name.
+type dialect struct {
+	// name is "sqlite" or "postgres", also the folder of its migrations.
+	name string
+	// skipLocked ends a SELECT whose rows a claim takes: on PostgreSQL the
+	// rows another transaction holds are passed over. SQLite has one
+	// writer, so there is nothing to skip.
+	skipLocked string
+	// day is the expression for the UTC calendar day (YYYY-MM-DD) of a
+	// time column.
+	day func(col string) string
+	// search is the WHERE condition of a word-prefix search of leads
+	// (alias l) for the terms searchTerms made; its one parameter is the
+	// query text.
+	search string
+	// searchFrom is the FROM clause that search needs.
+	searchFrom string
+	// searchQuery turns searchTerms' words into the engine's query text.
+	searchQuery func(words []string) string
+	// constraint returns the name of the unique or exclusion constraint
+	// that err violated, and whether it was such a violation. SQLite names
+	// no constraint: its unique violations answer ("", true).
+	constraint func(err error) (string, bool)
+	// retryable reports whether a transaction that failed with err can be
+	// run again from the start (a deadlock or serialization failure).
+	retryable func(err error) bool
+}
+
+var sqliteDialect = &dialect{
+	name:       "sqlite",
+	skipLocked: "",
+	day:        func(col string) string { return "substr(" + col + ", 1, 10)" },
+	searchFrom: "leads_fts f JOIN leads l ON l.id = f.docid",
+	search:     "leads_fts MATCH ?",
+	searchQuery: func(words []string) string {
+		for i, w := range words {
+			words[i] = w + "*"
+		}
+		return strings.Join(words, " ")
+	},
+	constraint: func(err error) (string, bool) {
+		var se sqlite3.Error
+		ok := errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
+			(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+		return "", ok
+	},
+	retryable: func(error) bool { return false },
+}
+
+var postgresDialect = &dialect{
+	name:       "postgres",
+	skipLocked: " FOR UPDATE SKIP LOCKED",
+	day: func(col string) string {
+		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+	},
+	searchFrom: "leads l",
+	search:     "l.search @@ to_tsquery('simple', ?)",
+	searchQuery: func(words []string) string {
+		// Words are letters and digits only (searchTerms), so no
+		// tsquery operator can reach the query.
+		for i, w := range words {
+			words[i] = w + ":*"
+		}
+		return strings.Join(words, " & ")
+	},
+	constraint: func(err error) (string, bool) {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "23P01") {
+			return pe.ConstraintName, true
+		}
+		return "", false
+	},
+	retryable: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	},
+}
+
+// isPostgresURL reports whether LEADBOOK_DB names a PostgreSQL server
+// rather than a SQLite file.
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
