@@ -141,9 +141,63 @@ func (s *Store) LiveBookings(ctx context.Context, from, to time.Time) ([]Booking
 	return liveBookings(ctx, s.r, from, to, 0)
 }
 
+// lockCalendar takes the calendar's row lock for the rest of tx, raises
+// the calendar's version and returns it. Every booking write calls it
+// first, before it reads the bookings its rules check: a second writer (on
+// any instance) waits here until the first has committed, and then sees
+// its booking. On SQLite the one writer orders them anyway; the version is
+// kept the same way on both.
+func lockCalendar(ctx context.Context, tx *sql.Tx) (uint64, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE calendar_state SET version = version + 1 WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("leads: lock calendar: %w", err)
+	}
+	return uint64(v), nil
+}
+
+// bookingsVersionTTL is how long BookingsVersion trusts the version it
+// last read from the database: a booking made on another instance shows in
+// this one's cached answers within about that long.
+const bookingsVersionTTL = time.Second
+
 // BookingsVersion changes whenever a booking is created, moved or
-// cancelled, so callers can cache what they derive from the bookings.
-func (s *Store) BookingsVersion() uint64 { return s.bookingsVersion.Load() }
+// cancelled, by this process or by any other on the same database, so
+// callers can cache what they derive from the bookings. It is the
+// calendar's version in the database, read at most once per
+// bookingsVersionTTL; this process's own writes show at once.
+func (s *Store) BookingsVersion() uint64 {
+	now := time.Now().UnixNano()
+	if now-s.versionReadAt.Load() < int64(bookingsVersionTTL) || !s.versionMu.TryLock() {
+		return s.bookingsVersion.Load()
+	}
+	defer s.versionMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT version FROM calendar_state WHERE id = 1`).Scan(&v); err != nil {
+		// Keep the last version and try again next time: cached answers
+		// may lag meanwhile, but every booking is checked again in its
+		// own transaction.
+		return s.bookingsVersion.Load()
+	}
+	s.versionReadAt.Store(now)
+	return s.raiseBookingsVersion(uint64(v))
+}
+
+// raiseBookingsVersion records a calendar version seen in the database.
+// Versions only grow, so the newest one seen wins whatever order the
+// reads and writes of this process finish in.
+func (s *Store) raiseBookingsVersion(v uint64) uint64 {
+	for {
+		cur := s.bookingsVersion.Load()
+		if v <= cur {
+			return cur
+		}
+		if s.bookingsVersion.CompareAndSwap(cur, v) {
+			return v
+		}
+	}
+}
 
 // CreateBooking books a call in one transaction: it returns the first
 // answer for a repeated idempotency key, re-checks the rules with check
@@ -160,8 +214,13 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 	if !nb.End.After(nb.Start) || nb.End.Sub(nb.Start) > MaxBookingLength || nb.UID == "" || nb.TokenHash == "" {
 		return nil, false, fmt.Errorf("leads: create booking: start, end (at most %v later), uid and token hash are required", MaxBookingLength)
 	}
+	var version uint64
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		b, created = nil, false
+		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		if nb.IdemKey != "" {
 			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, nb.IdemKey)
 			if err != nil {
@@ -212,7 +271,7 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		return nil, false, err
 	}
 	if created {
-		s.bookingsVersion.Add(1)
+		s.raiseBookingsVersion(version)
 	}
 	return b, created, nil
 }
@@ -286,9 +345,13 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		b       *Booking
 		changed bool
 	)
+	var version uint64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		if b, err = findBookingByToken(ctx, tx, hash); err != nil {
 			return err
 		}
@@ -315,7 +378,7 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		return nil, err
 	}
 	if changed {
-		s.bookingsVersion.Add(1)
+		s.raiseBookingsVersion(version)
 	}
 	return b, nil
 }
@@ -347,9 +410,15 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 	if !r.End.After(r.Start) || r.End.Sub(r.Start) > MaxBookingLength {
 		return nil, fmt.Errorf("leads: reschedule booking: end must be after start, at most %v later", MaxBookingLength)
 	}
-	var b *Booking
+	var (
+		b       *Booking
+		version uint64
+	)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		if b, err = findBookingByToken(ctx, tx, r.TokenHash); err != nil {
 			return err
 		}
@@ -386,7 +455,7 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 	if err != nil {
 		return nil, err
 	}
-	s.bookingsVersion.Add(1)
+	s.raiseBookingsVersion(version)
 	return b, nil
 }
 

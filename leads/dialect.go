@@ -1,6 +1,7 @@
 package leads
 
 import (
+	"database/sql"
 	"errors"
 	"strings"
 
@@ -33,6 +34,12 @@ type dialect struct {
 	// that err violated, and whether it was such a violation. SQLite names
 	// no constraint: its unique violations answer ("", true).
 	constraint func(err error) (string, bool)
+	// scrub are the statements that, after an erasure, make the erased
+	// rows' bytes go from the engine's files as far as it allows.
+	scrub []string
+	// snapshot are the options of a read transaction that sees one
+	// snapshot throughout (SQLite's WAL readers do from their first read).
+	snapshot *sql.TxOptions
 	// retryable reports whether a transaction that failed with err can be
 	// run again from the start (a deadlock or serialization failure).
 	retryable func(err error) bool
@@ -55,6 +62,15 @@ var sqliteDialect = &dialect{
 		ok := errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
 			(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 		return "", ok
+	},
+	snapshot: nil,
+	scrub: []string{
+		// Merge the search index so the erased words leave its old
+		// segments; checkpoint the WAL into the file (secure_delete has
+		// zeroed the freed pages there) and truncate it. The checkpoint is
+		// best effort: a long read holds it off until the next one.
+		`INSERT INTO leads_fts (leads_fts) VALUES ('optimize')`,
+		`PRAGMA wal_checkpoint(TRUNCATE)`,
 	},
 	retryable: func(error) bool { return false },
 }
@@ -82,6 +98,10 @@ var postgresDialect = &dialect{
 		}
 		return "", false
 	},
+	// Deleted rows stay in dead tuples until a vacuum makes their space
+	// reusable (and in the WAL and backups until those are recycled).
+	scrub:    []string{`VACUUM leads, bookings, outbox, spam, erasures`},
+	snapshot: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")

@@ -116,6 +116,13 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // ClaimMail leases up to limit queued messages that are due and not leased
 // by anyone else, and returns them. A worker that dies leaves its lease to
 // run out, after which another claims the message again.
+//
+// Each claim raises the message's Attempts, and Attempts is the claim's
+// fence: MarkMailSent, MarkMailRetry and MarkMailDead change the row only
+// while it is still the claim they name, so a worker whose lease ran out
+// (and whose message another worker took over) cannot overwrite the newer
+// claim's outcome. On PostgreSQL the rows that a concurrent claim is taking
+// are skipped rather than claimed twice.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var msgs []OutboxMessage
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -127,7 +134,7 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 				SELECT id FROM outbox
 				WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
 				ORDER BY next_attempt_at, id
-				LIMIT ?)
+				LIMIT ?`+s.d.skipLocked+`)
 			RETURNING `+outboxColumns,
 			formatTime(now.Add(lease)), formatTime(now), formatTime(now), limit)
 		if err != nil {
@@ -152,23 +159,24 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 	return msgs, nil
 }
 
-// MarkMailSent records a delivered message.
-func (s *Store) MarkMailSent(ctx context.Context, id int64) error {
+// MarkMailSent records a delivered message, if attempt is still its claim.
+func (s *Store) MarkMailSent(ctx context.Context, id int64, attempt int) error {
 	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = ''
-		WHERE id = ? AND status = 'queued'`, formatTime(s.now()), id)
+		WHERE id = ? AND status = 'queued' AND attempts = ?`, formatTime(s.now()), id, attempt)
 }
 
-// MarkMailRetry records a temporary failure and when to try again.
-func (s *Store) MarkMailRetry(ctx context.Context, id int64, next time.Time, reason string) error {
+// MarkMailRetry records a temporary failure of the claim attempt and when
+// to try again.
+func (s *Store) MarkMailRetry(ctx context.Context, id int64, attempt int, next time.Time, reason string) error {
 	return s.updateOutbox(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ?
-		WHERE id = ? AND status = 'queued'`, formatTime(next), truncate(reason, 1000), id)
+		WHERE id = ? AND status = 'queued' AND attempts = ?`, formatTime(next), truncate(reason, 1000), id, attempt)
 }
 
-// MarkMailDead records a permanent failure; the message is not tried again
-// until staff retry it.
-func (s *Store) MarkMailDead(ctx context.Context, id int64, reason string) error {
+// MarkMailDead records a permanent failure of the claim attempt; the
+// message is not tried again until staff retry it.
+func (s *Store) MarkMailDead(ctx context.Context, id int64, attempt int, reason string) error {
 	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?
-		WHERE id = ? AND status = 'queued'`, truncate(reason, 1000), id)
+		WHERE id = ? AND status = 'queued' AND attempts = ?`, truncate(reason, 1000), id, attempt)
 }
 
 // RetryMail puts a dead message back in the queue, due now.
@@ -188,7 +196,7 @@ func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) err
 			return fmt.Errorf("leads: update outbox: %w", err)
 		}
 		if n == 0 {
-			return Errorf(ENOTFOUND, "No such message in that state.")
+			return Errorf(ENOTFOUND, "No such message in that state (or its claim was taken over).")
 		}
 		return nil
 	})

@@ -63,11 +63,20 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 	if email == "" || utf8.RuneCountInString(email) > MaxEmail || !strings.Contains(email, "@") {
 		return nil, Errorf(EINVALID, "Enter the email address to erase.")
 	}
-	var er *Erasure
+	var (
+		er      *Erasure
+		version uint64
+	)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// The person's future calls are cancelled: a booking write like
+		// any other, under the calendar's lock.
+		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		now := s.now()
 		er = &Erasure{At: now, By: by.String(), Status: "pending"}
-		err := tx.QueryRowContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}') RETURNING id`, formatTime(now), er.By).Scan(&er.ID)
+		err = tx.QueryRowContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}') RETURNING id`, formatTime(now), er.By).Scan(&er.ID)
 		if err != nil {
 			return fmt.Errorf("leads: erase: %w", err)
 		}
@@ -158,12 +167,10 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 	if err != nil {
 		return nil, err
 	}
-	if er.Counts.Cancelled > 0 {
-		s.bookingsVersion.Add(1)
-	}
+	s.raiseBookingsVersion(version)
 	if er.Status == "done" {
 		// Merge the search index so the erased words leave it too.
-		if err := s.optimizeSearch(ctx); err != nil {
+		if err := s.scrubErased(ctx); err != nil {
 			return er, err
 		}
 	}
@@ -271,8 +278,14 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE erasure_id = ?`, id); err != nil {
 				return fmt.Errorf("leads: finish erasure: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE erasures SET status = 'done', done_at = ? WHERE id = ?`, formatTime(now), id); err != nil {
+			// Only while still pending: another instance finishing the same
+			// erasure at the same moment makes this one a no-op.
+			res, err := tx.ExecContext(ctx, `UPDATE erasures SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'`, formatTime(now), id)
+			if err != nil {
 				return fmt.Errorf("leads: finish erasure: %w", err)
+			}
+			if affected(res) == 0 {
+				continue
 			}
 			if err := appendAudit(ctx, tx, now, ActorSystem, AuditErasureDone, "erasure:"+strconv.FormatInt(id, 10), ""); err != nil {
 				return err
@@ -285,31 +298,23 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if n > 0 {
-		if err := s.optimizeSearch(ctx); err != nil {
+		if err := s.scrubErased(ctx); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-// optimizeSearch merges the search index into one segment, which drops the
-// words of deleted leads; until then they linger in old segments. It then
-// checkpoints the WAL into the database and truncates it, so that the old
-// copies of the deleted pages go too (secure_delete has zeroed them in the
-// database file). The checkpoint is best effort: a long read holds it off
-// until the next one.
-func (s *Store) optimizeSearch(ctx context.Context) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO leads_fts (leads_fts) VALUES ('optimize')`); err != nil {
-			return fmt.Errorf("leads: optimize search index: %w", err)
+// scrubErased makes the erased rows' bytes go from the database's files,
+// as far as the engine allows, with the dialect's statements (on SQLite:
+// merge the search index, checkpoint and truncate the WAL; on PostgreSQL:
+// vacuum the tables, so dead tuples give their space back to be
+// overwritten). They run outside any transaction, on the writer.
+func (s *Store) scrubErased(ctx context.Context) error {
+	for _, q := range s.d.scrub {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("leads: scrub after erasure: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return fmt.Errorf("leads: checkpoint after erasure: %w", err)
 	}
 	return nil
 }
@@ -396,8 +401,8 @@ func (s *Store) PurgeExpired(ctx context.Context, days int) (int, error) {
 		return total, err
 	}
 	if total > 0 {
-		s.bookingsVersion.Add(1)
-		if err := s.optimizeSearch(ctx); err != nil {
+		// Only leads without a call to come go, so no open slot changes.
+		if err := s.scrubErased(ctx); err != nil {
 			return total, err
 		}
 	}

@@ -112,7 +112,7 @@ func TestEraseEmailAndRetention(t *testing.T) {
 	}
 	for _, m := range msgs {
 		if strings.Contains(string(m.Payload), "METHOD:CANCEL") {
-			s.MarkMailSent(ctx, m.ID)
+			s.MarkMailSent(ctx, m.ID, m.Attempts)
 		}
 	}
 	if n, err := s.FinishErasures(ctx); err != nil || n != 1 {

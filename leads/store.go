@@ -64,7 +64,9 @@ type Store struct {
 	r    *sql.DB
 	now  func() time.Time
 
-	bookingsVersion atomic.Uint64
+	bookingsVersion atomic.Uint64 // the newest calendar version seen
+	versionReadAt   atomic.Int64  // when it was last read, Unix ns
+	versionMu       sync.Mutex    // one reader of the version at a time
 	pw              PasswordParams
 	dummyHash       dummyHash
 

@@ -352,13 +352,13 @@ func TestOutboxClaimLeaseAndRetry(t *testing.T) {
 		if err != nil || len(again) != 1 {
 			t.Fatalf("second claim: %d rows err %v", len(again), err)
 		}
-		if err := s.MarkMailSent(ctx, got[0].ID); err != nil {
+		if err := s.MarkMailSent(ctx, got[0].ID, got[0].Attempts); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkMailRetry(ctx, got[1].ID, c.Now().Add(10*time.Minute), "451 try later"); err != nil {
+		if err := s.MarkMailRetry(ctx, got[1].ID, got[1].Attempts, c.Now().Add(10*time.Minute), "451 try later"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkMailDead(ctx, again[0].ID, "550 no such user"); err != nil {
+		if err := s.MarkMailDead(ctx, again[0].ID, again[0].Attempts, "550 no such user"); err != nil {
 			t.Fatal(err)
 		}
 		if rows, _ := s.ClaimMail(ctx, time.Minute, 10); len(rows) != 0 {
@@ -374,10 +374,19 @@ func TestOutboxClaimLeaseAndRetry(t *testing.T) {
 			t.Fatalf("retry claim: %+v err %v", rows, err)
 		}
 		// An expired lease (a worker that died) makes the row claimable again.
+		stale := rows[0]
 		c.Add(2 * time.Minute)
 		rows, err = s.ClaimMail(ctx, time.Minute, 10)
-		if err != nil || len(rows) != 1 {
-			t.Fatalf("claim after lease expiry: %d rows err %v", len(rows), err)
+		if err != nil || len(rows) != 1 || rows[0].Attempts != stale.Attempts+1 {
+			t.Fatalf("claim after lease expiry: %+v err %v", rows, err)
+		}
+		// The worker whose lease ran out comes back: its outcome is fenced
+		// off, and the newer claim's stands.
+		if err := s.MarkMailSent(ctx, stale.ID, stale.Attempts); leads.ErrorCode(err) != leads.ENOTFOUND {
+			t.Fatalf("stale claim marked the message: %v", err)
+		}
+		if err := s.MarkMailRetry(ctx, rows[0].ID, rows[0].Attempts, c.Now(), "451 again"); err != nil {
+			t.Fatalf("current claim: %v", err)
 		}
 		if err := s.RetryMail(ctx, again[0].ID); err != nil {
 			t.Fatal(err)
@@ -386,7 +395,7 @@ func TestOutboxClaimLeaseAndRetry(t *testing.T) {
 		if err != nil || st.Sent != 1 || st.Queued != 2 || st.Dead != 0 {
 			t.Fatalf("stats %+v err %v", st, err)
 		}
-		if err := s.MarkMailSent(ctx, 9999); leads.ErrorCode(err) != leads.ENOTFOUND {
+		if err := s.MarkMailSent(ctx, 9999, 1); leads.ErrorCode(err) != leads.ENOTFOUND {
 			t.Fatalf("MarkMailSent of unknown row: %v", err)
 		}
 	})

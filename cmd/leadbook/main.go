@@ -116,6 +116,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			err = errors.Join(err, cerr)
 		}
 	}()
+	// instance names this process in the database's job turns.
+	instance := instanceName()
 	formKey, err := store.Secret(ctx, "form_key", func() ([]byte, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)
@@ -207,7 +209,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		privacyLoop(workerCtx, store, cfg.RetentionDays, log)
+		privacyLoop(workerCtx, store, instance, cfg.RetentionDays, log)
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -239,6 +241,16 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}
 	log.Info("stopped")
 	return err
+}
+
+// instanceName names this process among the instances on one database:
+// the host, the process id and a random part (a restarted container may
+// get the same host name and pid).
+func instanceName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 func newSender(cfg *config) (mailer.Sender, error) {

@@ -268,19 +268,28 @@ func runAudit(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 
 // privacyLoop finishes erasures whose cancellations went out (each minute)
 // and, with a retention period set, deletes leads older than it (each
-// hour), until ctx ends.
-func privacyLoop(ctx context.Context, store *leads.Store, retentionDays int, log *slog.Logger) {
+// hour), until ctx ends. Each job takes its turn in the database, so on
+// several instances it runs once per interval in all, not once per
+// instance.
+func privacyLoop(ctx context.Context, store *leads.Store, holder string, retentionDays int, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
-	var lastPurge time.Time
-	for {
-		if n, err := store.FinishErasures(ctx); err != nil && ctx.Err() == nil {
-			log.Error("finish erasures", "err", err)
-		} else if n > 0 {
-			log.Info("erasures completed", "count", n)
+	turn := func(job string, every time.Duration) bool {
+		ok, err := store.TakeTurn(ctx, job, holder, every)
+		if err != nil && ctx.Err() == nil {
+			log.Error("periodic job", "job", job, "err", err)
 		}
-		if retentionDays > 0 && time.Since(lastPurge) >= time.Hour {
-			lastPurge = time.Now()
+		return ok
+	}
+	for {
+		if turn("finish_erasures", 50*time.Second) {
+			if n, err := store.FinishErasures(ctx); err != nil && ctx.Err() == nil {
+				log.Error("finish erasures", "err", err)
+			} else if n > 0 {
+				log.Info("erasures completed", "count", n)
+			}
+		}
+		if retentionDays > 0 && turn("retention", time.Hour) {
 			if n, err := store.PurgeExpired(ctx, retentionDays); err != nil && ctx.Err() == nil {
 				log.Error("retention purge", "err", err)
 			} else if n > 0 {

@@ -1,0 +1,35 @@
+-- What several instances (on PostgreSQL) share through the database
+-- rather than in memory; SQLite gets the same tables, so that one store
+-- runs the same statements on both engines.
+
+-- The CEO's calendar as one row: every booking write locks it first
+-- (raising the version), then checks the rules, then writes. Its version
+-- also tells every instance's slot cache that the bookings changed.
+CREATE TABLE calendar_state (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	version INTEGER NOT NULL
+);
+INSERT INTO calendar_state (id, version) VALUES (1, 0);
+
+-- The head of the audit chain: an append locks it, takes the next id and
+-- the previous hash from it, and writes its own hash back.
+CREATE TABLE audit_head (
+	id        INTEGER PRIMARY KEY CHECK (id = 1),
+	last_id   INTEGER NOT NULL,
+	last_hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, last_id, last_hash)
+	SELECT 1, CAST(substr(v, 1, instr(v, ' ') - 1) AS INTEGER), substr(v, instr(v, ' ') + 1)
+	FROM (SELECT CAST(value AS TEXT) AS v FROM settings WHERE key = 'audit_head')
+	UNION ALL
+	SELECT 1, 0, '0000000000000000000000000000000000000000000000000000000000000000'
+	WHERE NOT EXISTS (SELECT 1 FROM settings WHERE key = 'audit_head');
+DELETE FROM settings WHERE key = 'audit_head';
+
+-- Periodic jobs (erasure completion, retention) run on one instance at a
+-- time: the one holding the job's lease.
+CREATE TABLE job_leases (
+	name        TEXT PRIMARY KEY,
+	holder      TEXT NOT NULL,
+	lease_until TEXT NOT NULL
+);
