@@ -55,7 +55,7 @@ func rules(start, end time.Time, buffer time.Duration, dailyCap int) leads.Booki
 			if b.Start.Before(end.Add(buffer)) && start.Before(b.End.Add(buffer)) {
 				return leads.ErrSlotTaken
 			}
-			if b.Start.Truncate(24*time.Hour).Equal(start.Truncate(24 * time.Hour)) {
+			if b.Start.Truncate(24 * time.Hour).Equal(start.Truncate(24 * time.Hour)) {
 				day++
 			}
 		}
