@@ -1,10 +1,12 @@
 package leads
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 )
@@ -37,6 +39,11 @@ type dialect struct {
 	// scrub are the statements that, after an erasure, make the erased
 	// rows' bytes go from the engine's files as far as it allows.
 	scrub []string
+	// lockMigrations, when set, takes the lock that migrations run under
+	// for the rest of the transaction.
+	lockMigrations string
+	// size returns the database's size on disk.
+	size func(ctx context.Context, s *Store) (int64, error)
 	// snapshot are the options of a read transaction that sees one
 	// snapshot throughout (SQLite's WAL readers do from their first read).
 	snapshot *sql.TxOptions
@@ -64,6 +71,7 @@ var sqliteDialect = &dialect{
 		return "", ok
 	},
 	snapshot: nil,
+	size:     sqliteSize,
 	scrub: []string{
 		// Merge the search index so the erased words leave its old
 		// segments; checkpoint the WAL into the file (secure_delete has
@@ -100,16 +108,34 @@ var postgresDialect = &dialect{
 	},
 	// Deleted rows stay in dead tuples until a vacuum makes their space
 	// reusable (and in the WAL and backups until those are recycled).
-	scrub:    []string{`VACUUM leads, bookings, outbox, spam, erasures`},
-	snapshot: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	// Instances starting together migrate once: the others wait here,
+	// then find the migration applied.
+	lockMigrations: `SELECT pg_advisory_xact_lock(7810756212520087403)`, // the bytes of "leadbook"
+	size:           postgresSize,
+	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures`},
+	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 	},
 }
 
-// isPostgresURL reports whether LEADBOOK_DB names a PostgreSQL server
-// rather than a SQLite file.
+// IsServer reports whether db (a LEADBOOK_DB value) names a PostgreSQL
+// server rather than a SQLite file.
+func IsServer(db string) bool { return isPostgresURL(db) }
+
+// CheckDB says what is wrong with db as a LEADBOOK_DB value, without
+// repeating the value (a URL may hold a password).
+func CheckDB(db string) error {
+	if !isPostgresURL(db) {
+		return nil
+	}
+	if _, err := pgx.ParseConfig(db); err != nil {
+		return errors.New("not a valid PostgreSQL URL (postgres://user:password@host:port/database?sslmode=...)")
+	}
+	return nil
+}
+
 func isPostgresURL(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }

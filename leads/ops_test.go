@@ -72,7 +72,7 @@ func TestMaxPageCountGivesFull(t *testing.T) {
 	if _, err := s.CreateLead(ctx, &leads.Lead{Name: "Ada", Email: "ada@example.com", Source: leads.SourceContact, ConsentVersion: "v1"}, nil); err != nil {
 		t.Fatalf("after lifting the cap: %v", err)
 	}
-	if n, err := s.Size(); err != nil || n == 0 {
+	if n, err := s.Size(context.Background()); err != nil || n == 0 {
 		t.Fatalf("size %d, %v", n, err)
 	}
 }

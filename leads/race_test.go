@@ -294,3 +294,39 @@ func TestBookingsVersionAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// TestRaceSharedHits counts one client's hits from every instance at once:
+// the window's count is the sum, so three instances do not triple a limit.
+func TestRaceSharedHits(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		stores := openInstances(t, db, c)
+		var mu sync.Mutex
+		seen := map[int]bool{}
+		all(stores, 30, func(i int, s *leads.Store) {
+			n, reset, err := s.CountHit(ctx, "client-a", time.Minute)
+			if err != nil || reset <= 0 || reset > time.Minute {
+				t.Errorf("hit %d: n %d reset %v err %v", i, n, reset, err)
+			}
+			mu.Lock()
+			seen[n] = true
+			mu.Unlock()
+		})
+		for n := 1; n <= 30; n++ {
+			if !seen[n] {
+				t.Fatalf("no hit was counted as number %d: counts %v", n, seen)
+			}
+		}
+		if n, _, _ := stores[0].CountHit(ctx, "client-b", time.Minute); n != 1 {
+			t.Fatalf("another client starts at %d", n)
+		}
+		c.Add(time.Minute)
+		if n, _, _ := stores[1].CountHit(ctx, "client-a", time.Minute); n != 1 {
+			t.Fatalf("the next window starts at %d", n)
+		}
+		if n, err := stores[2].PruneHits(ctx, c.Now().Truncate(time.Minute)); err != nil || n != 2 {
+			t.Fatalf("pruned %d windows (%v), want the old two", n, err)
+		}
+	})
+}

@@ -307,10 +307,6 @@ func SchemaVersion() int {
 	return ms[len(ms)-1].version
 }
 
-// migrationLock is the key of the PostgreSQL advisory lock that migrations
-// run under, so that instances starting together migrate once.
-const migrationLock = 0x6c656164626f6f6b // "leadbook"
-
 // schemaTx begins a transaction that sees the schema version without a
 // race: on PostgreSQL it first takes the migration lock (held until the
 // transaction ends), then makes sure the record of migrations exists and
@@ -320,8 +316,8 @@ func (s *Store) schemaTx(ctx context.Context) (*sql.Tx, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("leads: migrations: %w", err)
 	}
-	if s.d == postgresDialect {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(migrationLock)); err != nil {
+	if s.d.lockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockMigrations); err != nil {
 			tx.Rollback()
 			return nil, 0, fmt.Errorf("leads: migrations: lock: %w", err)
 		}

@@ -80,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return errors.New("backup takes one argument: the file to write (see leadbook --help)")
 		}
 		return backup(ctx, cfg, rest[0], stdout)
+	case "copy":
+		return runCopy(ctx, cfg, rest, stdout)
 	case "check":
 		if len(rest) > 0 {
 			return fmt.Errorf("check takes no arguments, got %q", rest)
@@ -148,6 +150,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		cfg.onStore(store)
 	}
 	direct := mailer.NewDirect(sender, log)
+	// Several instances share one PostgreSQL database, and so their POST
+	// limit; one SQLite process counts in memory.
+	var hits handlers.HitCounter
+	if store.Engine() == "postgres" {
+		hits = store
+	}
 	srv, err := handlers.New(handlers.Config{
 		SiteName:       cfg.SiteName,
 		BaseURL:        cfg.BaseURL,
@@ -168,6 +176,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			Composer:   composer,
 		},
 		Staff: &handlers.Staff{Store: store, Feeds: feeds},
+		Hits:  hits,
 	})
 	if err != nil {
 		return err
@@ -213,7 +222,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
+	log.Info("listening", "addr", ln.Addr().String(), "db", leads.Describe(cfg.DB))
 	fmt.Fprintf(stdout, "leadbook listening on http://%s\n", ln.Addr())
 
 	select {

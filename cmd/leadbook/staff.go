@@ -266,9 +266,9 @@ func runAudit(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	return nil
 }
 
-// privacyLoop finishes erasures whose cancellations went out (each minute)
-// and, with a retention period set, deletes leads older than it (each
-// hour), until ctx ends. Each job takes its turn in the database, so on
+// privacyLoop finishes erasures whose cancellations went out (each minute),
+// with a retention period set deletes leads older than it (each hour), and
+// drops old rate-limit counts, until ctx ends. Each job takes its turn in the database, so on
 // several instances it runs once per interval in all, not once per
 // instance.
 func privacyLoop(ctx context.Context, store *leads.Store, holder string, retentionDays int, log *slog.Logger) {
@@ -294,6 +294,11 @@ func privacyLoop(ctx context.Context, store *leads.Store, holder string, retenti
 				log.Error("retention purge", "err", err)
 			} else if n > 0 {
 				log.Info("retention purge", "leads", n, "days", retentionDays)
+			}
+		}
+		if turn("prune_rate_counts", 10*time.Minute) {
+			if _, err := store.PruneHits(ctx, store.Now().Add(-2*time.Minute)); err != nil && ctx.Err() == nil {
+				log.Error("prune rate counts", "err", err)
 			}
 		}
 		select {

@@ -27,3 +27,13 @@ CREATE TABLE job_leases (
 	holder      text NOT NULL,
 	lease_until timestamptz NOT NULL
 );
+
+-- Hits per client and window, for the limits that several instances
+-- share (the POST rate limit). Unlogged: counters that a crash may reset
+-- are not worth a WAL write each.
+CREATE UNLOGGED TABLE rate_counts (
+	key          text NOT NULL,
+	window_start timestamptz NOT NULL,
+	hits         integer NOT NULL,
+	PRIMARY KEY (key, window_start)
+);

@@ -33,3 +33,13 @@ CREATE TABLE job_leases (
 	holder      TEXT NOT NULL,
 	lease_until TEXT NOT NULL
 );
+
+-- Hits per client and window, for the limits that several instances
+-- must share (the POST rate limit). One SQLite process counts in memory;
+-- the table is here so that the store behaves alike on both engines.
+CREATE TABLE rate_counts (
+	key          TEXT NOT NULL,
+	window_start TEXT NOT NULL,
+	hits         INTEGER NOT NULL,
+	PRIMARY KEY (key, window_start)
+);
