@@ -62,6 +62,21 @@ type NewBooking struct {
 	WindowFrom, WindowTo time.Time
 }
 
+// slotConstraints are the constraints that keep two live calls apart: the
+// unique index on live start times (both engines) and the exclusion of
+// overlapping live ranges (PostgreSQL).
+var slotConstraints = map[string]bool{"bookings_live_start": true, "bookings_no_overlap": true}
+
+// slotTaken reports whether err is the database refusing a second call in
+// a slot, told by the constraint's name. SQLite names no constraint; there
+// a booking row's only other unique columns are random (uid, token hash)
+// or checked before the insert (the idempotency key), so a unique
+// violation is the slot's.
+func slotTaken(err error) bool {
+	c, ok := violated(err)
+	return ok && (c == "" || slotConstraints[c])
+}
+
 // ErrSlotTaken is the conflict returned when a slot is no longer free.
 var ErrSlotTaken = &Error{Code: ECONFLICT, Message: "That time is no longer available. Please pick another."}
 
@@ -256,7 +271,7 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 			formatTime(now), formatTime(now), l.ID, nbk.UID, formatTime(nbk.Start), formatTime(nbk.End),
 			nbk.Timezone, nbk.Message, nbk.TokenHash, nullString(nbk.IdemKey)).Scan(&nbk.ID)
 		if err != nil {
-			if isUnique(err) {
+			if slotTaken(err) {
 				return ErrSlotTaken
 			}
 			return fmt.Errorf("leads: insert booking: %w", err)
@@ -438,7 +453,7 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 		b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
 		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
 			formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.ID); err != nil {
-			if isUnique(err) {
+			if slotTaken(err) {
 				return ErrSlotTaken
 			}
 			return fmt.Errorf("leads: reschedule booking: %w", err)

@@ -330,3 +330,29 @@ func TestRaceSharedHits(t *testing.T) {
 		}
 	})
 }
+
+// TestDatabaseRefusesOverlap books overlapping calls with no rule check at
+// all: the database itself refuses the second, on PostgreSQL by its
+// exclusion constraint (a unique start alone would let 10:15 beside
+// 10:00 through), and the error reads "slot taken".
+func TestDatabaseRefusesOverlap(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		at := time.Date(2026, 3, 13, 10, 0, 0, 0, time.UTC)
+		if _, _, err := s.CreateBooking(ctx, newBooking(at, "a@example.com", "ov-1"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := s.CreateBooking(ctx, newBooking(at, "b@example.com", "ov-2"), nil, nil)
+		if err != leads.ErrSlotTaken {
+			t.Fatalf("same start: %v, want ErrSlotTaken", err)
+		}
+		if !leadstest.IsPostgres(db) {
+			return // SQLite's last line is the unique start; the rules cover overlaps
+		}
+		_, _, err = s.CreateBooking(ctx, newBooking(at.Add(15*time.Minute), "c@example.com", "ov-3"), nil, nil)
+		if err != leads.ErrSlotTaken {
+			t.Fatalf("overlapping start: %v, want ErrSlotTaken", err)
+		}
+	})
+}
