@@ -126,7 +126,7 @@ func (w *exactWorld) rows(t *testing.T) map[string]string {
 		`SELECT 'lead:' || id, name || '|' || email || '|' || message FROM leads`,
 		`SELECT 'booking:' || id, lead_id || '|' || message || '|' || status FROM bookings`,
 		`SELECT 'mail:' || id, recipient || '|' || payload FROM outbox`,
-		`SELECT 'spam:' || id, email || '|' || payload FROM spam`,
+		`SELECT 'spam:' || id, payload FROM spam`,
 	} {
 		rows, err := w.db(t).Query(q)
 		if err != nil {
