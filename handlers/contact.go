@@ -44,6 +44,9 @@ func (v *Visitor) lead(source string) *leads.Lead {
 	return l
 }
 
+// visitor lets a request that embeds a Visitor be held as spam.
+func (v *Visitor) visitor() *Visitor { return v }
+
 // values are the typed fields, to show the form again.
 func (v *Visitor) values() map[string]string {
 	m := map[string]string{"name": v.Name, "email": v.Email, "company": v.Company, "phone": v.Phone, "message": v.Message}
@@ -170,13 +173,14 @@ func (s *Server) spamReason(honeypot, token string) string {
 	}
 }
 
-// holdSpam keeps a bot's submission in the quarantine for staff to review.
+// holdSpam keeps a bot's submission in the quarantine for staff to review,
+// with the address it gave, by which erasure and subject access find it.
 // The bot gets the success answer either way.
-func (s *Server) holdSpam(c echo.Context, form, reason string, req any) {
+func (s *Server) holdSpam(c echo.Context, form, reason string, req interface{ visitor() *Visitor }) {
 	ctx := c.Request().Context()
 	payload, err := json.Marshal(req)
 	if err == nil {
-		err = s.deps.Store.HoldSpam(ctx, &leads.Spam{Form: form, Reason: reason, Payload: payload})
+		err = s.deps.Store.HoldSpam(ctx, &leads.Spam{Form: form, Reason: reason, Email: req.visitor().Email, Payload: payload})
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "spam: hold", "err", err)

@@ -101,11 +101,12 @@ func (s *Server) sessionCookie(token string, maxAge int) *http.Cookie {
 
 var errSignIn = echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
 
-// requireStaff lets a request through when it carries a live API token
-// (GET and HEAD only: tokens are for reading) or a live session cookie. A
-// browser without one is sent to the sign-in page; a script, a JSON client
-// or a CSV download gets 401. Either way the answer holds nothing from the
-// page asked for.
+// requireStaff lets a request through when it carries a live session
+// cookie, or a live API token on a route open to tokens (see tokenScope:
+// the CSV export and read APIs, GET and HEAD only); a token anywhere else
+// gets 403. A browser without either is sent to the sign-in page; a
+// script, a JSON client or a CSV download gets 401. Either way the answer
+// holds nothing from the page asked for.
 func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		noStore(c)
@@ -124,8 +125,8 @@ func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return err
 			}
-			if req.Method != http.MethodGet && req.Method != http.MethodHead {
-				return echo.NewHTTPError(http.StatusForbidden, "API tokens can only read; sign in to make changes.")
+			if err := tokenMayUse(c); err != nil {
+				return err
 			}
 			c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "token", ID: t.ID}})
 			return next(c)

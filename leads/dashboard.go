@@ -275,8 +275,8 @@ func (s *Store) FindSpam(ctx context.Context, id int64) (*Spam, error) {
 		sp               Spam
 		created, payload string
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, created_at, form, reason, payload, status FROM spam WHERE id = ?`, id).
-		Scan(&sp.ID, &created, &sp.Form, &sp.Reason, &payload, &sp.Status)
+	err := s.r.QueryRowContext(ctx, `SELECT id, created_at, form, reason, email, payload, status FROM spam WHERE id = ?`, id).
+		Scan(&sp.ID, &created, &sp.Form, &sp.Reason, &sp.Email, &payload, &sp.Status)
 	if isNoRows(err) {
 		return nil, Errorf(ENOTFOUND, "No such held submission.")
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // ErasureCounts is what an erasure removed; it is the only trace an
@@ -19,7 +18,7 @@ type ErasureCounts struct {
 	Cancelled     int `json:"cancelled_bookings"`
 	Mail          int `json:"mail"`
 	Spam          int `json:"spam"`
-	Mentions      int `json:"mentions_scrubbed"`
+	Mentions      int `json:"mentions_scrubbed"` // other people's rows whose text mentioned the address
 	Cancellations int `json:"cancellations_queued"`
 }
 
@@ -38,20 +37,26 @@ type Erasure struct {
 // after it, they are scrubbed delivered or not.
 const erasureMailWait = 72 * time.Hour
 
-// EraseEmail erases everything held on the person with this email: their
-// leads, bookings, mail, held spam, and mentions of the address in other
-// rows. It runs in this order, in one transaction:
+// EraseEmail erases everything held on the person with this address: their
+// leads, bookings, mail and held spam, and mentions of the address in
+// other people's rows. The address must be one valid address
+// (SubjectEmail); rows are the person's when they match it exactly, in any
+// letter case: their leads by email, their bookings by lead, their mail by
+// lead, booking or recipient, their held spam by the address it gave.
+// Nothing is matched by a search through payloads, so another person's
+// rows are never deleted; where their text mentions the address, only that
+// mention is replaced. It runs in this order, in one transaction:
 //
 //  1. an erasures row is made (counts filled in at the end);
 //  2. each of their future live bookings is cancelled (sequence raised,
 //     reminders withdrawn) and compose's METHOD:CANCEL messages, to the
 //     visitor and the CEO, are queued, detached from the lead and booking
 //     and tied to the erasure instead, so they survive the deletes;
-//  3. every other outbox row of theirs (by lead, booking, recipient or a
-//     mention in the payload) is deleted;
-//  4. held spam that mentions the address is deleted;
+//  3. every other outbox row of theirs is deleted;
+//  4. their held spam is deleted;
 //  5. their leads are deleted, and their bookings with them;
-//  6. the address is cut out of any other lead's or booking's text.
+//  6. the address is cut out of other people's leads, bookings, mail and
+//     held spam (redactMentions).
 //
 // The cancellations are the only rows still holding the address. Once none
 // of them is queued any more (sent, dead, or after erasureMailWait),
@@ -59,12 +64,12 @@ const erasureMailWait = 72 * time.Hour
 // send, the erasure is done at once. The audit log records the erasure's
 // id and counts, not the address.
 func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose BookingCompose) (*Erasure, error) {
-	email = strings.TrimSpace(email)
-	if email == "" || utf8.RuneCountInString(email) > MaxEmail || !strings.Contains(email, "@") {
-		return nil, Errorf(EINVALID, "Enter the email address to erase.")
+	email, err := SubjectEmail(email)
+	if err != nil {
+		return nil, err
 	}
 	var er *Erasure
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		er = &Erasure{At: now, By: by.String(), Status: "pending"}
 		res, err := tx.ExecContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}')`, formatTime(now), er.By)
@@ -124,12 +129,12 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		}
 		res, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
 			lead_id IN (`+in+`) OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`))
-			OR lower(recipient) = lower(?) OR instr(lower(payload), lower(?)) > 0)`, er.ID, email, email)
+			OR recipient = ? COLLATE NOCASE)`, er.ID, email)
 		if err != nil {
 			return fmt.Errorf("leads: erase: mail: %w", err)
 		}
 		c.Mail = affected(res)
-		res, err = tx.ExecContext(ctx, `DELETE FROM spam WHERE instr(lower(payload), lower(?)) > 0`, email)
+		res, err = tx.ExecContext(ctx, `DELETE FROM spam WHERE email = ? COLLATE NOCASE`, email)
 		if err != nil {
 			return fmt.Errorf("leads: erase: spam: %w", err)
 		}
@@ -137,7 +142,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM leads WHERE id IN (`+in+`)`); err != nil {
 			return fmt.Errorf("leads: erase: leads: %w", err)
 		}
-		if c.Mentions, err = scrubMentions(ctx, tx, email); err != nil {
+		if c.Mentions, err = redactMentions(ctx, tx, email, er.ID); err != nil {
 			return err
 		}
 		counts, _ := json.Marshal(c)
@@ -171,89 +176,6 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		}
 	}
 	return er, nil
-}
-
-// scrubMentions cuts the address, in any letter case, out of the free text
-// of other people's leads and bookings (someone may have typed it in a
-// message).
-func scrubMentions(ctx context.Context, tx *sql.Tx, email string) (int, error) {
-	n := 0
-	for _, t := range []struct{ table, cols string }{
-		{"leads", "name, company, phone, message"},
-		{"bookings", "message"},
-	} {
-		cols := strings.Split(t.cols, ", ")
-		conds := make([]string, len(cols))
-		for i, c := range cols {
-			conds[i] = "instr(lower(" + c + "), lower(?1)) > 0"
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, `+t.cols+` FROM `+t.table+` WHERE `+strings.Join(conds, " OR "), email)
-		if err != nil {
-			return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-		}
-		type hit struct {
-			id   int64
-			vals []string
-		}
-		var hits []hit
-		for rows.Next() {
-			h := hit{vals: make([]string, len(cols))}
-			dst := []any{&h.id}
-			for i := range h.vals {
-				dst = append(dst, &h.vals[i])
-			}
-			if err := rows.Scan(dst...); err != nil {
-				rows.Close()
-				return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-			}
-			hits = append(hits, h)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-		}
-		for _, h := range hits {
-			sets := make([]string, len(cols))
-			args := make([]any, 0, len(cols)+1)
-			for i, c := range cols {
-				sets[i] = c + " = ?"
-				args = append(args, replaceFold(h.vals[i], email, "[erased]"))
-			}
-			args = append(args, h.id)
-			if _, err := tx.ExecContext(ctx, `UPDATE `+t.table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
-				return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-			}
-			n++
-		}
-	}
-	return n, nil
-}
-
-// replaceFold replaces every case-insensitive occurrence of old in s. It
-// matches the way SQLite's lower() folds: ASCII letters only.
-func replaceFold(s, old, repl string) string {
-	lo, lold := asciiLower(s), asciiLower(old)
-	var b strings.Builder
-	for {
-		i := strings.Index(lo, lold)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString(repl)
-		s, lo = s[i+len(old):], lo[i+len(old):]
-	}
-}
-
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // FinishErasures completes pending erasures whose cancellations are no
@@ -445,7 +367,8 @@ type PersonCall struct {
 	Status    string    `json:"status"`
 }
 
-// PersonMail is an email we sent or will send them, with its full text.
+// PersonMail is an email we sent or will send them, with its full text:
+// Message is the outbox payload (see FindPerson).
 type PersonMail struct {
 	ID        int64     `json:"id"`
 	CreatedAt time.Time `json:"created_at"`
@@ -456,7 +379,7 @@ type PersonMail struct {
 	Message   string    `json:"message"`
 }
 
-// PersonSubmit is a held submission that mentions them.
+// PersonSubmit is a held submission they made (by the address it gave).
 type PersonSubmit struct {
 	ID        int64     `json:"id"`
 	CreatedAt time.Time `json:"created_at"`
@@ -464,11 +387,17 @@ type PersonSubmit struct {
 	Payload   string    `json:"payload"`
 }
 
-// FindPerson collects everything held on the person with this email.
+// FindPerson collects everything held on the person with this address,
+// matched as EraseEmail matches it: one valid address (SubjectEmail), their
+// leads by that exact email in any letter case, their bookings by lead,
+// their mail by lead, booking or recipient, their held spam by the address
+// it gave. Other people's rows, even ones that mention the address, are
+// not theirs to see. Mail comes with its payload as queued, manage links
+// and all: whoever shows it must pass it through mailer.Readable first.
 func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, error) {
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return nil, Errorf(EINVALID, "Enter an email address.")
+	email, err := SubjectEmail(email)
+	if err != nil {
+		return nil, err
 	}
 	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{}}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? COLLATE NOCASE ORDER BY id`, email)
@@ -499,8 +428,8 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
 			Timezone: b.Timezone, Message: b.Message, Status: b.Status})
 	}
-	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`) OR lower(recipient) = lower(?)
-		OR instr(lower(payload), lower(?)) > 0 ORDER BY id`, email, email)
+	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
+		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR recipient = ? COLLATE NOCASE ORDER BY id`, email)
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: mail: %w", err)
 	}
@@ -517,7 +446,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	if err := mrows.Err(); err != nil {
 		return nil, fmt.Errorf("leads: find person: mail: %w", err)
 	}
-	srows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, payload FROM spam WHERE instr(lower(payload), lower(?)) > 0 ORDER BY id`, email)
+	srows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, payload FROM spam WHERE email = ? COLLATE NOCASE ORDER BY id`, email)
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: spam: %w", err)
 	}

@@ -16,8 +16,12 @@ type Spam struct {
 	CreatedAt time.Time
 	Form      string // "contact" or "booking"
 	Reason    string // "honeypot", "too fast", "bad token"
-	Payload   []byte
-	Status    string
+	// Email is the address the submission gave, normalised as a lead's
+	// (NormalizeEmail) when it is held; erasure and subject access find a
+	// person's held submissions by it, never by a search of payloads.
+	Email   string
+	Payload []byte
+	Status  string
 }
 
 // HoldSpam stores a suspected bot submission in the quarantine.
@@ -25,8 +29,9 @@ func (s *Store) HoldSpam(ctx context.Context, sp *Spam) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		sp.CreatedAt = s.now()
 		sp.Status = "held"
-		res, err := tx.ExecContext(ctx, `INSERT INTO spam (created_at, form, reason, payload) VALUES (?, ?, ?, ?)`,
-			formatTime(sp.CreatedAt), sp.Form, sp.Reason, string(sp.Payload))
+		sp.Email = NormalizeEmail(sp.Email)
+		res, err := tx.ExecContext(ctx, `INSERT INTO spam (created_at, form, reason, email, payload) VALUES (?, ?, ?, ?, ?)`,
+			formatTime(sp.CreatedAt), sp.Form, sp.Reason, sp.Email, string(sp.Payload))
 		if err != nil {
 			return fmt.Errorf("leads: hold spam: %w", err)
 		}
@@ -42,7 +47,7 @@ func (s *Store) ListSpam(ctx context.Context, limit int) ([]Spam, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, reason, payload, status FROM spam
+	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, reason, email, payload, status FROM spam
 		WHERE status = 'held' ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list spam: %w", err)
@@ -54,7 +59,7 @@ func (s *Store) ListSpam(ctx context.Context, limit int) ([]Spam, error) {
 			sp               Spam
 			created, payload string
 		)
-		if err := rows.Scan(&sp.ID, &created, &sp.Form, &sp.Reason, &payload, &sp.Status); err != nil {
+		if err := rows.Scan(&sp.ID, &created, &sp.Form, &sp.Reason, &sp.Email, &payload, &sp.Status); err != nil {
 			return nil, fmt.Errorf("leads: list spam: %w", err)
 		}
 		if sp.CreatedAt, err = parseTime(created); err != nil {
