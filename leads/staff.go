@@ -123,8 +123,8 @@ func (s *Store) dummy() (string, error) {
 }
 
 // AddStaff creates an account. The email must be new; the password is
-// hashed with argon2id before the write, so the slow hash never holds the
-// writer.
+// hashed with argon2id (under the store's cap) before the write, so the
+// slow hash never holds the writer.
 func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) (*Staff, error) {
 	email = strings.TrimSpace(email)
 	if !ValidEmail(email) {
@@ -133,7 +133,7 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 	if err := validPassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password, s.pw)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (s *Store) SetStaffPassword(ctx context.Context, email, password string, by
 	if err := validPassword(password); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password, s.pw)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -228,48 +228,6 @@ func (s *Store) SetStaffPassword(ctx context.Context, email, password string, by
 		}
 		return appendAudit(ctx, tx, now, by, AuditStaffPassword, "staff:"+strconv.FormatInt(id, 10), "")
 	})
-}
-
-// Authenticate checks an email and password. Both an unknown email and a
-// wrong password return ErrBadCredentials after one argon2id computation,
-// so neither the answer nor its time tells them apart. The returned id is
-// the account's when it exists (for the audit log), else 0.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (*Staff, int64, error) {
-	if len(password) > 4*MaxPassword {
-		password = password[:4*MaxPassword]
-	}
-	var (
-		st               Staff
-		hash             string
-		created, updated string
-	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, email, password_hash, created_at, updated_at FROM staff WHERE email = ?`,
-		strings.TrimSpace(email)).Scan(&st.ID, &st.Email, &hash, &created, &updated)
-	if err != nil && !isNoRows(err) {
-		return nil, 0, fmt.Errorf("leads: authenticate: %w", err)
-	}
-	if isNoRows(err) {
-		dummy, derr := s.dummy()
-		if derr != nil {
-			return nil, 0, derr
-		}
-		_, _ = CheckPassword(dummy, password)
-		return nil, 0, ErrBadCredentials
-	}
-	ok, err := CheckPassword(hash, password)
-	if err != nil {
-		return nil, st.ID, err
-	}
-	if !ok {
-		return nil, st.ID, ErrBadCredentials
-	}
-	if st.CreatedAt, err = parseTime(created); err != nil {
-		return nil, st.ID, err
-	}
-	if st.UpdatedAt, err = parseTime(updated); err != nil {
-		return nil, st.ID, err
-	}
-	return &st, st.ID, nil
 }
 
 // newSecret returns a random token (32 bytes, base64url) with a prefix and
