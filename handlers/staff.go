@@ -63,6 +63,7 @@ type staffAuth struct {
 	actor leads.Actor
 	staff *leads.Staff // nil for an API token
 	token string       // the session token, for sign-out
+	since time.Time    // the sign-in before this session's
 }
 
 const staffAuthKey = "staff_auth"
@@ -138,7 +139,7 @@ func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.Method == http.MethodPost && !sameOrigin(req) {
 			return echo.NewHTTPError(http.StatusForbidden, "Cross-origin requests are not allowed.")
 		}
-		c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "staff", ID: se.Staff.ID}, staff: &se.Staff, token: cookie.Value})
+		c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "staff", ID: se.Staff.ID}, staff: &se.Staff, token: cookie.Value, since: se.FailuresSince})
 		return next(c)
 	}
 }

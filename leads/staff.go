@@ -255,6 +255,9 @@ type Session struct {
 	Staff      Staff
 	CreatedAt  time.Time
 	LastSeenAt time.Time
+	// FailuresSince is the account's sign-in before this one (its creation
+	// for the first): failed attempts after it are shown to its owner.
+	FailuresSince time.Time
 }
 
 // SessionPolicy bounds a session's life: Idle since its last use, Absolute
@@ -265,7 +268,8 @@ type SessionPolicy struct {
 
 // CreateSession starts a session for an account and returns its token, a
 // new one at every sign-in. It also records the sign-in in the audit log
-// and clears the account's expired sessions.
+// and on the account (the session remembers the one before), and clears
+// the account's expired sessions.
 func (s *Store) CreateSession(ctx context.Context, staffID int64, p SessionPolicy) (string, error) {
 	token, hash, err := newSecret("")
 	if err != nil {
@@ -277,8 +281,18 @@ func (s *Store) CreateSession(ctx context.Context, staffID int64, p SessionPolic
 			staffID, formatTime(now.Add(-p.Absolute)), formatTime(now.Add(-p.Idle))); err != nil {
 			return fmt.Errorf("leads: create session: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)`,
-			hash, staffID, formatTime(now), formatTime(now)); err != nil {
+		var since string
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(last_sign_in_at, created_at) FROM staff WHERE id = ?`, staffID).Scan(&since); err != nil {
+			if isNoRows(err) {
+				return Errorf(ENOTFOUND, "No such account.")
+			}
+			return fmt.Errorf("leads: create session: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE staff SET last_sign_in_at = ? WHERE id = ?`, formatTime(now), staffID); err != nil {
+			return fmt.Errorf("leads: create session: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, staff_id, created_at, last_seen_at, failures_since) VALUES (?, ?, ?, ?, ?)`,
+			hash, staffID, formatTime(now), formatTime(now), since); err != nil {
 			return fmt.Errorf("leads: create session: %w", err)
 		}
 		return appendAudit(ctx, tx, now, Actor{Kind: "staff", ID: staffID}, AuditSignIn, "", "")
@@ -299,11 +313,11 @@ func (s *Store) FindSession(ctx context.Context, token string, p SessionPolicy) 
 	var (
 		se                      Session
 		created, seen, sCreated string
-		sUpdated                string
+		sUpdated, since         string
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT se.id, se.created_at, se.last_seen_at, st.id, st.email, st.created_at, st.updated_at
+	err := s.r.QueryRowContext(ctx, `SELECT se.id, se.created_at, se.last_seen_at, se.failures_since, st.id, st.email, st.created_at, st.updated_at
 		FROM sessions se JOIN staff st ON st.id = se.staff_id WHERE se.token_hash = ?`, HashToken(token)).
-		Scan(&se.ID, &created, &seen, &se.Staff.ID, &se.Staff.Email, &sCreated, &sUpdated)
+		Scan(&se.ID, &created, &seen, &since, &se.Staff.ID, &se.Staff.Email, &sCreated, &sUpdated)
 	if isNoRows(err) {
 		return nil, ErrBadCredentials
 	}
@@ -315,6 +329,11 @@ func (s *Store) FindSession(ctx context.Context, token string, p SessionPolicy) 
 		src string
 	}{{&se.CreatedAt, created}, {&se.LastSeenAt, seen}, {&se.Staff.CreatedAt, sCreated}, {&se.Staff.UpdatedAt, sUpdated}} {
 		if *f.dst, err = parseTime(f.src); err != nil {
+			return nil, err
+		}
+	}
+	if since != "" { // empty for sessions older than the column
+		if se.FailuresSince, err = parseTime(since); err != nil {
 			return nil, err
 		}
 	}
