@@ -128,8 +128,7 @@ type Server struct {
 	slotCache slotCache
 	zones     zoneCache
 
-	staff         *Staff
-	loginThrottle *throttle
+	staff *Staff
 }
 
 // New builds the server: it renders the articles, loads the static files
@@ -184,15 +183,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		if st.Session.Absolute <= 0 {
 			st.Session.Absolute = 12 * time.Hour
 		}
-		if st.AccountFailures <= 0 {
-			st.AccountFailures = 5
-		}
-		if st.AddressFailures <= 0 {
-			st.AddressFailures = 20
-		}
-		if st.ThrottleWindow <= 0 {
-			st.ThrottleWindow = 15 * time.Minute
-		}
 	}
 	s := &Server{
 		staff:   deps.Staff,
@@ -215,9 +205,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit)
-	}
-	if s.staff != nil {
-		s.loginThrottle = newThrottle(s.staff.ThrottleWindow)
 	}
 	var err error
 	if s.pages, err = newEngine(); err != nil {

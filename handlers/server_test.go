@@ -53,6 +53,7 @@ type options struct {
 	busy      []string
 	baseURL   string // https://consult.example when empty
 	staff     func(st *handlers.Staff)
+	store     func(o *leads.Options)
 }
 
 type app struct {
@@ -73,7 +74,11 @@ func newApp(t testing.TB, o options) *app {
 	dir := t.TempDir()
 	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dbPath := filepath.Join(dir, "leadbook.db")
-	store, err := leads.Open(ctx, dbPath, leads.Options{Now: c.Now, Password: cheapPasswords})
+	storeOpts := leads.Options{Now: c.Now, Password: cheapPasswords}
+	if o.store != nil {
+		o.store(&storeOpts)
+	}
+	store, err := leads.Open(ctx, dbPath, storeOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,8 +129,16 @@ func (s *Server) handleStaffHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Failed sign-ins at the signed-in person's own account, with the
+	// address masked: enough to tell their own typing from someone else's.
+	var failures leads.SignInFailures
+	if a := authOf(c); a.staff != nil {
+		if failures, err = s.staff.Store.SignInFailures(ctx, a.staff.ID, a.since); err != nil {
+			return err
+		}
+	}
 	return s.renderStaff(c, http.StatusOK, "staff_home", "Dashboard", "home", map[string]any{
-		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming,
+		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming, "Failures": failures,
 	})
 }
 

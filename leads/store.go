@@ -49,6 +49,17 @@ type Options struct {
 	// Password sets argon2id's cost; DefaultPasswordParams when zero.
 	// Tests lower it.
 	Password PasswordParams
+	// SignIn bounds sign-in attempts; DefaultSignInLimits where zero.
+	SignIn SignInLimits
+	// Hashes caps the argon2id computations run at once; DefaultHashes()
+	// when zero.
+	Hashes int
+	// HashWait is how long a sign-in waits for a hashing slot before it is
+	// refused as busy; one second when zero.
+	HashWait time.Duration
+	// CheckPassword checks a password against its stored hash;
+	// leads.CheckPassword when nil. Tests wrap it to count and pace checks.
+	CheckPassword func(encoded, password string) (bool, error)
 }
 
 // Store is the SQLite system of record. It holds one writer connection,
@@ -63,6 +74,10 @@ type Store struct {
 	bookingsVersion atomic.Uint64
 	pw              PasswordParams
 	dummyHash       dummyHash
+	signIn          SignInLimits
+	hashSlots       chan struct{}
+	hashWait        time.Duration
+	check           func(encoded, password string) (bool, error)
 
 	writes     chan writeReq
 	closing    chan struct{}
@@ -91,6 +106,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.pw == (PasswordParams{}) {
 		s.pw = DefaultPasswordParams
 	}
+	s.setSignIn(opts)
 	w := s.w
 	if opts.NoMigrate {
 		if err := s.checkSchema(ctx); err != nil {

@@ -55,6 +55,8 @@ type config struct {
 	MailRetryBase time.Duration
 	MailRetryMax  time.Duration
 	MailLease     time.Duration
+	SignIn        leads.SignInLimits
+	Hashes        int
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -291,6 +293,22 @@ var settings = []setting{
 	}},
 	{env: "LEADBOOK_MAIL_LEASE", def: "2m", help: "how long the outbox worker holds a message it is sending; after a crash, held messages wait this long", parse: func(c *config, v string) error {
 		return durationIn(&c.MailLease, v, time.Second, time.Hour)
+	}},
+	{env: "LEADBOOK_SIGNIN_PER_ACCOUNT_ADDRESS", def: "5", help: "failed sign-ins allowed in 15 minutes at one account from one client address", parse: func(c *config, v string) error {
+		return intIn(&c.SignIn.AccountAddress, v, 1, 10_000)
+	}},
+	{env: "LEADBOOK_SIGNIN_PER_ADDRESS", def: "20", help: "failed sign-ins allowed in 15 minutes from one client address (IPv6: one /64), all accounts together", parse: func(c *config, v string) error {
+		return intIn(&c.SignIn.Address, v, 1, 10_000)
+	}},
+	{env: "LEADBOOK_SIGNIN_PER_ACCOUNT", def: "100", help: "failed sign-ins allowed in 15 minutes at one account from all addresses together", parse: func(c *config, v string) error {
+		return intIn(&c.SignIn.Account, v, 1, 100_000)
+	}},
+	{env: "LEADBOOK_HASH_CONCURRENCY", def: "", help: "password hashes (19 MiB each) computed at once; empty: the core count, at most 2", parse: func(c *config, v string) error {
+		if v == "" {
+			c.Hashes = leads.DefaultHashes()
+			return nil
+		}
+		return intIn(&c.Hashes, v, 1, 256)
 	}},
 	{env: "LEADBOOK_LOG_FORMAT", def: "text", help: "text or json", parse: func(c *config, v string) error {
 		if v != "text" && v != "json" {

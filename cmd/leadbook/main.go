@@ -106,7 +106,7 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 // notice), HTTP drained, worker stopped, mail handed over, database closed.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err error) {
 	log := newLogger(cfg, stderr)
-	store, err := leads.Open(ctx, cfg.DB, leads.Options{})
+	store, err := leads.Open(ctx, cfg.DB, leads.Options{SignIn: cfg.SignIn, Hashes: cfg.Hashes})
 	if err != nil {
 		return err
 	}

@@ -149,6 +149,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "fast"}, nil, "LEADBOOK_MAIL_RETRY_BASE"},
 		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "10m", "LEADBOOK_MAIL_RETRY_MAX": "1m"}, nil, "LEADBOOK_MAIL_RETRY_MAX"},
 		{map[string]string{"LEADBOOK_MAIL_LEASE": "10ms"}, nil, "LEADBOOK_MAIL_LEASE"},
+		{map[string]string{"LEADBOOK_SIGNIN_PER_ACCOUNT_ADDRESS": "0"}, nil, "LEADBOOK_SIGNIN_PER_ACCOUNT_ADDRESS"},
+		{map[string]string{"LEADBOOK_SIGNIN_PER_ADDRESS": "many"}, nil, "LEADBOOK_SIGNIN_PER_ADDRESS"},
+		{map[string]string{"LEADBOOK_SIGNIN_PER_ACCOUNT": "-1"}, nil, "LEADBOOK_SIGNIN_PER_ACCOUNT"},
+		{map[string]string{"LEADBOOK_HASH_CONCURRENCY": "0"}, nil, "LEADBOOK_HASH_CONCURRENCY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

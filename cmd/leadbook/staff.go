@@ -266,14 +266,18 @@ func runAudit(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	return nil
 }
 
-// privacyLoop finishes erasures whose cancellations went out (each minute)
-// and, with a retention period set, deletes leads older than it (each
-// hour), until ctx ends.
+// privacyLoop forgets sign-in attempts the throttle no longer needs and
+// finishes erasures whose cancellations went out (each minute) and, with a
+// retention period set, deletes leads older than it (each hour), until ctx
+// ends.
 func privacyLoop(ctx context.Context, store *leads.Store, retentionDays int, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	var lastPurge time.Time
 	for {
+		if _, err := store.PurgeSignIns(ctx); err != nil && ctx.Err() == nil {
+			log.Error("purge sign-in attempts", "err", err)
+		}
 		if n, err := store.FinishErasures(ctx); err != nil && ctx.Err() == nil {
 			log.Error("finish erasures", "err", err)
 		} else if n > 0 {
