@@ -15,6 +15,8 @@ const (
 	ECONFLICT = "conflict"
 	ENOTFOUND = "not_found"
 	EINTERNAL = "internal"
+	// ELIMIT: one client or person has done this as often as allowed.
+	ELIMIT = "limit"
 )
 
 // Error is a domain error with a machine-readable code, a message safe to
