@@ -24,6 +24,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case leads.ENOTFOUND:
 		return http.StatusNotFound
+	case leads.ELIMIT:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
