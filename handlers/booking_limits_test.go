@@ -174,6 +174,11 @@ func TestBookingConfirmByEmail(t *testing.T) {
 	if page.Code != 200 || !strings.Contains(page.Body.String(), `action="`+link+`/confirm"`) || !strings.Contains(page.Body.String(), "Confirm my call") {
 		t.Fatalf("confirm page: %d\n%s", page.Code, page.Body)
 	}
+	for _, typed := range []string{"Grace", "Navy", "Compilers"} {
+		if strings.Contains(page.Body.String(), typed) {
+			t.Errorf("the hold's page, reached from mail to an unverified address, shows %q", typed)
+		}
+	}
 	if rec := a.get(link + "/invite.ics"); rec.Code != http.StatusConflict {
 		t.Errorf("invite.ics of a hold: %d", rec.Code)
 	}
