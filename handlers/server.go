@@ -41,6 +41,7 @@ type Config struct {
 	TrustedProxies []*net.IPNet  // peers whose X-Forwarded-For is believed
 	BodyLimit      string        // e.g. "64K"
 	PageRefresh    time.Duration // how often cached pages are re-rendered with a fresh form token
+	FormMaxAge     time.Duration // how long a form token is accepted; DefaultFormMaxAge when zero
 	Now            func() time.Time
 	Logger         *slog.Logger
 	HTTPS          bool // set from BaseURL
@@ -150,6 +151,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.PageRefresh <= 0 {
 		cfg.PageRefresh = time.Second
 	}
+	if cfg.FormMaxAge <= 0 {
+		cfg.FormMaxAge = DefaultFormMaxAge
+	}
 	if len(deps.FormKey) < 16 {
 		return nil, errors.New("handlers: form key must be at least 16 bytes")
 	}
@@ -171,6 +175,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		if b.Rules.Slot == 0 {
 			b.Rules.Slot = 30 * time.Minute
+		}
+		if b.Hold <= 0 {
+			b.Hold = DefaultBookingHold
 		}
 	}
 	if st := deps.Staff; st != nil {

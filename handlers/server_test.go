@@ -54,6 +54,7 @@ type options struct {
 	baseURL   string // https://consult.example when empty
 	staff     func(st *handlers.Staff)
 	store     func(o *leads.Options)
+	booking   func(b *handlers.Booking) // limits and confirmation by email
 }
 
 type app struct {
@@ -124,15 +125,18 @@ func newApp(t testing.TB, o options) *app {
 	if o.staff != nil {
 		o.staff(staff)
 	}
+	booking := &handlers.Booking{
+		Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
+		FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
+	}
+	if o.booking != nil {
+		o.booking(booking)
+	}
 	srv, err := handlers.New(handlers.Config{
 		BaseURL: o.baseURL, RateLimit: o.rateLimit, MinFill: o.minFill, Now: c.Now,
 		Logger: slog.New(slog.DiscardHandler),
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, FormKey: []byte("0123456789abcdef0123456789abcdef"),
-		Booking: &handlers.Booking{
-			Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
-			FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
-		},
-		Staff: staff})
+		Booking: booking, Staff: staff})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,8 @@ type StaffStore interface {
 	ListSpam(ctx context.Context, limit int) ([]leads.Spam, error)
 	FindSpam(ctx context.Context, id int64) (*leads.Spam, error)
 	ReleaseSpam(ctx context.Context, id int64, l *leads.Lead, compose leads.Compose, by leads.Actor) error
+	ReleaseSpamBooking(ctx context.Context, id int64, nb *leads.NewBooking, check leads.BookingCheck,
+		compose leads.BookingCompose, leadCompose leads.Compose, by leads.Actor) (*leads.SpamBookingRelease, error)
 	ExportCSV(ctx context.Context, w io.Writer, f leads.ExportFilter, bom bool) (int, error)
 	EraseEmail(ctx context.Context, email string, by leads.Actor, compose leads.BookingCompose) (*leads.Erasure, error)
 	FinishErasures(ctx context.Context) (int, error)

@@ -289,8 +289,9 @@ func (s *Server) handleStaffSpam(c echo.Context) error {
 		views[i].Spam = sp
 		_ = json.Unmarshal(sp.Payload, &views[i].Fields)
 	}
+	lead, _ := strconv.ParseInt(c.QueryParam("lead"), 10, 64)
 	return s.renderStaff(c, http.StatusOK, "staff_spam", "Spam quarantine", "spam", map[string]any{
-		"Held": views, "Notice": c.QueryParam("notice"),
+		"Held": views, "Notice": c.QueryParam("notice"), "Lead": lead,
 	})
 }
 
@@ -305,6 +306,9 @@ func (s *Server) handleSpamRelease(c echo.Context) error {
 	sp, err := s.staff.Store.FindSpam(ctx, id)
 	if err != nil {
 		return err
+	}
+	if sp.Form == "booking" && s.booking != nil {
+		return s.releaseSpamBooking(c, sp)
 	}
 	var req contactRequest
 	if err := json.Unmarshal(sp.Payload, &req); err != nil {
@@ -326,6 +330,43 @@ func (s *Server) handleSpamRelease(c echo.Context) error {
 	}
 	s.deps.Outbox.Wake()
 	return c.Redirect(http.StatusSeeOther, "/staff/spam?notice=released")
+}
+
+// releaseSpamBooking releases a held booking request: the call is booked
+// (or held for the visitor's confirmation, when bookings are confirmed by
+// email) if its time is still free, and the lead is kept either way; the
+// spam page then says which.
+func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
+	var req bookingRequest
+	if err := json.Unmarshal(sp.Payload, &req); err != nil {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission cannot be read as a booking.").SetInternal(err)
+	}
+	l := req.lead(leads.SourceBooking)
+	loc, _ := s.visitorZone(req.TZ)
+	check := leads.BookingCheck(func([]leads.Booking) error { return leads.ErrSlotTaken })
+	start, err := parseStart(req.Start)
+	if err == nil {
+		check = s.checkSlot(start)
+	} else {
+		start = s.now() // any valid span: the check above refuses it
+	}
+	token, hash := newManageToken()
+	nb, compose := s.newBooking(l, start, loc, hash, token)
+	r, err := s.staff.Store.ReleaseSpamBooking(c.Request().Context(), sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
+	if err != nil {
+		if leads.ErrorCode(err) == leads.EINVALID {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission is not a valid lead (a field is missing or consent was not given).")
+		}
+		return err
+	}
+	s.deps.Outbox.Wake()
+	notice := "booked"
+	if r.Booking == nil {
+		notice = "gone"
+	} else {
+		s.count(EventBookingCreated)
+	}
+	return c.Redirect(http.StatusSeeOther, "/staff/spam?notice="+notice+"&lead="+strconv.FormatInt(r.Lead.ID, 10))
 }
 
 func (s *Server) handleStaffFeeds(c echo.Context) error {

@@ -178,9 +178,9 @@ func (s *Store) ListBookings(ctx context.Context, which string, limit int) ([]Bo
 	now := formatTime(s.now())
 	switch which {
 	case BookingsUpcoming:
-		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at > ? ORDER BY b.start_at LIMIT ?`, now, limit)
+		return queryBookings(ctx, s.r, `WHERE `+liveCond+` AND b.end_at > ? ORDER BY b.start_at LIMIT ?`, now, now, limit)
 	case BookingsPast:
-		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at <= ? ORDER BY b.start_at DESC LIMIT ?`, now, limit)
+		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.hold_until IS NULL AND b.end_at <= ? ORDER BY b.start_at DESC LIMIT ?`, now, limit)
 	case BookingsCancelled:
 		return queryBookings(ctx, s.r, `WHERE b.status = 'cancelled' ORDER BY b.start_at DESC LIMIT ?`, limit)
 	}
@@ -256,10 +256,10 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM leads),
 		(SELECT COUNT(*) FROM leads WHERE created_at >= ?),
-		(SELECT COUNT(*) FROM bookings WHERE status = 'confirmed' AND end_at > ?),
+		(SELECT COUNT(*) FROM bookings b WHERE `+liveCond+` AND b.end_at > ?),
 		(SELECT COUNT(*) FROM spam WHERE status = 'held'),
 		(SELECT COUNT(*) FROM erasures WHERE status = 'pending')`,
-		formatTime(now.Add(-7*24*time.Hour)), formatTime(now)).Scan(&o.Leads, &o.LeadsThisWeek, &o.Upcoming, &o.Spam, &o.PendingErasures)
+		formatTime(now.Add(-7*24*time.Hour)), formatTime(now), formatTime(now)).Scan(&o.Leads, &o.LeadsThisWeek, &o.Upcoming, &o.Spam, &o.PendingErasures)
 	if err != nil {
 		return o, fmt.Errorf("leads: overview: %w", err)
 	}

@@ -47,6 +47,7 @@ type config struct {
 	FeedSecret    string
 	RateLimit     int
 	MinFill       time.Duration
+	FormMaxAge    time.Duration
 	Trusted       []*net.IPNet
 	RetentionDays int
 	LogFormat     string
@@ -57,6 +58,12 @@ type config struct {
 	MailLease     time.Duration
 	SignIn        leads.SignInLimits
 	Hashes        int
+
+	// Booking limits and confirmation by email.
+	MaxUpcomingPerEmail   int
+	BookingsPerAddressDay int
+	BookingConfirm        string // "" or "email"
+	BookingHold           time.Duration
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -256,6 +263,25 @@ var settings = []setting{
 		}
 		c.MinFill = time.Duration(n) * time.Second
 		return nil
+	}},
+	{env: "LEADBOOK_FORM_MAX_AGE", def: "24h", help: "how long a served form may be sent back; an older one is shown again with what was typed", parse: func(c *config, v string) error {
+		return durationIn(&c.FormMaxAge, v, time.Minute, 30*24*time.Hour)
+	}},
+	{env: "LEADBOOK_MAX_UPCOMING_PER_EMAIL", def: "1", help: "calls still to come that one email address may have; 0: no limit", parse: func(c *config, v string) error {
+		return intIn(&c.MaxUpcomingPerEmail, v, 0, 1000)
+	}},
+	{env: "LEADBOOK_BOOKINGS_PER_ADDRESS_DAY", def: "3", help: "bookings one client address may make in 24 hours; 0: no limit", parse: func(c *config, v string) error {
+		return intIn(&c.BookingsPerAddressDay, v, 0, 1_000_000)
+	}},
+	{env: "LEADBOOK_BOOKING_CONFIRM", def: "", help: "empty, or email: a booking holds its time until the visitor confirms it by the link mailed to them", parse: func(c *config, v string) error {
+		if v != "" && v != "email" {
+			return errors.New("want email, or leave it empty")
+		}
+		c.BookingConfirm = v
+		return nil
+	}},
+	{env: "LEADBOOK_BOOKING_HOLD", def: "30m", help: "how long an unconfirmed booking holds its time (with LEADBOOK_BOOKING_CONFIRM=email)", parse: func(c *config, v string) error {
+		return durationIn(&c.BookingHold, v, time.Minute, 7*24*time.Hour)
 	}},
 	{env: "LEADBOOK_TRUSTED_PROXIES", def: "", help: "CIDRs whose X-Forwarded-For is believed; empty: none", parse: func(c *config, v string) error {
 		c.Trusted = nil

@@ -151,6 +151,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		BaseURL:        cfg.BaseURL,
 		RateLimit:      cfg.RateLimit,
 		MinFill:        cfg.MinFill,
+		FormMaxAge:     cfg.FormMaxAge,
 		TrustedProxies: cfg.Trusted,
 		Logger:         log,
 		HTTPS:          len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://",
@@ -164,6 +165,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			Store:      store,
 			Busy:       feeds,
 			Composer:   composer,
+
+			MaxUpcomingPerEmail:   cfg.MaxUpcomingPerEmail,
+			BookingsPerAddressDay: cfg.BookingsPerAddressDay,
+			ConfirmByEmail:        cfg.BookingConfirm == "email",
+			Hold:                  cfg.BookingHold,
 		},
 		Staff: &handlers.Staff{Store: store, Feeds: feeds},
 	})
@@ -209,6 +215,13 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		defer wg.Done()
 		privacyLoop(workerCtx, store, cfg.RetentionDays, log)
 	}()
+	if cfg.BookingConfirm == "email" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			holdLoop(workerCtx, store, log)
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
@@ -252,4 +265,25 @@ func newSender(cfg *config) (mailer.Sender, error) {
 		Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS,
 		Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 	})
+}
+
+// holdLoop cancels, each minute, the bookings held for a confirmation
+// that did not come. Nothing depends on it running: every query treats
+// an expired hold as free, and a booking write releases expired holds
+// first. It keeps the rows, and the staff pages, tidy.
+func holdLoop(ctx context.Context, store *leads.Store, log *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n, err := store.ReleaseExpiredHolds(ctx); err != nil && ctx.Err() == nil {
+			log.Error("release expired holds", "err", err)
+		} else if n > 0 {
+			log.Info("expired holds released", "count", n)
+		}
+	}
 }
