@@ -95,13 +95,16 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		}
 		for i := range future {
 			b := &future[i]
+			// A hold was never confirmed: nobody was invited, so its
+			// cancellation sends nothing.
+			held := b.Held()
 			b.Status, b.Sequence, b.CancelledAt, b.UpdatedAt = BookingCancelled, b.Sequence+1, now, now
 			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', sequence = ?, cancelled_at = ?, updated_at = ?
 				WHERE id = ?`, b.Sequence, formatTime(now), formatTime(now), b.ID); err != nil {
 				return fmt.Errorf("leads: erase: cancel booking: %w", err)
 			}
 			c.Cancelled++
-			if compose == nil {
+			if compose == nil || held {
 				continue
 			}
 			l, err := findLead(ctx, tx, b.LeadID)
