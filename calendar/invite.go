@@ -21,6 +21,30 @@ const (
 // Person is a calendar user: a display name and a mailbox.
 type Person struct{ Name, Email string }
 
+// Caps, in characters, on what an invitation shows as a title and as a
+// name: SUMMARY and the CN of a calendar user are visible in every
+// calendar the event lands in, so a visitor's text there is bounded
+// whatever the caller passes (longer values are cut, with "…").
+const (
+	MaxSummary = 160
+	MaxCN      = 64
+)
+
+// capRunes cuts s to at most n characters, the last one "…" when cut.
+func capRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n-1 {
+			return strings.TrimSpace(s[:j]) + "…"
+		}
+		i++
+	}
+	return s
+}
+
 // Invitation is one booking as an iCalendar event.
 type Invitation struct {
 	Method                         string // MethodRequest or MethodCancel (which implies STATUS:CANCELLED); "" for a feed entry
@@ -146,7 +170,7 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 	line(b, "DTSTART:"+utcStamp(inv.Start))
 	line(b, "DTEND:"+utcStamp(inv.End))
 	if inv.Summary != "" {
-		line(b, "SUMMARY:"+escapeText(inv.Summary))
+		line(b, "SUMMARY:"+escapeText(capRunes(inv.Summary, MaxSummary)))
 	}
 	if inv.Description != "" {
 		line(b, "DESCRIPTION:"+escapeText(inv.Description))
@@ -167,7 +191,7 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 		}
 	} else if inv.Attendee.Email != "" {
 		// RFC 5546 PUBLISH allows no ATTENDEE; the visitor goes in CONTACT.
-		c := strings.TrimSpace(inv.Attendee.Name + " <" + strings.TrimSpace(inv.Attendee.Email) + ">")
+		c := strings.TrimSpace(capRunes(inv.Attendee.Name, MaxCN) + " <" + strings.TrimSpace(inv.Attendee.Email) + ">")
 		line(b, "CONTACT:"+escapeText(c))
 	}
 	if cancelled {
@@ -194,7 +218,7 @@ func calAddress(p Person) (string, error) {
 		return "", fmt.Errorf("bad email address %q", p.Email)
 	}
 	var s strings.Builder
-	if name := paramValue(p.Name); name != "" {
+	if name := paramValue(capRunes(p.Name, MaxCN)); name != "" {
 		s.WriteString(";CN=")
 		s.WriteString(name)
 	}

@@ -249,3 +249,37 @@ func TestMain(m *testing.M) {
 	_ = os.MkdirAll("testdata", 0o755)
 	os.Exit(m.Run())
 }
+
+// TestInvitationCapsVisitorText: whatever the caller passes, SUMMARY and
+// the calendar users' names (CN, and CONTACT in a feed) are bounded.
+func TestInvitationCapsVisitorText(t *testing.T) {
+	inv := sampleInvitation(t)
+	inv.Summary = strings.Repeat("Prize! ", 100)
+	inv.Attendee.Name = strings.Repeat("Ω", 300)
+	b, err := inv.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed, err := EncodeFeed("calls", []Invitation{inv}, inv.Stamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, ln := range strings.Split(string(unfold(append(b, feed...))), "\r\n") {
+		switch {
+		case strings.HasPrefix(ln, "SUMMARY:"):
+			seen++
+			if n := utf8.RuneCountInString(strings.TrimPrefix(ln, "SUMMARY:")); n > MaxSummary+10 { // escapes add a few
+				t.Errorf("SUMMARY has %d characters", n)
+			}
+		case strings.Contains(ln, "Ω"):
+			seen++
+			if n := strings.Count(ln, "Ω"); n > MaxCN {
+				t.Errorf("%d characters of the name in %.40q", n, ln)
+			}
+		}
+	}
+	if seen != 4 {
+		t.Fatalf("%d lines checked, want SUMMARY and the name, in the invitation and the feed", seen)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ type BookingStore interface {
 	CreateBooking(ctx context.Context, nb *leads.NewBooking, check leads.BookingCheck, compose leads.BookingCompose) (*leads.Booking, bool, error)
 	FindBookingByToken(ctx context.Context, hash string) (*leads.Booking, error)
 	CancelBooking(ctx context.Context, hash string, compose leads.BookingCompose) (*leads.Booking, error)
+	ConfirmBooking(ctx context.Context, hash string, compose leads.BookingCompose) (*leads.Booking, error)
 	RescheduleBooking(ctx context.Context, r leads.Reschedule, check leads.BookingCheck, compose leads.BookingCompose) (*leads.Booking, error)
 	UpcomingBookings(ctx context.Context, from time.Time, limit int) ([]leads.Booking, error)
 }
@@ -40,6 +42,7 @@ type BusySource interface {
 // BookingComposer writes invitations, cancellations and reminders.
 type BookingComposer interface {
 	BookingMessages(m mailer.BookingMail) ([]leads.OutboxMessage, error)
+	HoldMessages(m mailer.BookingMail) ([]leads.OutboxMessage, error)
 	Invitation(m mailer.BookingMail) calendar.Invitation
 }
 
@@ -53,7 +56,24 @@ type Booking struct {
 	Store      BookingStore
 	Busy       BusySource
 	Composer   BookingComposer
+
+	// MaxUpcomingPerEmail is how many calls still to come one email
+	// address may have, and BookingsPerAddressDay how many bookings one
+	// client address may make in 24 hours; 0 is no limit. Both are
+	// counted in the database, inside the booking's transaction.
+	MaxUpcomingPerEmail   int
+	BookingsPerAddressDay int
+	// ConfirmByEmail makes a new booking a hold: the slot is taken, the
+	// visitor is mailed a link whose page confirms it, and the CEO is
+	// invited only then. An unconfirmed hold frees the slot after Hold
+	// (DefaultBookingHold when zero).
+	ConfirmByEmail bool
+	Hold           time.Duration
 }
+
+// DefaultBookingHold is how long an unconfirmed hold keeps its slot when
+// Booking.Hold is zero.
+const DefaultBookingHold = 30 * time.Minute
 
 // manage tokens are 32 random bytes, base64url without padding.
 const manageTokenLen = 43
@@ -172,13 +192,41 @@ func (s *Server) bookingWindow(from, to time.Time) (time.Time, time.Time) {
 
 // openSlots computes the open slots with a start in [from, to).
 func (s *Server) openSlots(ctx context.Context, from, to time.Time) ([]calendar.Slot, error) {
+	slots, _, err := s.openSlotsUntil(ctx, from, to)
+	return slots, err
+}
+
+// openSlotsUntil is openSlots, and also the earliest moment a hold among
+// the bookings considered runs out and frees its slot (zero: none), when
+// the answer changes without a booking being written.
+func (s *Server) openSlotsUntil(ctx context.Context, from, to time.Time) ([]calendar.Slot, time.Time, error) {
 	wf, wt := s.bookingWindow(from, to)
 	live, err := s.booking.Store.LiveBookings(ctx, wf, wt)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
+	}
+	var holdEnds time.Time
+	for _, b := range live {
+		if b.Held() && (holdEnds.IsZero() || b.HoldUntil.Before(holdEnds)) {
+			holdEnds = b.HoldUntil
+		}
 	}
 	busy := s.booking.Busy.Busy(wf, wt)
-	return s.booking.Rules.Slots(s.now(), from, to, busy, intervals(live)), nil
+	return s.booking.Rules.Slots(s.now(), from, to, busy, intervals(live)), holdEnds, nil
+}
+
+// clientKey identifies the client's network address for the per-address
+// booking limit without storing it: a keyed hash of the address, or of
+// its /64 network for IPv6, where one client commonly holds a whole /64.
+func (s *Server) clientKey(c echo.Context) string {
+	addr := c.RealIP()
+	if ip := net.ParseIP(addr); ip != nil {
+		if ip.To4() == nil {
+			ip = ip.Mask(net.CIDRMask(64, 128))
+		}
+		addr = ip.String()
+	}
+	return hex.EncodeToString(s.tokens.sum([]byte("client:" + addr))[:16])
 }
 
 // checkSlot is the rule check that runs inside the booking transaction.

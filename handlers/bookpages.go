@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -152,6 +153,13 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	return s.renderHTML(c, status, "book", p)
 }
 
+// Messages of the booking and contact forms beyond CONTENT.md's.
+const (
+	msgExpired = "This form was open for a long time and has expired. Your details are still here: please check them and send the form again."
+	msgConfirm = "Please check your booking and confirm it."
+	msgHeld    = "We have sent you an email with a link to confirm your call. The time is held for you until then."
+)
+
 func (s *Server) handleBookingCreate(c echo.Context) error {
 	var req bookingRequest
 	if err := bind(c, &req); err != nil {
@@ -162,12 +170,22 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	if err := s.allow(c); err != nil {
 		return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "invalid", httpMessage(err), nil, nil)
 	}
-	if reason := s.spamReason(req.Website, req.Token); reason != "" {
+	verdict, reason := s.screen(req.Website, req.Token, true)
+	switch verdict {
+	case screenSpam:
 		s.holdSpam(c, "booking", reason, &req)
 		if wantsJSON(c.Request()) {
 			return c.JSON(http.StatusAccepted, map[string]string{"message": msgThanks})
 		}
 		return c.Redirect(http.StatusSeeOther, "/book/received")
+	case screenExpired:
+		req.Token = s.tokens.issue(s.now())
+		return s.bookAnswer(c, &req, loc, http.StatusUnprocessableEntity, "invalid", msgExpired, nil, nil)
+	case screenFast:
+		// Faster than a person fills a form, but the honeypot is empty:
+		// maybe a person with autofill. Ask once more, with a token that
+		// the fill time does not apply to, rather than drop the booking.
+		req.Token = s.tokens.issueConfirm(s.now())
 	}
 	l := req.lead(leads.SourceBooking)
 	fields := map[string]string{}
@@ -181,15 +199,25 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	if len(fields) > 0 {
 		return s.bookAnswer(c, &req, loc, http.StatusUnprocessableEntity, "invalid", msgInvalid, fields, nil)
 	}
-	wf, wt := s.bookingWindow(start, start)
+	if verdict == screenFast {
+		return s.bookAnswer(c, &req, loc, http.StatusOK, "confirm", msgConfirm, nil, nil)
+	}
 	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message)
 	token, hash := s.manageTokenFor(idem)
-	nb := &leads.NewBooking{
-		Lead: *l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
-		UID: newUID(s.cfg.BaseURL), TokenHash: hash, IdemKey: idem, WindowFrom: wf, WindowTo: wt,
-	}
-	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), s.composeBooking(mailer.ChangeCreated, token))
+	nb, compose := s.newBooking(l, start, loc, hash, token)
+	nb.IdemKey = idem
+	nb.ClientKey = s.clientKey(c)
+	nb.Limits = leads.BookingLimits{UpcomingPerEmail: s.booking.MaxUpcomingPerEmail, PerClientDay: s.booking.BookingsPerAddressDay}
+	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), compose)
 	if err != nil {
+		switch {
+		case errors.Is(err, leads.ErrSlotTaken):
+			return s.bookConflict(c, &req, loc, start)
+		case errors.Is(err, leads.ErrUpcomingLimit):
+			return s.bookAnswer(c, &req, loc, http.StatusConflict, "error", leads.ErrorMessage(err), nil, nil)
+		case errors.Is(err, leads.ErrClientLimit):
+			return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "error", leads.ErrorMessage(err), nil, nil)
+		}
 		switch leads.ErrorCode(err) {
 		case leads.ECONFLICT:
 			return s.bookConflict(c, &req, loc, start)
@@ -204,10 +232,38 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		s.count(EventBookingCreated)
 	}
 	s.deps.Outbox.Wake()
+	if b.Held() {
+		// The answer must not carry the manage link: following it is how
+		// the owner of the address confirms.
+		if wantsJSON(c.Request()) {
+			return c.JSON(http.StatusAccepted, map[string]string{"status": "held", "message": msgHeld,
+				"hold_until": b.HoldUntil.Format(time.RFC3339)})
+		}
+		return c.Redirect(http.StatusSeeOther, "/book/held")
+	}
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusCreated, s.bookingJSON(b, token))
 	}
 	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?created=1")
+}
+
+// newBooking is the booking of lead l at start, for the visitor's zone
+// loc, with the manage token and its hash, and the mail it sends when
+// made: a hold with the "confirm your call" mail when bookings are
+// confirmed by email, else the call with its invitations.
+func (s *Server) newBooking(l *leads.Lead, start time.Time, loc *time.Location, hash, token string) (*leads.NewBooking, leads.BookingCompose) {
+	wf, wt := s.bookingWindow(start, start)
+	nb := &leads.NewBooking{
+		Lead: *l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
+		UID: newUID(s.cfg.BaseURL), TokenHash: hash, WindowFrom: wf, WindowTo: wt,
+	}
+	if !s.booking.ConfirmByEmail {
+		return nb, s.composeBooking(mailer.ChangeCreated, token)
+	}
+	nb.HoldUntil = s.now().Add(s.booking.Hold)
+	return nb, func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
+		return s.booking.Composer.HoldMessages(s.bookingMail(b, l, mailer.ChangeCreated, token))
+	}
 }
 
 // manageTokenFor derives the manage token from the idempotency key, so a
@@ -261,6 +317,13 @@ func (s *Server) bookAnswer(c echo.Context, req *bookingRequest, loc *time.Locat
 		if fields != nil {
 			body["fields"] = fields
 		}
+		if kind == "confirm" || msg == msgExpired {
+			// Send it again with this token, as the form would.
+			body["form_token"] = req.Token
+		}
+		if kind == "confirm" {
+			status = http.StatusUnprocessableEntity
+		}
 		return c.JSON(status, body)
 	}
 	form := &formView{Prefix: "book", Token: req.Token, Values: req.values(), Errors: fields, Status: kind, Message: msg}
@@ -280,6 +343,12 @@ func (s *Server) handleBookReceived(c echo.Context) error {
 	p := s.page("Booking received", "", "book", nil)
 	p.NoIndex = true
 	return s.renderHTML(c, http.StatusOK, "book_received", p)
+}
+
+func (s *Server) handleBookHeld(c echo.Context) error {
+	p := s.page("Please confirm your call", "", "book", map[string]any{"Minutes": int(s.booking.Hold / time.Minute)})
+	p.NoIndex = true
+	return s.renderHTML(c, http.StatusOK, "book_held", p)
 }
 
 // findByToken loads the booking of a manage link.
@@ -305,7 +374,10 @@ type manageView struct {
 	Visitor   string
 	CEO       string
 	UTC       string
-	Live      bool
+	Live      bool // a call: confirmed, not cancelled
+	Held      bool // waiting for the visitor's confirmation
+	Expired   bool // a hold that was not confirmed in time
+	HoldUntil string
 	Past      bool
 	Notice    string
 	NoticeBad bool
@@ -327,6 +399,8 @@ func (s *Server) handleBookingShow(c echo.Context) error {
 		notice = "Your call was moved. An updated invitation is on its way to your inbox."
 	case c.QueryParam("cancelled") != "":
 		notice = "Your call was cancelled. We have let the CEO know."
+	case c.QueryParam("released") != "":
+		notice = "The time is released. Nothing was booked."
 	}
 	return s.renderManage(c, http.StatusOK, b, token, notice, false, "")
 }
@@ -339,13 +413,19 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 			loc, zoneChosen = l, true
 		}
 	}
+	now := s.now()
 	mv := &manageView{
-		Booking: b, Token: token, Live: b.Live(), Past: !b.End.After(s.now()), Notice: notice, NoticeBad: bad,
+		Booking: b, Token: token, Live: b.Live() && !b.Held(), Held: b.Held() && !b.HoldExpired(now),
+		Expired: b.HoldExpired(now) || (!b.Live() && !b.HoldUntil.IsZero() && !b.CancelledAt.Before(b.HoldUntil)),
+		Past:    !b.End.After(now), Notice: notice, NoticeBad: bad,
 		Visitor: mailer.FormatSpan(b.Start, b.End, loc),
 		CEO:     mailer.FormatSpan(b.Start, b.End, s.booking.Rules.Location),
 		UTC:     mailer.FormatSpan(b.Start, b.End, time.UTC),
 		ICSURL:  "/bookings/" + token + "/invite.ics",
 		Form:    &formView{Prefix: "move", Values: map[string]string{}, Errors: map[string]string{}},
+	}
+	if b.Held() {
+		mv.HoldUntil = b.HoldUntil.In(loc).Format("15:04 on Monday, 2 January") + " (" + loc.String() + ")"
 	}
 	if mv.Live && !mv.Past {
 		from := pickerStart(c)
@@ -381,6 +461,7 @@ func (s *Server) handleBookingCancel(c echo.Context) error {
 	if b.Live() && !b.End.After(s.now()) {
 		return echo.NewHTTPError(http.StatusConflict, "This call has already taken place.")
 	}
+	held := b.Held()
 	b, err = s.booking.Store.CancelBooking(ctx, hashToken(token), s.composeBooking(mailer.ChangeCancelled, token))
 	if err != nil {
 		return err
@@ -389,7 +470,42 @@ func (s *Server) handleBookingCancel(c echo.Context) error {
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, s.bookingJSON(b, token))
 	}
+	if held {
+		return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?released=1")
+	}
 	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?cancelled=1")
+}
+
+// handleBookingConfirm confirms a hold by the link mailed to the visitor:
+// only now is the CEO invited. GET on the link only shows the button (mail
+// scanners follow links).
+func (s *Server) handleBookingConfirm(c echo.Context) error {
+	_, token, err := s.findByToken(c)
+	if err != nil {
+		return err
+	}
+	if err := s.allow(c); err != nil {
+		return err
+	}
+	b, err := s.booking.Store.ConfirmBooking(c.Request().Context(), hashToken(token), s.composeBooking(mailer.ChangeCreated, token))
+	if err != nil {
+		if leads.ErrorCode(err) != leads.ECONFLICT {
+			return err
+		}
+		if wantsJSON(c.Request()) {
+			return c.JSON(http.StatusConflict, map[string]string{"error": leads.ErrorMessage(err)})
+		}
+		b, _, ferr := s.findByToken(c)
+		if ferr != nil {
+			return ferr
+		}
+		return s.renderManage(c, http.StatusConflict, b, token, leads.ErrorMessage(err), true, "")
+	}
+	s.deps.Outbox.Wake()
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusOK, s.bookingJSON(b, token))
+	}
+	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?created=1")
 }
 
 type rescheduleRequest struct {
@@ -447,6 +563,9 @@ func (s *Server) handleBookingInvite(c echo.Context) error {
 	b, token, err := s.findByToken(c)
 	if err != nil {
 		return err
+	}
+	if b.Held() {
+		return echo.NewHTTPError(http.StatusConflict, "Please confirm the call first; its invitation is ready then.")
 	}
 	inv := s.booking.Composer.Invitation(s.bookingMail(b, nil, "", token))
 	body, err := inv.Encode()

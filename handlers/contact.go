@@ -44,6 +44,9 @@ func (v *Visitor) lead(source string) *leads.Lead {
 	return l
 }
 
+// visitor lets a request that embeds a Visitor be held as spam.
+func (v *Visitor) visitor() *Visitor { return v }
+
 // values are the typed fields, to show the form again.
 func (v *Visitor) values() map[string]string {
 	m := map[string]string{"name": v.Name, "email": v.Email, "company": v.Company, "phone": v.Phone, "message": v.Message}
@@ -82,9 +85,16 @@ func (s *Server) handleLeadCreate(c echo.Context) error {
 	if err := s.allow(c); err != nil {
 		return s.contactAnswer(c, &req, http.StatusTooManyRequests, "invalid", httpMessage(err), nil)
 	}
-	if reason := s.spamReason(req.Website, req.Token); reason != "" {
+	switch verdict, reason := s.screen(req.Website, req.Token, false); verdict {
+	case screenSpam, screenFast:
 		s.holdSpam(c, "contact", reason, &req)
 		return s.contactSuccess(c)
+	case screenExpired:
+		req.Token = s.tokens.issue(s.now())
+		if wantsJSON(c.Request()) {
+			return c.JSON(http.StatusUnprocessableEntity, map[string]string{"error": msgExpired, "form_token": req.Token})
+		}
+		return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgExpired, nil)
 	}
 	l := req.lead(leads.SourceContact)
 	if err := l.Validate(); err != nil {
@@ -150,33 +160,14 @@ func (s *Server) contactAnswer(c echo.Context, req *contactRequest, status int, 
 	return c.HTMLBlob(status, body)
 }
 
-// spamReason says why a submission looks automated, or "" when it does not.
-func (s *Server) spamReason(honeypot, token string) string {
-	if strings.TrimSpace(honeypot) != "" {
-		return "honeypot"
-	}
-	if s.cfg.MinFill <= 0 {
-		return ""
-	}
-	switch _, err := s.tokens.check(token, s.now(), s.cfg.MinFill); err {
-	case nil:
-		return ""
-	case errTokenFast:
-		return "too fast"
-	case errTokenMissing:
-		return "no form token"
-	default:
-		return "bad form token"
-	}
-}
-
-// holdSpam keeps a bot's submission in the quarantine for staff to review.
+// holdSpam keeps a bot's submission in the quarantine for staff to review,
+// with the address it gave, by which erasure and subject access find it.
 // The bot gets the success answer either way.
-func (s *Server) holdSpam(c echo.Context, form, reason string, req any) {
+func (s *Server) holdSpam(c echo.Context, form, reason string, req interface{ visitor() *Visitor }) {
 	ctx := c.Request().Context()
 	payload, err := json.Marshal(req)
 	if err == nil {
-		err = s.deps.Store.HoldSpam(ctx, &leads.Spam{Form: form, Reason: reason, Payload: payload})
+		err = s.deps.Store.HoldSpam(ctx, &leads.Spam{Form: form, Reason: reason, Email: req.visitor().Email, Payload: payload})
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "spam: hold", "err", err)
@@ -191,7 +182,7 @@ func (s *Server) holdSpam(c echo.Context, form, reason string, req any) {
 // same token with other content is a new one. Without either there is no
 // key, and every POST is new.
 func (s *Server) idemKey(c echo.Context, token string, parts ...string) string {
-	if _, err := s.tokens.parse(token); err != nil {
+	if _, _, err := s.tokens.parse(token); err != nil {
 		token = ""
 		if h := c.Request().Header.Get("Idempotency-Key"); h != "" && len(h) <= 200 {
 			token = "header:" + h

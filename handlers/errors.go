@@ -24,6 +24,10 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case leads.ENOTFOUND:
 		return http.StatusNotFound
+	case leads.ETOOMANY:
+		return http.StatusTooManyRequests
+	case leads.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -53,6 +57,7 @@ var errorHeadings = map[int]string{
 	http.StatusRequestEntityTooLarge: "That submission is too large",
 	http.StatusUnsupportedMediaType:  "That format is not supported",
 	http.StatusTooManyRequests:       "Too many requests",
+	http.StatusServiceUnavailable:    "Busy just now",
 }
 
 // handleError is the one error handler: it skips answers already begun,
@@ -64,7 +69,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	status := statusOf(err)
 	msg := httpMessage(err)
 	ctx := c.Request().Context()
-	if status >= 500 {
+	var le *leads.Error
+	if asLeadsError(err, &le) && le.Retry > 0 {
+		c.Response().Header().Set("Retry-After", retryAfter(le.Retry))
+	}
+	if status >= 500 && leads.ErrorCode(err) != leads.EUNAVAILABLE {
 		s.log.ErrorContext(ctx, "internal error", "route", routeName(c), "err", err)
 		if c.Request().Method == http.MethodPost {
 			msg = msgOops

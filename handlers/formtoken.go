@@ -7,16 +7,24 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 )
 
 // A form token is put in every form the site serves. It carries the time the
 // form was issued and a random nonce, signed with the site's key: the fill
-// time check uses the time, and the idempotency key uses the whole token.
+// time check and the expiry use the time, and the idempotency key uses the
+// whole token.
 //
-//	version(1) | issued unix seconds (8) | nonce (12) | HMAC-SHA256 (16)
+//	kind (1) | issued unix seconds (8) | nonce (12) | HMAC-SHA256 (16)
+//
+// The kind byte is tokenForm for a form as served, and tokenConfirm for the
+// "please confirm" step a booking sent faster than the minimum fill time
+// gets: a person has then seen the page twice, so that token is exempt from
+// the fill time (it still expires).
 const (
-	tokenVersion = 1
+	tokenForm    = 1
+	tokenConfirm = 2
 	tokenNonce   = 12
 	tokenMAC     = 16
 	tokenLen     = 1 + 8 + tokenNonce + tokenMAC
@@ -25,16 +33,25 @@ const (
 var (
 	errTokenMissing = errors.New("no form token")
 	errTokenInvalid = errors.New("bad form token")
-	errTokenFast    = errors.New("submitted too fast")
 )
+
+// DefaultFormMaxAge is how long a form token is accepted when
+// Config.FormMaxAge is zero.
+const DefaultFormMaxAge = 24 * time.Hour
 
 type tokenSigner struct {
 	key []byte
 }
 
-func (s tokenSigner) issue(now time.Time) string {
+// issue returns a new form token issued at now.
+func (s tokenSigner) issue(now time.Time) string { return s.issueKind(now, tokenForm) }
+
+// issueConfirm returns a token for the "please confirm" step.
+func (s tokenSigner) issueConfirm(now time.Time) string { return s.issueKind(now, tokenConfirm) }
+
+func (s tokenSigner) issueKind(now time.Time, kind byte) string {
 	var b [tokenLen]byte
-	b[0] = tokenVersion
+	b[0] = kind
 	binary.BigEndian.PutUint64(b[1:9], uint64(now.Unix()))
 	if _, err := rand.Read(b[9 : 9+tokenNonce]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
@@ -53,38 +70,61 @@ func (s tokenSigner) sum(b []byte) []byte {
 	return m.Sum(nil)
 }
 
-// check verifies a token and that at least minFill passed since it was
-// issued. It returns the issue time when the signature is good.
-func (s tokenSigner) check(token string, now time.Time, minFill time.Duration) (time.Time, error) {
-	issued, err := s.parse(token)
-	if err != nil {
-		return issued, err
-	}
-	// A token from the future (beyond clock skew between instances) was
-	// not issued by us.
-	if issued.After(now.Add(time.Minute)) {
-		return issued, errTokenInvalid
-	}
-	if now.Sub(issued) < minFill {
-		return issued, errTokenFast
-	}
-	return issued, nil
-}
-
-// parse checks a token's signature and returns its issue time.
-func (s tokenSigner) parse(token string) (time.Time, error) {
+// parse checks a token's signature and returns its issue time and kind.
+func (s tokenSigner) parse(token string) (time.Time, byte, error) {
 	if token == "" {
-		return time.Time{}, errTokenMissing
+		return time.Time{}, 0, errTokenMissing
 	}
 	if len(token) != base64.RawURLEncoding.EncodedLen(tokenLen) {
-		return time.Time{}, errTokenInvalid
+		return time.Time{}, 0, errTokenInvalid
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) != tokenLen || b[0] != tokenVersion {
-		return time.Time{}, errTokenInvalid
+	if err != nil || len(b) != tokenLen || (b[0] != tokenForm && b[0] != tokenConfirm) {
+		return time.Time{}, 0, errTokenInvalid
 	}
 	if !hmac.Equal(b[9+tokenNonce:], s.mac(b[:9+tokenNonce])) {
-		return time.Time{}, errTokenInvalid
+		return time.Time{}, 0, errTokenInvalid
 	}
-	return time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0), nil
+	return time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0), b[0], nil
+}
+
+// screening is what the anti-bot checks make of a submission.
+type screening int
+
+const (
+	screenPass    screening = iota // looks like a person: go on
+	screenSpam                     // honeypot filled, token missing or forged: quarantine, answer as if accepted
+	screenExpired                  // a genuine token older than the form's maximum age: show the form again
+	screenFast                     // a genuine token sent within the minimum fill time
+)
+
+// screen checks a submission's honeypot and form token. reason says why a
+// submission is screenSpam or screenFast, for the quarantine. A token of
+// the confirm step is exempt from the fill time when confirmOK.
+func (s *Server) screen(honeypot, token string, confirmOK bool) (verdict screening, reason string) {
+	if strings.TrimSpace(honeypot) != "" {
+		return screenSpam, "honeypot"
+	}
+	now := s.now()
+	issued, kind, err := s.tokens.parse(token)
+	// A token from the future (beyond clock skew between instances) was
+	// not issued by us.
+	if err == nil && issued.After(now.Add(time.Minute)) {
+		err = errTokenInvalid
+	}
+	if err == nil && now.Sub(issued) > s.cfg.FormMaxAge {
+		return screenExpired, "form expired"
+	}
+	if s.cfg.MinFill <= 0 {
+		return screenPass, ""
+	}
+	switch {
+	case errors.Is(err, errTokenMissing):
+		return screenSpam, "no form token"
+	case err != nil:
+		return screenSpam, "bad form token"
+	case now.Sub(issued) < s.cfg.MinFill && !(confirmOK && kind == tokenConfirm):
+		return screenFast, "too fast"
+	}
+	return screenPass, ""
 }

@@ -28,12 +28,14 @@ func (s *Server) routes(e *echo.Echo) {
 	if s.booking != nil {
 		e.Match(getHead, "/book", s.handleBookShow)
 		e.Match(getHead, "/book/received", s.handleBookReceived)
+		e.Match(getHead, "/book/held", s.handleBookHeld)
 		e.Match(getHead, "/api/slots", s.handleSlotsList)
 		e.Match(getHead, "/bookings/:token", s.handleBookingShow)
 		e.Match(getHead, "/bookings/:token/invite.ics", s.handleBookingInvite)
 		e.Match(getHead, "/calendar/:file", s.handleCalendarFeed)
 		post.POST("/book", s.handleBookingCreate)
 		post.POST("/bookings/:token/cancel", s.handleBookingCancel)
+		post.POST("/bookings/:token/confirm", s.handleBookingConfirm)
 		post.POST("/bookings/:token/reschedule", s.handleBookingReschedule)
 	}
 	s.staffRoutes(e)

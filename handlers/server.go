@@ -41,6 +41,7 @@ type Config struct {
 	TrustedProxies []*net.IPNet  // peers whose X-Forwarded-For is believed
 	BodyLimit      string        // e.g. "64K"
 	PageRefresh    time.Duration // how often cached pages are re-rendered with a fresh form token
+	FormMaxAge     time.Duration // how long a form token is accepted; DefaultFormMaxAge when zero
 	Now            func() time.Time
 	Logger         *slog.Logger
 	HTTPS          bool // set from BaseURL
@@ -131,8 +132,7 @@ type Server struct {
 	slotCache slotCache
 	zones     zoneCache
 
-	staff         *Staff
-	loginThrottle *throttle
+	staff *Staff
 }
 
 // New builds the server: it renders the articles, loads the static files
@@ -153,6 +153,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.PageRefresh <= 0 {
 		cfg.PageRefresh = time.Second
+	}
+	if cfg.FormMaxAge <= 0 {
+		cfg.FormMaxAge = DefaultFormMaxAge
 	}
 	if len(deps.FormKey) < 16 {
 		return nil, errors.New("handlers: form key must be at least 16 bytes")
@@ -176,6 +179,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		if b.Rules.Slot == 0 {
 			b.Rules.Slot = 30 * time.Minute
 		}
+		if b.Hold <= 0 {
+			b.Hold = DefaultBookingHold
+		}
 	}
 	if st := deps.Staff; st != nil {
 		if st.Store == nil {
@@ -186,15 +192,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		}
 		if st.Session.Absolute <= 0 {
 			st.Session.Absolute = 12 * time.Hour
-		}
-		if st.AccountFailures <= 0 {
-			st.AccountFailures = 5
-		}
-		if st.AddressFailures <= 0 {
-			st.AddressFailures = 20
-		}
-		if st.ThrottleWindow <= 0 {
-			st.ThrottleWindow = 15 * time.Minute
 		}
 	}
 	s := &Server{
@@ -221,9 +218,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.limiter = &sharedLimiter{hits: deps.Hits, perMinute: cfg.RateLimit, key: deps.FormKey, log: s.log}
 	case cfg.RateLimit > 0:
 		s.limiter = newRateLimiter(cfg.RateLimit)
-	}
-	if s.staff != nil {
-		s.loginThrottle = newThrottle(s.staff.ThrottleWindow)
 	}
 	var err error
 	if s.pages, err = newEngine(); err != nil {

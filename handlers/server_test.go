@@ -53,6 +53,8 @@ type options struct {
 	busy      []string
 	baseURL   string // https://consult.example when empty
 	staff     func(st *handlers.Staff)
+	store     func(o *leads.Options)
+	booking   func(b *handlers.Booking) // limits and confirmation by email
 }
 
 type app struct {
@@ -73,7 +75,11 @@ func newApp(t testing.TB, o options) *app {
 	dir := t.TempDir()
 	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dbPath := filepath.Join(dir, "leadbook.db")
-	store, err := leads.Open(ctx, dbPath, leads.Options{Now: c.Now, Password: cheapPasswords})
+	storeOpts := leads.Options{Now: c.Now, Password: cheapPasswords}
+	if o.store != nil {
+		o.store(&storeOpts)
+	}
+	store, err := leads.Open(ctx, dbPath, storeOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,15 +125,18 @@ func newApp(t testing.TB, o options) *app {
 	if o.staff != nil {
 		o.staff(staff)
 	}
+	booking := &handlers.Booking{
+		Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
+		FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
+	}
+	if o.booking != nil {
+		o.booking(booking)
+	}
 	srv, err := handlers.New(handlers.Config{
 		BaseURL: o.baseURL, RateLimit: o.rateLimit, MinFill: o.minFill, Now: c.Now,
 		Logger: slog.New(slog.DiscardHandler),
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, FormKey: []byte("0123456789abcdef0123456789abcdef"),
-		Booking: &handlers.Booking{
-			Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
-			FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
-		},
-		Staff: staff})
+		Booking: booking, Staff: staff})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ const maxSlotDays = 62
 // slotCache keeps /api/slots answers until something they depend on
 // changes: a booking (the store's version), the busy feeds (their version),
 // or the clock passing the moment the first slot falls inside the minimum
-// notice or a new day enters the horizon. A cached answer is therefore
+// notice, a new day enters the horizon, or a hold runs out. A cached answer is therefore
 // always the answer a fresh computation would give.
 type slotCache struct {
 	mu      sync.RWMutex
@@ -88,12 +88,16 @@ func (s *Server) handleSlotsList(c echo.Context) error {
 	body := s.slotCache.get(key, bv, fv, now)
 	if body == nil {
 		start, end := from.In(loc), to.AddDays(1).In(loc)
-		slots, err := s.openSlots(c.Request().Context(), start, end)
+		slots, holdEnds, err := s.openSlotsUntil(c.Request().Context(), start, end)
 		if err != nil {
 			return err
 		}
 		body = appendSlotsJSON(make([]byte, 0, 64+len(slots)*72), loc.String(), slots, loc)
-		s.slotCache.put(key, &slotEntry{body: body, bookings: bv, busy: fv, validUntil: s.slotsValidUntil(now, slots)})
+		until := s.slotsValidUntil(now, slots)
+		if !holdEnds.IsZero() && holdEnds.Before(until) {
+			until = holdEnds
+		}
+		s.slotCache.put(key, &slotEntry{body: body, bookings: bv, busy: fv, validUntil: until})
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSONBlob(http.StatusOK, body)

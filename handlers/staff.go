@@ -2,12 +2,10 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +16,8 @@ import (
 
 // StaffStore is what the staff dashboard needs from the system of record.
 type StaffStore interface {
-	Authenticate(ctx context.Context, email, password string) (*leads.Staff, int64, error)
+	Authenticate(ctx context.Context, email, password, address string) (*leads.Staff, error)
+	SignInFailures(ctx context.Context, staffID int64, since time.Time) (leads.SignInFailures, error)
 	CreateSession(ctx context.Context, staffID int64, p leads.SessionPolicy) (string, error)
 	FindSession(ctx context.Context, token string, p leads.SessionPolicy) (*leads.Session, error)
 	DeleteSession(ctx context.Context, token string) error
@@ -37,6 +36,8 @@ type StaffStore interface {
 	ListSpam(ctx context.Context, limit int) ([]leads.Spam, error)
 	FindSpam(ctx context.Context, id int64) (*leads.Spam, error)
 	ReleaseSpam(ctx context.Context, id int64, l *leads.Lead, compose leads.Compose, by leads.Actor) error
+	ReleaseSpamBooking(ctx context.Context, id int64, nb *leads.NewBooking, check leads.BookingCheck,
+		compose leads.BookingCompose, leadCompose leads.Compose, by leads.Actor) (*leads.SpamBookingRelease, error)
 	ExportCSV(ctx context.Context, w io.Writer, f leads.ExportFilter, bom bool) (int, error)
 	EraseEmail(ctx context.Context, email string, by leads.Actor, compose leads.BookingCompose) (*leads.Erasure, error)
 	FinishErasures(ctx context.Context) (int, error)
@@ -57,12 +58,6 @@ type Staff struct {
 	Feeds FeedStatuser
 	// Session bounds sessions; 2h idle and 12h absolute when zero.
 	Session leads.SessionPolicy
-	// AccountFailures and AddressFailures are the failed sign-ins allowed
-	// per account and per client address within ThrottleWindow; 5, 20 and
-	// 15 minutes when zero.
-	AccountFailures int
-	AddressFailures int
-	ThrottleWindow  time.Duration
 }
 
 // staffAuth is what a request is signed in as.
@@ -70,6 +65,7 @@ type staffAuth struct {
 	actor leads.Actor
 	staff *leads.Staff // nil for an API token
 	token string       // the session token, for sign-out
+	since time.Time    // the sign-in before this session's
 }
 
 const staffAuthKey = "staff_auth"
@@ -101,11 +97,12 @@ func (s *Server) sessionCookie(token string, maxAge int) *http.Cookie {
 
 var errSignIn = echo.NewHTTPError(http.StatusUnauthorized, "Sign in first.")
 
-// requireStaff lets a request through when it carries a live API token
-// (GET and HEAD only: tokens are for reading) or a live session cookie. A
-// browser without one is sent to the sign-in page; a script, a JSON client
-// or a CSV download gets 401. Either way the answer holds nothing from the
-// page asked for.
+// requireStaff lets a request through when it carries a live session
+// cookie, or a live API token on a route open to tokens (see tokenScope:
+// the CSV export and read APIs, GET and HEAD only); a token anywhere else
+// gets 403. A browser without either is sent to the sign-in page; a
+// script, a JSON client or a CSV download gets 401. Either way the answer
+// holds nothing from the page asked for.
 func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		noStore(c)
@@ -124,8 +121,8 @@ func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return err
 			}
-			if req.Method != http.MethodGet && req.Method != http.MethodHead {
-				return echo.NewHTTPError(http.StatusForbidden, "API tokens can only read; sign in to make changes.")
+			if err := tokenMayUse(c); err != nil {
+				return err
 			}
 			c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "token", ID: t.ID}})
 			return next(c)
@@ -145,7 +142,7 @@ func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.Method == http.MethodPost && !sameOrigin(req) {
 			return echo.NewHTTPError(http.StatusForbidden, "Cross-origin requests are not allowed.")
 		}
-		c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "staff", ID: se.Staff.ID}, staff: &se.Staff, token: cookie.Value})
+		c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "staff", ID: se.Staff.ID}, staff: &se.Staff, token: cookie.Value, since: se.FailuresSince})
 		return next(c)
 	}
 }
@@ -189,68 +186,6 @@ func safeNext(next string) string {
 	return next
 }
 
-// throttle counts failed sign-ins per key within a window. Keys that saw
-// no failure within the window are forgotten.
-type throttle struct {
-	mu        sync.Mutex
-	window    time.Duration
-	fails     map[string][]time.Time
-	lastSweep time.Time
-}
-
-func newThrottle(window time.Duration) *throttle {
-	return &throttle{window: window, fails: map[string][]time.Time{}}
-}
-
-func (t *throttle) recent(key string, now time.Time) []time.Time {
-	ts := t.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= t.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(t.fails, key)
-	} else {
-		t.fails[key] = ts
-	}
-	return ts
-}
-
-// blocked reports whether key has max failures in the window, and how long
-// until the oldest of them leaves it.
-func (t *throttle) blocked(key string, max int, now time.Time) (bool, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ts := t.recent(key, now)
-	if len(ts) < max {
-		return false, 0
-	}
-	return true, t.window - now.Sub(ts[len(ts)-max])
-}
-
-func (t *throttle) fail(key string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if now.Sub(t.lastSweep) > t.window {
-		t.lastSweep = now
-		for k := range t.fails {
-			t.recent(k, now)
-		}
-	}
-	ts := append(t.recent(key, now), now)
-	if len(ts) > 64 {
-		ts = ts[len(ts)-64:]
-	}
-	t.fails[key] = ts
-}
-
-func (t *throttle) reset(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, key)
-}
-
 type loginRequest struct {
 	Email    string `form:"email"`
 	Password string `form:"password"`
@@ -270,47 +205,37 @@ func (s *Server) handleStaffLoginShow(c echo.Context) error {
 	return s.renderLogin(c, http.StatusOK, c.QueryParam("next"), "")
 }
 
-// handleStaffLogin signs a member of staff in. A wrong password and an
-// unknown account get the same answer after the same work (one argon2id
-// hash); repeated failures per account and per address are throttled
-// before any hashing.
+// handleStaffLogin signs a member of staff in. The store counts the
+// attempt against the sign-in limits before it hashes anything, and hashes
+// under a cap: a refusal answers at once, 429 for a limit, 503 when
+// hashing is busy, each with Retry-After. A wrong password and an unknown
+// account get the same answer after the same work.
 func (s *Server) handleStaffLogin(c echo.Context) error {
 	var req loginRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	now := s.now()
-	account := "acct:" + strings.ToLower(strings.TrimSpace(req.Email))
-	addr := "addr:" + c.RealIP()
-	for _, k := range []struct {
-		key string
-		max int
-	}{{account, s.staff.AccountFailures}, {addr, s.staff.AddressFailures}} {
-		if blocked, wait := s.loginThrottle.blocked(k.key, k.max, now); blocked {
-			secs := int(wait.Seconds()) + 1
-			c.Response().Header().Set("Retry-After", itoa(secs))
-			return s.renderLogin(c, http.StatusTooManyRequests, req.Next, "Too many failed sign-ins. Please wait a few minutes and try again.")
-		}
-	}
-	st, id, err := s.staff.Store.Authenticate(ctx, req.Email, req.Password)
+	st, err := s.staff.Store.Authenticate(ctx, req.Email, req.Password, c.RealIP())
 	if err != nil {
-		if !errors.Is(err, leads.ErrBadCredentials) {
+		var le *leads.Error
+		if !asLeadsError(err, &le) {
 			return err
 		}
-		s.loginThrottle.fail(account, now)
-		s.loginThrottle.fail(addr, now)
-		actor := leads.Actor{Kind: "unknown"}
-		if id != 0 {
-			actor = leads.Actor{Kind: "staff", ID: id}
+		switch le.Code {
+		case leads.EUNAUTHORIZED:
+			s.log.InfoContext(ctx, "staff sign-in failed")
+			return s.renderLogin(c, http.StatusUnauthorized, req.Next, msgBadLogin)
+		case leads.ETOOMANY, leads.EUNAVAILABLE:
+			status := http.StatusTooManyRequests
+			if le.Code == leads.EUNAVAILABLE {
+				status = http.StatusServiceUnavailable
+			}
+			c.Response().Header().Set("Retry-After", retryAfter(le.Retry))
+			return s.renderLogin(c, status, req.Next, le.Message)
 		}
-		if aerr := s.staff.Store.Audit(ctx, actor, leads.AuditSignInFailed, "", ""); aerr != nil {
-			s.log.ErrorContext(ctx, "audit sign-in failure", "err", aerr)
-		}
-		s.log.InfoContext(ctx, "staff sign-in failed")
-		return s.renderLogin(c, http.StatusUnauthorized, req.Next, msgBadLogin)
+		return err
 	}
-	s.loginThrottle.reset(account)
 	token, err := s.staff.Store.CreateSession(ctx, st.ID, s.staff.Session)
 	if err != nil {
 		return err
@@ -318,6 +243,11 @@ func (s *Server) handleStaffLogin(c echo.Context) error {
 	http.SetCookie(c.Response(), s.sessionCookie(token, int(s.staff.Session.Absolute.Seconds())))
 	s.log.InfoContext(ctx, "staff signed in", "staff_id", st.ID)
 	return c.Redirect(http.StatusSeeOther, safeNext(req.Next))
+}
+
+// retryAfter is d in whole seconds, rounded up, for a Retry-After header.
+func retryAfter(d time.Duration) string {
+	return itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 
 func (s *Server) handleStaffLogout(c echo.Context) error {

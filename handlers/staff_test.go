@@ -347,46 +347,6 @@ func TestStaffLoginSameAnswerForUnknownAccount(t *testing.T) {
 	}
 }
 
-func TestStaffLoginThrottle(t *testing.T) {
-	t.Run("per account", func(t *testing.T) {
-		a := newApp(t, options{})
-		a.addStaff()
-		for i := 0; i < 5; i++ {
-			// From different addresses: the account's own limit applies.
-			if rec := a.loginAs(staffEmail, "wrong password here", fmt.Sprintf("198.51.100.%d:1000", i+1)); rec.Code != http.StatusUnauthorized {
-				t.Fatalf("attempt %d: %d", i+1, rec.Code)
-			}
-		}
-		if rec := a.loginAs(staffEmail, staffPassword, "198.51.100.99:1000"); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
-			t.Fatalf("sixth attempt, right password: %d", rec.Code)
-		}
-		unknown := "ghost@consult.example"
-		for i := 0; i < 5; i++ {
-			a.loginAs(unknown, "wrong password here", fmt.Sprintf("198.51.100.%d:1000", i+1))
-		}
-		if rec := a.loginAs(unknown, "wrong password here", "198.51.100.98:1000"); rec.Code != http.StatusTooManyRequests {
-			t.Fatalf("unknown account not throttled alike: %d", rec.Code)
-		}
-		a.clock.Add(15 * time.Minute)
-		if rec := a.loginAs(staffEmail, staffPassword, "198.51.100.99:1000"); rec.Code != http.StatusSeeOther {
-			t.Fatalf("after the window: %d", rec.Code)
-		}
-	})
-	t.Run("per address", func(t *testing.T) {
-		a := newApp(t, options{})
-		a.addStaff()
-		for i := 0; i < 20; i++ {
-			a.loginAs(fmt.Sprintf("guess%d@consult.example", i), "wrong password here", "203.0.113.50:1000")
-		}
-		if rec := a.loginAs(staffEmail, staffPassword, "203.0.113.50:1000"); rec.Code != http.StatusTooManyRequests {
-			t.Fatalf("address not throttled: %d", rec.Code)
-		}
-		if rec := a.loginAs(staffEmail, staffPassword, "203.0.113.51:1000"); rec.Code != http.StatusSeeOther {
-			t.Fatalf("another address: %d", rec.Code)
-		}
-	})
-}
-
 // hostileLeads are inserted with raw SQL, as data from an import or an
 // older version might be: the export must guard them whatever the forms
 // let through.

@@ -20,6 +20,8 @@ import (
 
 // staffRoutes registers the dashboard: sign-in, the pages (GET, behind
 // requireStaff) and the actions (POST, same-origin, behind requireStaff).
+// Pages and actions need a signed-in person; only the routes registered
+// with read (the CSV export) are open to API tokens.
 func (s *Server) staffRoutes(e *echo.Echo) {
 	if s.staff == nil {
 		return
@@ -29,10 +31,13 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 	e.POST("/staff/login", s.handleStaffLogin, s.crossOrigin, limit)
 
 	get := func(path string, h echo.HandlerFunc) { e.Match(getHead, path, h, s.requireStaff) }
+	read := func(path string, h echo.HandlerFunc) {
+		e.Match(getHead, path, h, tokenScope(scopeRead), s.requireStaff)
+	}
 	post := func(path string, h echo.HandlerFunc) { e.POST(path, h, s.crossOrigin, limit, s.requireStaff) }
 	get("/staff", s.handleStaffHome)
 	get("/staff/leads", s.handleStaffLeads)
-	get("/staff/leads.csv", s.handleLeadsExport)
+	read("/staff/leads.csv", s.handleLeadsExport)
 	get("/staff/leads/:id", s.handleStaffLead)
 	get("/staff/bookings", s.handleStaffBookings)
 	get("/staff/outbox", s.handleStaffOutbox)
@@ -124,8 +129,16 @@ func (s *Server) handleStaffHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Failed sign-ins at the signed-in person's own account, with the
+	// address masked: enough to tell their own typing from someone else's.
+	var failures leads.SignInFailures
+	if a := authOf(c); a.staff != nil {
+		if failures, err = s.staff.Store.SignInFailures(ctx, a.staff.ID, a.since); err != nil {
+			return err
+		}
+	}
 	return s.renderStaff(c, http.StatusOK, "staff_home", "Dashboard", "home", map[string]any{
-		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming,
+		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming, "Failures": failures,
 	})
 }
 
@@ -276,8 +289,9 @@ func (s *Server) handleStaffSpam(c echo.Context) error {
 		views[i].Spam = sp
 		_ = json.Unmarshal(sp.Payload, &views[i].Fields)
 	}
+	lead, _ := strconv.ParseInt(c.QueryParam("lead"), 10, 64)
 	return s.renderStaff(c, http.StatusOK, "staff_spam", "Spam quarantine", "spam", map[string]any{
-		"Held": views, "Notice": c.QueryParam("notice"),
+		"Held": views, "Notice": c.QueryParam("notice"), "Lead": lead,
 	})
 }
 
@@ -292,6 +306,9 @@ func (s *Server) handleSpamRelease(c echo.Context) error {
 	sp, err := s.staff.Store.FindSpam(ctx, id)
 	if err != nil {
 		return err
+	}
+	if sp.Form == "booking" && s.booking != nil {
+		return s.releaseSpamBooking(c, sp)
 	}
 	var req contactRequest
 	if err := json.Unmarshal(sp.Payload, &req); err != nil {
@@ -315,6 +332,43 @@ func (s *Server) handleSpamRelease(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/staff/spam?notice=released")
 }
 
+// releaseSpamBooking releases a held booking request: the call is booked
+// (or held for the visitor's confirmation, when bookings are confirmed by
+// email) if its time is still free, and the lead is kept either way; the
+// spam page then says which.
+func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
+	var req bookingRequest
+	if err := json.Unmarshal(sp.Payload, &req); err != nil {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission cannot be read as a booking.").SetInternal(err)
+	}
+	l := req.lead(leads.SourceBooking)
+	loc, _ := s.visitorZone(req.TZ)
+	check := leads.BookingCheck(func([]leads.Booking) error { return leads.ErrSlotTaken })
+	start, err := parseStart(req.Start)
+	if err == nil {
+		check = s.checkSlot(start)
+	} else {
+		start = s.now() // any valid span: the check above refuses it
+	}
+	token, hash := newManageToken()
+	nb, compose := s.newBooking(l, start, loc, hash, token)
+	r, err := s.staff.Store.ReleaseSpamBooking(c.Request().Context(), sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
+	if err != nil {
+		if leads.ErrorCode(err) == leads.EINVALID {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission is not a valid lead (a field is missing or consent was not given).")
+		}
+		return err
+	}
+	s.deps.Outbox.Wake()
+	notice := "booked"
+	if r.Booking == nil {
+		notice = "gone"
+	} else {
+		s.count(EventBookingCreated)
+	}
+	return c.Redirect(http.StatusSeeOther, "/staff/spam?notice="+notice+"&lead="+strconv.FormatInt(r.Lead.ID, 10))
+}
+
 func (s *Server) handleStaffFeeds(c echo.Context) error {
 	var feeds []calendar.FeedStatus
 	if s.staff.Feeds != nil {
@@ -323,24 +377,73 @@ func (s *Server) handleStaffFeeds(c echo.Context) error {
 	return s.renderStaff(c, http.StatusOK, "staff_feeds", "Busy feeds", "feeds", map[string]any{"Feeds": feeds, "Now": s.now()})
 }
 
+// privacyForm is what one of the privacy page's forms holds: what was
+// typed, and the errors to show beside it.
+type privacyForm struct {
+	Email, Error, ConfirmError string
+}
+
 func (s *Server) handleStaffPrivacy(c echo.Context) error {
+	return s.renderPrivacy(c, http.StatusOK, privacyForm{}, privacyForm{})
+}
+
+func (s *Server) renderPrivacy(c echo.Context, status int, export, erase privacyForm) error {
 	er, err := s.staff.Store.ListErasures(c.Request().Context(), 50)
 	if err != nil {
 		return err
 	}
-	return s.renderStaff(c, http.StatusOK, "staff_privacy", "Privacy", "privacy", map[string]any{
-		"Erasures": er, "Notice": c.QueryParam("notice"),
+	return s.renderStaff(c, status, "staff_privacy", "Privacy", "privacy", map[string]any{
+		"Erasures": er, "Notice": c.QueryParam("notice"), "Export": export, "Erase": erase,
 	})
 }
 
+// privacyInvalid answers a privacy request with bad fields: 422, as JSON
+// with the field errors, or the privacy page again with the input kept and
+// the errors beside it.
+func (s *Server) privacyInvalid(c echo.Context, form string, f privacyForm) error {
+	if wantsJSON(c.Request()) {
+		fields := map[string]string{}
+		if f.Error != "" {
+			fields["email"] = f.Error
+		}
+		if f.ConfirmError != "" {
+			fields["confirm"] = f.ConfirmError
+		}
+		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": msgInvalid, "fields": fields})
+	}
+	if form == "export" {
+		return s.renderPrivacy(c, http.StatusUnprocessableEntity, f, privacyForm{})
+	}
+	return s.renderPrivacy(c, http.StatusUnprocessableEntity, privacyForm{}, f)
+}
+
+// emailError is the message for the email field of a refused privacy
+// request, or "" when err is something else.
+func emailError(err error) string {
+	if leads.ErrorCode(err) != leads.EINVALID {
+		return ""
+	}
+	if m := fieldErrors(err)["email"]; m != "" {
+		return m
+	}
+	return httpMessage(err)
+}
+
 // handlePersonExport answers a subject access request: everything held on
-// one email, as a JSON download.
+// one exact address, as a JSON download. The mail is shown as
+// mailer.Readable makes it, without manage links.
 func (s *Server) handlePersonExport(c echo.Context) error {
-	email := strings.TrimSpace(c.QueryParam("email"))
+	email := c.QueryParam("email")
 	ctx := c.Request().Context()
 	p, err := s.staff.Store.FindPerson(ctx, email)
+	if msg := emailError(err); msg != "" {
+		return s.privacyInvalid(c, "export", privacyForm{Email: email, Error: msg})
+	}
 	if err != nil {
 		return err
+	}
+	for i := range p.Mail {
+		p.Mail[i].Message = string(mailer.Readable([]byte(p.Mail[i].Message)))
 	}
 	detail := fmt.Sprintf(`{"leads":%d,"bookings":%d,"mail":%d}`, len(p.Leads), len(p.Bookings), len(p.Mail))
 	if err := s.staff.Store.Audit(ctx, authOf(c).actor, leads.AuditPersonExport, "", detail); err != nil {
@@ -355,8 +458,8 @@ func (s *Server) handlePersonExport(c echo.Context) error {
 }
 
 type eraseRequest struct {
-	Email   string   `form:"email"`
-	Confirm checkbox `form:"confirm"`
+	Email   string   `form:"email" json:"email"`
+	Confirm checkbox `form:"confirm" json:"confirm"`
 }
 
 // handleErase erases one person. Their future calls are cancelled first,
@@ -367,8 +470,12 @@ func (s *Server) handleErase(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	if !req.Confirm {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Tick the box to confirm the erasure.")
+	if _, err := leads.SubjectEmail(req.Email); err != nil || !req.Confirm {
+		f := privacyForm{Email: req.Email, Error: emailError(err)}
+		if !req.Confirm {
+			f.ConfirmError = "Tick the box to confirm the erasure."
+		}
+		return s.privacyInvalid(c, "erase", f)
 	}
 	var compose leads.BookingCompose
 	if s.booking != nil {
@@ -381,6 +488,9 @@ func (s *Server) handleErase(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	er, err := s.staff.Store.EraseEmail(ctx, req.Email, authOf(c).actor, compose)
+	if msg := emailError(err); msg != "" {
+		return s.privacyInvalid(c, "erase", privacyForm{Email: req.Email, Error: msg})
+	}
 	if err != nil {
 		return err
 	}
@@ -388,6 +498,9 @@ func (s *Server) handleErase(c echo.Context) error {
 		s.deps.Outbox.Wake()
 	}
 	s.log.InfoContext(ctx, "erasure", "erasure_id", er.ID, "leads", er.Counts.Leads)
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusOK, map[string]any{"id": er.ID, "status": er.Status, "counts": er.Counts})
+	}
 	return c.Redirect(http.StatusSeeOther, "/staff/privacy?notice=erased")
 }
 

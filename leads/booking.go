@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -29,13 +30,27 @@ type Booking struct {
 	CancelledAt time.Time
 	TokenHash   string // hash of the manage link's token; the token itself is never stored
 	IdemKey     string
+	// HoldUntil is set while the booking waits for the visitor to confirm
+	// it by the emailed link: until then the slot counts as taken, after
+	// it the slot is free again. Zero once confirmed (or never held).
+	HoldUntil time.Time
 
 	// From the lead.
 	Name, Email, Company string
 }
 
-// Live reports whether the booking holds its slot.
+// Live reports whether the booking holds its slot (or held it: see
+// HoldExpired).
 func (b *Booking) Live() bool { return b.Status == BookingConfirmed }
+
+// Held reports whether the booking still waits for the visitor's
+// confirmation; the CEO has not been invited yet.
+func (b *Booking) Held() bool { return b.Live() && !b.HoldUntil.IsZero() }
+
+// HoldExpired reports whether the booking is a hold that was not
+// confirmed in time: its slot is free at now, whether or not the release
+// has been written yet.
+func (b *Booking) HoldExpired(now time.Time) bool { return b.Held() && !b.HoldUntil.After(now) }
 
 // BookingCheck re-checks the availability rules inside the booking's
 // transaction, given the live bookings that overlap the window the caller
@@ -60,6 +75,26 @@ type NewBooking struct {
 	// Window is the span whose live bookings Check needs to see (the day
 	// of the call, widened by the buffer, say).
 	WindowFrom, WindowTo time.Time
+	// HoldUntil, when set, makes the booking a hold that the visitor must
+	// confirm (ConfirmBooking) before then.
+	HoldUntil time.Time
+	// ClientKey identifies the client's network address, keyed so that the
+	// address itself is not stored; Limits.PerClientDay counts by it.
+	ClientKey string
+	// Limits cap new bookings; they are checked in the booking's
+	// transaction against what the database holds.
+	Limits BookingLimits
+}
+
+// BookingLimits cap new bookings; a zero field is no cap. Moving a
+// booking is not a new one.
+type BookingLimits struct {
+	// UpcomingPerEmail is how many live calls (confirmed, or held and
+	// not expired) still to come one email address may have.
+	UpcomingPerEmail int
+	// PerClientDay is how many bookings may be made from one ClientKey in
+	// 24 hours, whatever became of them.
+	PerClientDay int
 }
 
 // slotConstraints are the constraints that keep two live calls apart: the
@@ -80,8 +115,25 @@ func slotTaken(err error) bool {
 // ErrSlotTaken is the conflict returned when a slot is no longer free.
 var ErrSlotTaken = &Error{Code: ECONFLICT, Message: "That time is no longer available. Please pick another."}
 
+// ErrUpcomingLimit refuses a booking for an address that already has as
+// many calls to come as BookingLimits.UpcomingPerEmail allows.
+var ErrUpcomingLimit = &Error{Code: ECONFLICT, Message: "This email address already has a call with us coming up. " +
+	"To change it, use the link in the email about that call; to book another, cancel that one first."}
+
+// ErrClientLimit refuses a booking from a client that made as many in the
+// last 24 hours as BookingLimits.PerClientDay allows.
+var ErrClientLimit = &Error{Code: ETOOMANY, Message: "Too many calls were booked from your network address today. " +
+	"Please try again tomorrow, or leave your details with the contact form and we will get back to you."}
+
+// ErrHoldExpired is the answer to confirming a hold that ran out.
+var ErrHoldExpired = &Error{Code: ECONFLICT, Message: "This time was held for you, but it was not confirmed in time and has been released. Please book again."}
+
+// EmailKey is the form of an address that the per-address limit compares:
+// the whole address in lower case.
+func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
 const bookingColumns = `b.id, b.created_at, b.updated_at, b.lead_id, b.uid, b.sequence, b.start_at, b.end_at, b.timezone,
-	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, l.name, l.email, l.company`
+	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, l.name, l.email, l.company`
 
 const bookingFrom = ` FROM bookings b JOIN leads l ON l.id = b.lead_id `
 
@@ -89,10 +141,10 @@ func scanBooking(row rowScanner) (*Booking, error) {
 	var (
 		b                            Booking
 		created, updated, start, end string
-		cancelledAt, idemKey         sql.NullString
+		cancelledAt, idemKey, hold   sql.NullString
 	)
 	if err := row.Scan(&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
-		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &b.Name, &b.Email, &b.Company); err != nil {
+		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &b.Name, &b.Email, &b.Company); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Booking not found.")
 		}
@@ -102,7 +154,7 @@ func scanBooking(row rowScanner) (*Booking, error) {
 	for _, p := range []struct {
 		dst *time.Time
 		src string
-	}{{&b.CreatedAt, created}, {&b.UpdatedAt, updated}, {&b.Start, start}, {&b.End, end}, {&b.CancelledAt, cancelledAt.String}} {
+	}{{&b.CreatedAt, created}, {&b.UpdatedAt, updated}, {&b.Start, start}, {&b.End, end}, {&b.CancelledAt, cancelledAt.String}, {&b.HoldUntil, hold.String}} {
 		if p.src == "" {
 			continue
 		}
@@ -143,17 +195,22 @@ func queryBookings(ctx context.Context, q rowsQueryer, where string, args ...any
 // starts after from-MaxBookingLength.
 const MaxBookingLength = 24 * time.Hour
 
-// liveBookings returns the confirmed bookings overlapping [from, to),
-// sorted by start, except the one with id skip.
-func liveBookings(ctx context.Context, q rowsQueryer, from, to time.Time, skip int64) ([]Booking, error) {
-	return queryBookings(ctx, q, `WHERE b.status = 'confirmed' AND b.start_at > ? AND b.start_at < ? AND b.end_at > ? AND b.id != ?
-		ORDER BY b.start_at`, formatTime(from.Add(-MaxBookingLength)), formatTime(to), formatTime(from), skip)
+// liveCond is the condition on a booking row b that it holds its slot at
+// the instant given as its one argument: confirmed, or held and not yet
+// expired.
+const liveCond = `b.status = 'confirmed' AND (b.hold_until IS NULL OR b.hold_until > ?)`
+
+// liveBookings returns the bookings that hold their slots at now and
+// overlap [from, to), sorted by start, except the one with id skip.
+func liveBookings(ctx context.Context, q rowsQueryer, now, from, to time.Time, skip int64) ([]Booking, error) {
+	return queryBookings(ctx, q, `WHERE `+liveCond+` AND b.start_at > ? AND b.start_at < ? AND b.end_at > ? AND b.id != ?
+		ORDER BY b.start_at`, formatTime(now), formatTime(from.Add(-MaxBookingLength)), formatTime(to), formatTime(from), skip)
 }
 
-// LiveBookings returns the confirmed bookings overlapping [from, to),
-// sorted by start.
+// LiveBookings returns the bookings overlapping [from, to) that hold
+// their slots now (confirmed, or held and not expired), sorted by start.
 func (s *Store) LiveBookings(ctx context.Context, from, to time.Time) ([]Booking, error) {
-	return liveBookings(ctx, s.r, from, to, 0)
+	return liveBookings(ctx, s.r, s.now(), from, to, 0)
 }
 
 // lockCalendar takes the calendar's row lock for the rest of tx, raises
@@ -177,7 +234,9 @@ const bookingsVersionTTL = time.Second
 
 // BookingsVersion changes whenever a booking is created, moved or
 // cancelled, by this process or by any other on the same database, so
-// callers can cache what they derive from the bookings. It is the
+// callers can cache what they derive from the bookings. (A hold that
+// expires frees its slot without changing it: callers that cache keep the
+// earliest HoldUntil in mind.) It is the
 // calendar's version in the database, read at most once per
 // bookingsVersionTTL; this process's own writes show at once.
 func (s *Store) BookingsVersion() uint64 {
@@ -215,19 +274,14 @@ func (s *Store) raiseBookingsVersion(v uint64) uint64 {
 }
 
 // CreateBooking books a call in one transaction: it returns the first
-// answer for a repeated idempotency key, re-checks the rules with check
-// against the live bookings of the request's window, upserts the lead,
-// inserts the booking (a unique index on live start times makes double
-// booking impossible whatever check says), and queues compose's mail.
+// answer for a repeated idempotency key, releases expired holds, checks
+// nb.Limits, re-checks the rules with check against the live bookings of
+// the request's window, upserts the lead, inserts the booking (a unique
+// index on live start times makes double booking impossible whatever
+// check says), and queues compose's mail.
 func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check BookingCheck, compose BookingCompose) (b *Booking, created bool, err error) {
-	nb.Lead.Source = SourceBooking
-	nb.Lead.Normalize()
-	if err := nb.Lead.Validate(); err != nil {
+	if err := nb.prepare(); err != nil {
 		return nil, false, err
-	}
-	nb.Message = multiLine(nb.Message)
-	if !nb.End.After(nb.Start) || nb.End.Sub(nb.Start) > MaxBookingLength || nb.UID == "" || nb.TokenHash == "" {
-		return nil, false, fmt.Errorf("leads: create booking: start, end (at most %v later), uid and token hash are required", MaxBookingLength)
 	}
 	var version uint64
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -246,37 +300,18 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 				return nil
 			}
 		}
-		live, err := liveBookings(ctx, tx, nb.WindowFrom, nb.WindowTo, 0)
-		if err != nil {
-			return err
-		}
-		if check != nil {
-			if err := check(live); err != nil {
-				return err
-			}
-		}
 		now := s.now()
-		l := nb.Lead
-		if err := upsertLead(ctx, tx, &l, now); err != nil {
+		if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
 			return err
 		}
-		nbk := &Booking{
-			CreatedAt: now, UpdatedAt: now, LeadID: l.ID, UID: nb.UID, Start: nb.Start.UTC(), End: nb.End.UTC(),
-			Timezone: nb.Timezone, Message: nb.Message, Status: BookingConfirmed, TokenHash: nb.TokenHash,
-			IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company,
+		if err := checkLimits(ctx, tx, nb, now); err != nil {
+			return err
 		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO bookings
-			(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key)
-			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?) RETURNING id`,
-			formatTime(now), formatTime(now), l.ID, nbk.UID, formatTime(nbk.Start), formatTime(nbk.End),
-			nbk.Timezone, nbk.Message, nbk.TokenHash, nullString(nbk.IdemKey)).Scan(&nbk.ID)
+		if err := checkBooking(ctx, tx, nb, now, check); err != nil {
+			return err
+		}
+		nbk, err := insertBooking(ctx, tx, nb, now, compose)
 		if err != nil {
-			if slotTaken(err) {
-				return ErrSlotTaken
-			}
-			return fmt.Errorf("leads: insert booking: %w", err)
-		}
-		if err := queueBookingMail(ctx, tx, now, nbk, &l, compose); err != nil {
 			return err
 		}
 		b, created = nbk, true
@@ -289,6 +324,167 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		s.raiseBookingsVersion(version)
 	}
 	return b, created, nil
+}
+
+// prepare normalizes and checks a booking request before its transaction.
+func (nb *NewBooking) prepare() error {
+	nb.Lead.Source = SourceBooking
+	nb.Lead.Normalize()
+	if err := nb.Lead.Validate(); err != nil {
+		return err
+	}
+	nb.Message = multiLine(nb.Message)
+	if !nb.End.After(nb.Start) || nb.End.Sub(nb.Start) > MaxBookingLength || nb.UID == "" || nb.TokenHash == "" {
+		return fmt.Errorf("leads: create booking: start, end (at most %v later), uid and token hash are required", MaxBookingLength)
+	}
+	return nil
+}
+
+// checkLimits refuses a booking over nb.Limits, counting what the
+// database holds (so the limits hold across instances).
+func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time) error {
+	if n := nb.Limits.UpcomingPerEmail; n > 0 {
+		var have int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings b WHERE b.email_key = ? AND b.end_at > ? AND `+liveCond,
+			EmailKey(nb.Lead.Email), formatTime(now), formatTime(now)).Scan(&have); err != nil {
+			return fmt.Errorf("leads: count upcoming bookings: %w", err)
+		}
+		if have >= n {
+			return ErrUpcomingLimit
+		}
+	}
+	if n := nb.Limits.PerClientDay; n > 0 && nb.ClientKey != "" {
+		var made int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE client_key = ? AND created_at > ?`,
+			nb.ClientKey, formatTime(now.Add(-24*time.Hour))).Scan(&made); err != nil {
+			return fmt.Errorf("leads: count client bookings: %w", err)
+		}
+		if made >= n {
+			return ErrClientLimit
+		}
+	}
+	return nil
+}
+
+// checkBooking runs check against the bookings live at now in nb's window.
+func checkBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, check BookingCheck) error {
+	if check == nil {
+		return nil
+	}
+	live, err := liveBookings(ctx, tx, now, nb.WindowFrom, nb.WindowTo, 0)
+	if err != nil {
+		return err
+	}
+	return check(live)
+}
+
+// insertBooking upserts nb's lead, inserts the booking and queues
+// compose's mail for it. A taken start is ErrSlotTaken.
+func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, compose BookingCompose) (*Booking, error) {
+	l := nb.Lead
+	if err := upsertLead(ctx, tx, &l, now); err != nil {
+		return nil, err
+	}
+	b := &Booking{
+		CreatedAt: now, UpdatedAt: now, LeadID: l.ID, UID: nb.UID, Start: nb.Start.UTC(), End: nb.End.UTC(),
+		Timezone: nb.Timezone, Message: nb.Message, Status: BookingConfirmed, TokenHash: nb.TokenHash,
+		IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company,
+	}
+	var hold any
+	if !nb.HoldUntil.IsZero() {
+		b.HoldUntil = nb.HoldUntil.UTC()
+		hold = formatTime(b.HoldUntil)
+	}
+	err := tx.QueryRowContext(ctx, `INSERT INTO bookings
+		(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key,
+		 hold_until, email_key, client_key)
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?) RETURNING id`,
+		formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
+		b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey)).Scan(&b.ID)
+	if err != nil {
+		if slotTaken(err) {
+			return nil, ErrSlotTaken
+		}
+		return nil, fmt.Errorf("leads: insert booking: %w", err)
+	}
+	if err := queueBookingMail(ctx, tx, now, b, &l, compose); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// releaseExpiredHolds cancels the holds that ran out by now, so that
+// their start times are free for the unique index too.
+func releaseExpiredHolds(ctx context.Context, tx *sql.Tx, now time.Time) (int, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', cancelled_at = ?, updated_at = ?
+		WHERE status = 'confirmed' AND hold_until IS NOT NULL AND hold_until <= ?`, formatTime(now), formatTime(now), formatTime(now))
+	if err != nil {
+		return 0, fmt.Errorf("leads: release expired holds: %w", err)
+	}
+	return affected(res), nil
+}
+
+// ReleaseExpiredHolds cancels the holds that were not confirmed in time.
+// Every query already treats them as free; this tidies the rows (and is
+// what the staff pages then show as cancelled).
+func (s *Store) ReleaseExpiredHolds(ctx context.Context) (int, error) {
+	var n int
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		n, err = releaseExpiredHolds(ctx, tx, s.now())
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		s.bookingsVersion.Add(1)
+	}
+	return n, nil
+}
+
+// ConfirmBooking confirms the hold whose manage token hashes to hash: the
+// booking is a call from now on, and compose's mail (the invitations) is
+// queued. Confirming a confirmed booking changes nothing and returns it; a
+// hold that ran out is ErrHoldExpired, a cancelled booking ECONFLICT.
+func (s *Store) ConfirmBooking(ctx context.Context, hash string, compose BookingCompose) (*Booking, error) {
+	var (
+		b       *Booking
+		changed bool
+	)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		changed = false
+		var err error
+		if b, err = findBookingByToken(ctx, tx, hash); err != nil {
+			return err
+		}
+		now := s.now()
+		switch {
+		case !b.Live():
+			return Errorf(ECONFLICT, "This booking was cancelled. Please book a new call.")
+		case !b.Held():
+			return nil
+		case b.HoldExpired(now):
+			return ErrHoldExpired
+		}
+		b.HoldUntil, b.UpdatedAt = time.Time{}, now
+		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET hold_until = NULL, updated_at = ? WHERE id = ?`, formatTime(now), b.ID); err != nil {
+			return fmt.Errorf("leads: confirm booking: %w", err)
+		}
+		l, err := findLead(ctx, tx, b.LeadID)
+		if err != nil {
+			return err
+		}
+		changed = true
+		return queueBookingMail(ctx, tx, now, b, l, compose)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		s.bookingsVersion.Add(1)
+	}
+	return b, nil
 }
 
 func queueBookingMail(ctx context.Context, tx *sql.Tx, now time.Time, b *Booking, l *Lead, compose BookingCompose) error {
@@ -353,8 +549,8 @@ func (s *Store) FindBooking(ctx context.Context, id int64) (*Booking, error) {
 
 // CancelBooking cancels the live booking whose token hashes to hash: it
 // frees the slot, raises the sequence, withdraws queued reminders and
-// queues compose's cancellation mail. Cancelling a cancelled booking
-// changes nothing and returns it.
+// queues compose's cancellation mail (none for a hold: nobody was invited
+// yet). Cancelling a cancelled booking changes nothing and returns it.
 func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingCompose) (*Booking, error) {
 	var (
 		b       *Booking
@@ -374,6 +570,7 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 			return nil
 		}
 		now := s.now()
+		held := b.Held()
 		b.Status, b.Sequence, b.CancelledAt, b.UpdatedAt = BookingCancelled, b.Sequence+1, now, now
 		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', sequence = ?, cancelled_at = ?, updated_at = ?
 			WHERE id = ?`, b.Sequence, formatTime(now), formatTime(now), b.ID); err != nil {
@@ -387,6 +584,9 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 			return err
 		}
 		changed = true
+		if held {
+			return nil
+		}
 		return queueBookingMail(ctx, tx, now, b, l, compose)
 	})
 	if err != nil {
@@ -437,10 +637,17 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 		if b, err = findBookingByToken(ctx, tx, r.TokenHash); err != nil {
 			return err
 		}
-		if !b.Live() {
+		now := s.now()
+		switch {
+		case !b.Live() || b.HoldExpired(now):
 			return Errorf(ECONFLICT, "This booking was cancelled, so it cannot be moved. Please book a new call.")
+		case b.Held():
+			return Errorf(ECONFLICT, "Please confirm this call first, with the button on this page; then you can move it.")
 		}
-		live, err := liveBookings(ctx, tx, r.WindowFrom, r.WindowTo, b.ID)
+		if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
+			return err
+		}
+		live, err := liveBookings(ctx, tx, now, r.WindowFrom, r.WindowTo, b.ID)
 		if err != nil {
 			return err
 		}
@@ -449,7 +656,6 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 				return err
 			}
 		}
-		now := s.now()
 		b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
 		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
 			formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.ID); err != nil {
@@ -475,7 +681,8 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 }
 
 // UpcomingBookings returns confirmed bookings ending after from, soonest
-// first, at most limit.
+// first, at most limit. Holds are not calls yet and are left out.
 func (s *Store) UpcomingBookings(ctx context.Context, from time.Time, limit int) ([]Booking, error) {
-	return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at > ? ORDER BY b.start_at LIMIT ?`, formatTime(from), limit)
+	return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.hold_until IS NULL AND b.end_at > ? ORDER BY b.start_at LIMIT ?`,
+		formatTime(from), limit)
 }

@@ -15,9 +15,9 @@ import (
 var (
 	copyTables = []string{
 		"leads", "bookings", "erasures", "outbox", "spam", "settings",
-		"staff", "sessions", "api_tokens", "audit", "audit_head", "calendar_state",
+		"staff", "sessions", "api_tokens", "sign_in_attempts", "audit", "audit_head", "calendar_state",
 	}
-	copySkip = []string{"schema_migrations", "job_leases", "rate_counts"}
+	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )
 
 // singletons are the one-row tables that migrations create with their
@@ -113,7 +113,7 @@ func (s *Store) checkEmpty(ctx context.Context) error {
 // copyTable copies one table's rows, the columns both sides have (the
 // destination's generated ones, such as the search vector, excepted).
 func copyTable(ctx context.Context, src, dst *sql.Tx, table string) (int64, error) {
-	cols, err := copyColumns(ctx, src, dst, table)
+	cols, times, err := copyColumns(ctx, src, dst, table)
 	if err != nil {
 		return 0, err
 	}
@@ -156,6 +156,13 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string) (int64, erro
 		if err := rows.Scan(ptrs...); err != nil {
 			return n, err
 		}
+		for i, v := range vals {
+			// SQLite spells "no time" as '' in a few NOT NULL text
+			// columns; PostgreSQL's time columns say NULL.
+			if times[i] && (v == "" || fmt.Sprint(v) == "") {
+				vals[i] = nil
+			}
+		}
 		batch = append(batch, vals...)
 		n++
 		if len(batch) >= copyBatch*len(cols) {
@@ -182,46 +189,48 @@ func singletonUpsert(table string, cols []string, values string) string {
 }
 
 // copyColumns returns the columns of table that the destination can be
-// given, and refuses a column the source has and the destination lacks.
-func copyColumns(ctx context.Context, src, dst *sql.Tx, table string) ([]string, error) {
+// given, and which of them are time columns there; it refuses a column the
+// source has and the destination lacks.
+func copyColumns(ctx context.Context, src, dst *sql.Tx, table string) (cols []string, times []bool, err error) {
 	rows, err := src.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var have []string
 	for rows.Next() {
 		var c string
 		if err := rows.Scan(&c); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		have = append(have, c)
+		cols = append(cols, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	writable := map[string]bool{}
-	rows, err = dst.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
+	types := map[string]string{}
+	rows, err = dst.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = ? AND is_generated = 'NEVER'`, table)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
+		var c, t string
+		if err := rows.Scan(&c, &t); err != nil {
+			return nil, nil, err
 		}
-		writable[c] = true
+		types[c] = t
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, c := range have {
-		if !writable[c] {
-			return nil, fmt.Errorf("column %s has no place in the destination", c)
+	for _, c := range cols {
+		t, ok := types[c]
+		if !ok {
+			return nil, nil, fmt.Errorf("column %s has no place in the destination", c)
 		}
+		times = append(times, t == "timestamp with time zone")
 	}
-	return have, nil
+	return cols, times, nil
 }

@@ -139,8 +139,8 @@ const exportFlushEvery = 4096
 // there are. It returns the number of rows written.
 func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom bool) (int, error) {
 	from, to := f.bounds()
-	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, name, email, company, phone, message, source, consent_version,
-		COALESCE(consent_at, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, `+s.d.timeText("created_at")+`, name, email, company, phone, message, source, consent_version,
+		COALESCE(`+s.d.timeText("consent_at")+`, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("leads: export: %w", err)
 	}

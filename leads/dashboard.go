@@ -28,18 +28,15 @@ type LeadPage struct {
 	Next  string
 }
 
-// searchTerms turns what staff typed into an FTS4 query: every run of
-// letters and digits becomes a prefix term, all of which must match. Quotes
-// and operators cannot reach the query.
-func searchTerms(q string) string {
+// searchWords turns what staff typed into the words of a word-prefix
+// search: every run of letters and digits, lower-cased, at most eight, all
+// of which must match. Quotes and operators cannot reach the query.
+func searchWords(q string) []string {
 	words := strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) > 8 {
 		words = words[:8]
 	}
-	for i, w := range words {
-		words[i] = w + "*"
-	}
-	return strings.Join(words, " ")
+	return words
 }
 
 func cursorOf(l *Lead) string { return formatTime(l.CreatedAt) + "_" + fmt.Sprint(l.ID) }
@@ -73,8 +70,8 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 	}
 	from, to := ExportFilter{From: f.From, To: f.To}.bounds()
 	curAt, curID, hasCursor := parseCursor(f.Before)
-	terms := searchTerms(f.Query)
-	if terms == "" && strings.TrimSpace(f.Query) != "" {
+	words := searchWords(f.Query)
+	if len(words) == 0 && strings.TrimSpace(f.Query) != "" {
 		return LeadPage{}, nil // nothing searchable, like "***": no match
 	}
 	var (
@@ -84,14 +81,14 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 	if q := strings.TrimSpace(f.Query); ValidEmail(q) {
 		// A whole address: the email index answers at once, where the
 		// words "example" and "com" would match nearly every lead.
-		where := "l.email = ? COLLATE NOCASE AND l.created_at >= ? AND l.created_at < ?"
-		args = []any{q, from, to}
+		where := s.d.emailKey("l.email") + " = ? AND l.created_at >= ? AND l.created_at < ?"
+		args = []any{asciiLower(q), from, to}
 		if hasCursor {
 			where += " AND l.id < ?"
 			args = append(args, curID)
 		}
 		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads l WHERE ` + where + ` ORDER BY l.id DESC LIMIT ?`
-	} else if terms == "" {
+	} else if len(words) == 0 {
 		// One upper bound, the tighter of the filter's and the cursor's,
 		// so SQLite's range scan starts where the page does.
 		where := "l.created_at >= ? AND l.created_at < ?"
@@ -123,10 +120,11 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 		if hasCursor && curID-1 < hi {
 			hi = curID - 1
 		}
-		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads_fts f JOIN leads l ON l.id = f.docid
-			WHERE leads_fts MATCH ? AND f.docid >= ? AND f.docid <= ? AND l.created_at >= ? AND l.created_at < ?
-			ORDER BY f.docid DESC LIMIT ?`
-		args = []any{terms, lo, hi, from, to}
+		id := s.d.searchID
+		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM ` + s.d.searchFrom + `
+			WHERE ` + s.d.search + ` AND ` + id + ` >= ? AND ` + id + ` <= ? AND l.created_at >= ? AND l.created_at < ?
+			ORDER BY ` + id + ` DESC LIMIT ?`
+		args = []any{s.d.searchQuery(words), lo, hi, from, to}
 	}
 	args = append(args, f.Limit+1)
 	rows, err := s.r.QueryContext(ctx, query, args...)
@@ -178,9 +176,9 @@ func (s *Store) ListBookings(ctx context.Context, which string, limit int) ([]Bo
 	now := formatTime(s.now())
 	switch which {
 	case BookingsUpcoming:
-		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at > ? ORDER BY b.start_at LIMIT ?`, now, limit)
+		return queryBookings(ctx, s.r, `WHERE `+liveCond+` AND b.end_at > ? ORDER BY b.start_at LIMIT ?`, now, now, limit)
 	case BookingsPast:
-		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.end_at <= ? ORDER BY b.start_at DESC LIMIT ?`, now, limit)
+		return queryBookings(ctx, s.r, `WHERE b.status = 'confirmed' AND b.hold_until IS NULL AND b.end_at <= ? ORDER BY b.start_at DESC LIMIT ?`, now, limit)
 	case BookingsCancelled:
 		return queryBookings(ctx, s.r, `WHERE b.status = 'cancelled' ORDER BY b.start_at DESC LIMIT ?`, limit)
 	}
@@ -207,7 +205,7 @@ func (s *Store) WeeklyCounts(ctx context.Context, n int) ([]WeekCount, error) {
 	}
 	bucket := func(table, col string, add func(w *WeekCount, k int)) error {
 		// Days, not weeks, from SQL: the week arithmetic stays in Go.
-		rows, err := s.r.QueryContext(ctx, `SELECT substr(`+col+`, 1, 10), COUNT(*) FROM `+table+` WHERE `+col+` >= ?
+		rows, err := s.r.QueryContext(ctx, `SELECT `+s.d.day(col)+`, COUNT(*) FROM `+table+` WHERE `+col+` >= ?
 			GROUP BY 1`, formatTime(start))
 		if err != nil {
 			return fmt.Errorf("leads: weekly counts: %w", err)
@@ -256,10 +254,10 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM leads),
 		(SELECT COUNT(*) FROM leads WHERE created_at >= ?),
-		(SELECT COUNT(*) FROM bookings WHERE status = 'confirmed' AND end_at > ?),
+		(SELECT COUNT(*) FROM bookings b WHERE `+liveCond+` AND b.end_at > ?),
 		(SELECT COUNT(*) FROM spam WHERE status = 'held'),
 		(SELECT COUNT(*) FROM erasures WHERE status = 'pending')`,
-		formatTime(now.Add(-7*24*time.Hour)), formatTime(now)).Scan(&o.Leads, &o.LeadsThisWeek, &o.Upcoming, &o.Spam, &o.PendingErasures)
+		formatTime(now.Add(-7*24*time.Hour)), formatTime(now), formatTime(now)).Scan(&o.Leads, &o.LeadsThisWeek, &o.Upcoming, &o.Spam, &o.PendingErasures)
 	if err != nil {
 		return o, fmt.Errorf("leads: overview: %w", err)
 	}
@@ -275,8 +273,8 @@ func (s *Store) FindSpam(ctx context.Context, id int64) (*Spam, error) {
 		sp               Spam
 		created, payload string
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, created_at, form, reason, payload, status FROM spam WHERE id = ?`, id).
-		Scan(&sp.ID, &created, &sp.Form, &sp.Reason, &payload, &sp.Status)
+	err := s.r.QueryRowContext(ctx, `SELECT id, created_at, form, reason, email, payload, status FROM spam WHERE id = ?`, id).
+		Scan(&sp.ID, &created, &sp.Form, &sp.Reason, &sp.Email, &payload, &sp.Status)
 	if isNoRows(err) {
 		return nil, Errorf(ENOTFOUND, "No such held submission.")
 	}

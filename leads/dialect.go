@@ -24,13 +24,29 @@ type dialect struct {
 	// day is the expression for the UTC calendar day (YYYY-MM-DD) of a
 	// time column.
 	day func(col string) string
+	// timeText is the expression for a time column as stored text is on
+	// SQLite (timeFormat: RFC 3339, UTC, milliseconds), for output that
+	// goes out as it comes (the CSV export).
+	timeText func(col string) string
+	// emailKey is the expression that compares an address column in ASCII
+	// letter case, as EmailKey and asciiLower do in Go, so that one key
+	// finds the same rows on both engines (and an index on the expression
+	// answers it).
+	emailKey func(col string) string
+	// contains is the condition that expr holds the query's next
+	// parameter as a substring.
+	contains func(expr string) string
+	// crlfSpace is the expression for the three characters CR LF space
+	// (an iCalendar line fold).
+	crlfSpace string
 	// search is the WHERE condition of a word-prefix search of leads
-	// (alias l) for the terms searchTerms made; its one parameter is the
-	// query text.
+	// (alias l); its one parameter is searchQuery's text.
 	search string
-	// searchFrom is the FROM clause that search needs.
+	// searchFrom is the FROM clause that search needs, and searchID the
+	// lead id column its index walks in order.
 	searchFrom string
-	// searchQuery turns searchTerms' words into the engine's query text.
+	searchID   string
+	// searchQuery turns searchWords' words into the engine's query text.
 	searchQuery func(words []string) string
 	// constraint returns the name of the unique or exclusion constraint
 	// that err violated, and whether it was such a violation. SQLite names
@@ -56,7 +72,12 @@ var sqliteDialect = &dialect{
 	name:       "sqlite",
 	skipLocked: "",
 	day:        func(col string) string { return "substr(" + col + ", 1, 10)" },
+	emailKey:   func(col string) string { return "lower(" + col + ")" },
+	timeText:   func(col string) string { return col },
+	contains:   func(expr string) string { return "instr(" + expr + ", ?) > 0" },
+	crlfSpace:  "char(13, 10, 32)",
 	searchFrom: "leads_fts f JOIN leads l ON l.id = f.docid",
+	searchID:   "f.docid",
 	search:     "leads_fts MATCH ?",
 	searchQuery: func(words []string) string {
 		for i, w := range words {
@@ -89,10 +110,22 @@ var postgresDialect = &dialect{
 	day: func(col string) string {
 		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	},
+	// PostgreSQL's lower() folds every script; SQLite's and EmailKey's
+	// only ASCII, so the key folds the same letters on both.
+	emailKey: func(col string) string {
+		return "translate(" + col + ", '" + asciiUpper + "', '" + asciiLowerLetters + "')"
+	},
+	contains: func(expr string) string { return "strpos(" + expr + ", ?) > 0" },
+	timeText: func(col string) string {
+		return "to_char(" + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+	},
+	crlfSpace:  "chr(13) || chr(10) || chr(32)",
 	searchFrom: "leads l",
-	search:     "l.search @@ to_tsquery('simple', ?)",
+	searchID:   "l.id",
+	// The words lose their accents as the documents did (migration 0002).
+	search: "l.search @@ to_tsquery('simple', translate(?, '" + accented + "', '" + unaccented + "'))",
 	searchQuery: func(words []string) string {
-		// Words are letters and digits only (searchTerms), so no
+		// Words are letters and digits only (searchWords), so no
 		// tsquery operator can reach the query.
 		for i, w := range words {
 			words[i] = w + ":*"
@@ -119,6 +152,19 @@ var postgresDialect = &dialect{
 		return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 	},
 }
+
+// accented and unaccented are the letters that the PostgreSQL search
+// index takes the accents off, as migrations/postgres/0002_staff.sql
+// writes them.
+const (
+	accented   = "àáâãäåāăąçćčďèéêëēėęěìíîïīįłñńňòóôõöøōőŕřśšşťùúûüūůűųýÿźżž"
+	unaccented = "aaaaaaaaacccdeeeeeeeeiiiiiilnnnoooooooorrssstuuuuuuuuyyzzz"
+)
+
+const (
+	asciiUpper        = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	asciiLowerLetters = "abcdefghijklmnopqrstuvwxyz"
+)
 
 // IsServer reports whether db (a LEADBOOK_DB value) names a PostgreSQL
 // server rather than a SQLite file.

@@ -6,6 +6,7 @@ package leads
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Handlers map them to HTTP statuses; nothing in this package
@@ -15,6 +16,10 @@ const (
 	ECONFLICT = "conflict"
 	ENOTFOUND = "not_found"
 	EINTERNAL = "internal"
+	// ETOOMANY: a limit was reached; Error.Retry says when it lifts.
+	ETOOMANY = "too_many"
+	// EUNAVAILABLE: too busy just now; Error.Retry says when to try again.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a domain error with a machine-readable code, a message safe to
@@ -23,6 +28,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// Retry, for ETOOMANY and EUNAVAILABLE, is how long until a new try
+	// can succeed.
+	Retry time.Duration
 }
 
 func (e *Error) Error() string {

@@ -51,13 +51,22 @@ type Lead struct {
 // email's domain is lower-cased.
 func (l *Lead) Normalize() {
 	l.Name = SingleLine(l.Name)
-	l.Email = SingleLine(l.Email)
-	if at := strings.LastIndexByte(l.Email, '@'); at >= 0 {
-		l.Email = l.Email[:at] + strings.ToLower(l.Email[at:])
-	}
+	l.Email = NormalizeEmail(l.Email)
 	l.Company = SingleLine(l.Company)
 	l.Phone = SingleLine(l.Phone)
 	l.Message = multiLine(l.Message)
+}
+
+// NormalizeEmail tidies an address as a lead's is stored: one clean line
+// (see SingleLine) with its domain lower-cased; the local part keeps its
+// case. Erasure, subject access and the outbox's recipient use it too, so
+// that one person's address is spelt one way everywhere.
+func NormalizeEmail(s string) string {
+	s = SingleLine(s)
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		s = s[:at] + strings.ToLower(s[at:])
+	}
+	return s
 }
 
 // Validate checks a normalized lead and returns an EINVALID *Error with a

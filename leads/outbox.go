@@ -20,9 +20,12 @@ const (
 // it. MessageID is fixed when the row is written, so a retried delivery is
 // recognisable as the same message.
 type OutboxMessage struct {
-	ID            int64
-	CreatedAt     time.Time
-	Kind          string
+	ID        int64
+	CreatedAt time.Time
+	Kind      string
+	// Recipient is the To address, normalised as a lead's email is
+	// (NormalizeEmail) when the row is written: erasure and subject access
+	// find a person's mail by it.
 	Recipient     string
 	MessageID     string
 	Payload       []byte
@@ -37,6 +40,7 @@ type OutboxMessage struct {
 }
 
 func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessage) error {
+	m.Recipient = NormalizeEmail(m.Recipient)
 	if m.Kind == "" || m.Recipient == "" || m.MessageID == "" {
 		return fmt.Errorf("leads: queue mail: kind, recipient and message id are required")
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // ErasureCounts is what an erasure removed; it is the only trace an
@@ -19,7 +18,7 @@ type ErasureCounts struct {
 	Cancelled     int `json:"cancelled_bookings"`
 	Mail          int `json:"mail"`
 	Spam          int `json:"spam"`
-	Mentions      int `json:"mentions_scrubbed"`
+	Mentions      int `json:"mentions_scrubbed"` // other people's rows whose text mentioned the address
 	Cancellations int `json:"cancellations_queued"`
 }
 
@@ -38,20 +37,26 @@ type Erasure struct {
 // after it, they are scrubbed delivered or not.
 const erasureMailWait = 72 * time.Hour
 
-// EraseEmail erases everything held on the person with this email: their
-// leads, bookings, mail, held spam, and mentions of the address in other
-// rows. It runs in this order, in one transaction:
+// EraseEmail erases everything held on the person with this address: their
+// leads, bookings, mail and held spam, and mentions of the address in
+// other people's rows. The address must be one valid address
+// (SubjectEmail); rows are the person's when they match it exactly, in any
+// letter case: their leads by email, their bookings by lead, their mail by
+// lead, booking or recipient, their held spam by the address it gave.
+// Nothing is matched by a search through payloads, so another person's
+// rows are never deleted; where their text mentions the address, only that
+// mention is replaced. It runs in this order, in one transaction:
 //
 //  1. an erasures row is made (counts filled in at the end);
 //  2. each of their future live bookings is cancelled (sequence raised,
 //     reminders withdrawn) and compose's METHOD:CANCEL messages, to the
 //     visitor and the CEO, are queued, detached from the lead and booking
 //     and tied to the erasure instead, so they survive the deletes;
-//  3. every other outbox row of theirs (by lead, booking, recipient or a
-//     mention in the payload) is deleted;
-//  4. held spam that mentions the address is deleted;
+//  3. every other outbox row of theirs is deleted;
+//  4. their held spam is deleted;
 //  5. their leads are deleted, and their bookings with them;
-//  6. the address is cut out of any other lead's or booking's text.
+//  6. the address is cut out of other people's leads, bookings, mail and
+//     held spam (redactMentions).
 //
 // The cancellations are the only rows still holding the address. Once none
 // of them is queued any more (sent, dead, or after erasureMailWait),
@@ -59,15 +64,15 @@ const erasureMailWait = 72 * time.Hour
 // send, the erasure is done at once. The audit log records the erasure's
 // id and counts, not the address.
 func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose BookingCompose) (*Erasure, error) {
-	email = strings.TrimSpace(email)
-	if email == "" || utf8.RuneCountInString(email) > MaxEmail || !strings.Contains(email, "@") {
-		return nil, Errorf(EINVALID, "Enter the email address to erase.")
+	email, err := SubjectEmail(email)
+	if err != nil {
+		return nil, err
 	}
 	var (
 		er      *Erasure
 		version uint64
 	)
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The person's future calls are cancelled: a booking write like
 		// any other, under the calendar's lock.
 		var err error
@@ -81,7 +86,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			return fmt.Errorf("leads: erase: %w", err)
 		}
 		c := &er.Counts
-		ids, err := int64s(ctx, tx, `SELECT id FROM leads WHERE email = ? COLLATE NOCASE`, email)
+		ids, err := int64s(ctx, tx, `SELECT id FROM leads WHERE `+s.d.emailKey("email")+` = ?`, asciiLower(email))
 		if err != nil {
 			return err
 		}
@@ -96,13 +101,16 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		}
 		for i := range future {
 			b := &future[i]
+			// A hold was never confirmed: nobody was invited, so its
+			// cancellation sends nothing.
+			held := b.Held()
 			b.Status, b.Sequence, b.CancelledAt, b.UpdatedAt = BookingCancelled, b.Sequence+1, now, now
 			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', sequence = ?, cancelled_at = ?, updated_at = ?
 				WHERE id = ?`, b.Sequence, formatTime(now), formatTime(now), b.ID); err != nil {
 				return fmt.Errorf("leads: erase: cancel booking: %w", err)
 			}
 			c.Cancelled++
-			if compose == nil {
+			if compose == nil || held {
 				continue
 			}
 			l, err := findLead(ctx, tx, b.LeadID)
@@ -130,12 +138,12 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
 			lead_id IN (`+in+`) OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`))
-			OR lower(recipient) = lower(?) OR instr(lower(payload), lower(?)) > 0)`, er.ID, email, email)
+			OR `+s.d.emailKey("recipient")+` = ?)`, er.ID, asciiLower(email))
 		if err != nil {
 			return fmt.Errorf("leads: erase: mail: %w", err)
 		}
 		c.Mail = affected(res)
-		res, err = tx.ExecContext(ctx, `DELETE FROM spam WHERE instr(lower(payload), lower(?)) > 0`, email)
+		res, err = tx.ExecContext(ctx, `DELETE FROM spam WHERE `+s.d.emailKey("email")+` = ?`, asciiLower(email))
 		if err != nil {
 			return fmt.Errorf("leads: erase: spam: %w", err)
 		}
@@ -143,7 +151,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM leads WHERE id IN (`+in+`)`); err != nil {
 			return fmt.Errorf("leads: erase: leads: %w", err)
 		}
-		if c.Mentions, err = scrubMentions(ctx, tx, email); err != nil {
+		if c.Mentions, err = redactMentions(ctx, tx, s.d, email, er.ID); err != nil {
 			return err
 		}
 		counts, _ := json.Marshal(c)
@@ -175,89 +183,6 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		}
 	}
 	return er, nil
-}
-
-// scrubMentions cuts the address, in any letter case, out of the free text
-// of other people's leads and bookings (someone may have typed it in a
-// message).
-func scrubMentions(ctx context.Context, tx *sql.Tx, email string) (int, error) {
-	n := 0
-	for _, t := range []struct{ table, cols string }{
-		{"leads", "name, company, phone, message"},
-		{"bookings", "message"},
-	} {
-		cols := strings.Split(t.cols, ", ")
-		conds := make([]string, len(cols))
-		for i, c := range cols {
-			conds[i] = "instr(lower(" + c + "), lower(?1)) > 0"
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, `+t.cols+` FROM `+t.table+` WHERE `+strings.Join(conds, " OR "), email)
-		if err != nil {
-			return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-		}
-		type hit struct {
-			id   int64
-			vals []string
-		}
-		var hits []hit
-		for rows.Next() {
-			h := hit{vals: make([]string, len(cols))}
-			dst := []any{&h.id}
-			for i := range h.vals {
-				dst = append(dst, &h.vals[i])
-			}
-			if err := rows.Scan(dst...); err != nil {
-				rows.Close()
-				return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-			}
-			hits = append(hits, h)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-		}
-		for _, h := range hits {
-			sets := make([]string, len(cols))
-			args := make([]any, 0, len(cols)+1)
-			for i, c := range cols {
-				sets[i] = c + " = ?"
-				args = append(args, replaceFold(h.vals[i], email, "[erased]"))
-			}
-			args = append(args, h.id)
-			if _, err := tx.ExecContext(ctx, `UPDATE `+t.table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
-				return n, fmt.Errorf("leads: erase: scrub %s: %w", t.table, err)
-			}
-			n++
-		}
-	}
-	return n, nil
-}
-
-// replaceFold replaces every case-insensitive occurrence of old in s. It
-// matches the way SQLite's lower() folds: ASCII letters only.
-func replaceFold(s, old, repl string) string {
-	lo, lold := asciiLower(s), asciiLower(old)
-	var b strings.Builder
-	for {
-		i := strings.Index(lo, lold)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString(repl)
-		s, lo = s[i+len(old):], lo[i+len(old):]
-	}
-}
-
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // FinishErasures completes pending erasures whose cancellations are no
@@ -321,7 +246,7 @@ func (s *Store) scrubErased(ctx context.Context) error {
 
 // ListErasures returns the erasure records, newest first.
 func (s *Store) ListErasures(ctx context.Context, limit int) ([]Erasure, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, by_staff, counts, status, COALESCE(done_at, '') FROM erasures ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, by_staff, counts, status, done_at FROM erasures ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list erasures: %w", err)
 	}
@@ -329,8 +254,9 @@ func (s *Store) ListErasures(ctx context.Context, limit int) ([]Erasure, error) 
 	var out []Erasure
 	for rows.Next() {
 		var (
-			e                  Erasure
-			at, counts, doneAt string
+			e          Erasure
+			at, counts string
+			doneAt     sql.NullString
 		)
 		if err := rows.Scan(&e.ID, &at, &e.By, &counts, &e.Status, &doneAt); err != nil {
 			return nil, fmt.Errorf("leads: list erasures: %w", err)
@@ -338,8 +264,8 @@ func (s *Store) ListErasures(ctx context.Context, limit int) ([]Erasure, error) 
 		if e.At, err = parseTime(at); err != nil {
 			return nil, err
 		}
-		if doneAt != "" {
-			if e.DoneAt, err = parseTime(doneAt); err != nil {
+		if doneAt.Valid {
+			if e.DoneAt, err = parseTime(doneAt.String); err != nil {
 				return nil, err
 			}
 		}
@@ -447,7 +373,8 @@ type PersonCall struct {
 	Status    string    `json:"status"`
 }
 
-// PersonMail is an email we sent or will send them, with its full text.
+// PersonMail is an email we sent or will send them, with its full text:
+// Message is the outbox payload (see FindPerson).
 type PersonMail struct {
 	ID        int64     `json:"id"`
 	CreatedAt time.Time `json:"created_at"`
@@ -458,7 +385,7 @@ type PersonMail struct {
 	Message   string    `json:"message"`
 }
 
-// PersonSubmit is a held submission that mentions them.
+// PersonSubmit is a held submission they made (by the address it gave).
 type PersonSubmit struct {
 	ID        int64     `json:"id"`
 	CreatedAt time.Time `json:"created_at"`
@@ -466,14 +393,20 @@ type PersonSubmit struct {
 	Payload   string    `json:"payload"`
 }
 
-// FindPerson collects everything held on the person with this email.
+// FindPerson collects everything held on the person with this address,
+// matched as EraseEmail matches it: one valid address (SubjectEmail), their
+// leads by that exact email in any letter case, their bookings by lead,
+// their mail by lead, booking or recipient, their held spam by the address
+// it gave. Other people's rows, even ones that mention the address, are
+// not theirs to see. Mail comes with its payload as queued, manage links
+// and all: whoever shows it must pass it through mailer.Readable first.
 func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, error) {
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return nil, Errorf(EINVALID, "Enter an email address.")
+	email, err := SubjectEmail(email)
+	if err != nil {
+		return nil, err
 	}
 	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{}}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? COLLATE NOCASE ORDER BY id`, email)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE `+s.d.emailKey("email")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: %w", err)
 	}
@@ -501,8 +434,8 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
 			Timezone: b.Timezone, Message: b.Message, Status: b.Status})
 	}
-	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`) OR lower(recipient) = lower(?)
-		OR instr(lower(payload), lower(?)) > 0 ORDER BY id`, email, email)
+	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
+		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR `+s.d.emailKey("recipient")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: mail: %w", err)
 	}
@@ -519,7 +452,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	if err := mrows.Err(); err != nil {
 		return nil, fmt.Errorf("leads: find person: mail: %w", err)
 	}
-	srows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, payload FROM spam WHERE instr(lower(payload), lower(?)) > 0 ORDER BY id`, email)
+	srows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, payload FROM spam WHERE `+s.d.emailKey("email")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: spam: %w", err)
 	}

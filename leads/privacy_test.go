@@ -85,7 +85,7 @@ func TestEraseEmailAndRetention(t *testing.T) {
 	if _, _, err := s.CreateBooking(ctx, nb, nil, bookingMail); err != nil {
 		t.Fatal(err)
 	}
-	s.HoldSpam(ctx, &leads.Spam{Form: "contact", Reason: "honeypot", Payload: []byte(`{"email":"erase.me@example.com"}`)})
+	s.HoldSpam(ctx, &leads.Spam{Form: "contact", Reason: "honeypot", Email: " Erase.Me@EXAMPLE.com", Payload: []byte(`{"email":"erase.me@example.com"}`)})
 
 	var cancelled int
 	er, err := s.EraseEmail(ctx, "erase.me@example.com", leads.Actor{Kind: "staff", ID: 1}, func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {

@@ -123,8 +123,8 @@ func (s *Store) dummy() (string, error) {
 }
 
 // AddStaff creates an account. The email must be new; the password is
-// hashed with argon2id before the write, so the slow hash never holds the
-// writer.
+// hashed with argon2id (under the store's cap) before the write, so the
+// slow hash never holds the writer.
 func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) (*Staff, error) {
 	email = strings.TrimSpace(email)
 	if !ValidEmail(email) {
@@ -133,7 +133,7 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 	if err := validPassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password, s.pw)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (s *Store) ListStaff(ctx context.Context) ([]Staff, error) {
 func (s *Store) RemoveStaff(ctx context.Context, email string, by Actor) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var id int64
-		if err := tx.QueryRowContext(ctx, `DELETE FROM staff WHERE email = ? RETURNING id`, strings.TrimSpace(email)).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `DELETE FROM staff WHERE `+s.d.emailKey("email")+` = ? RETURNING id`, asciiLower(strings.TrimSpace(email))).Scan(&id); err != nil {
 			if isNoRows(err) {
 				return Errorf(ENOTFOUND, "No account for that email.")
 			}
@@ -206,15 +206,15 @@ func (s *Store) SetStaffPassword(ctx context.Context, email, password string, by
 	if err := validPassword(password); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password, s.pw)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		var id int64
-		if err := tx.QueryRowContext(ctx, `UPDATE staff SET password_hash = ?, updated_at = ? WHERE email = ? RETURNING id`,
-			hash, formatTime(now), strings.TrimSpace(email)).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE staff SET password_hash = ?, updated_at = ? WHERE `+s.d.emailKey("email")+` = ? RETURNING id`,
+			hash, formatTime(now), asciiLower(strings.TrimSpace(email))).Scan(&id); err != nil {
 			if isNoRows(err) {
 				return Errorf(ENOTFOUND, "No account for that email.")
 			}
@@ -225,48 +225,6 @@ func (s *Store) SetStaffPassword(ctx context.Context, email, password string, by
 		}
 		return appendAudit(ctx, tx, now, by, AuditStaffPassword, "staff:"+strconv.FormatInt(id, 10), "")
 	})
-}
-
-// Authenticate checks an email and password. Both an unknown email and a
-// wrong password return ErrBadCredentials after one argon2id computation,
-// so neither the answer nor its time tells them apart. The returned id is
-// the account's when it exists (for the audit log), else 0.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (*Staff, int64, error) {
-	if len(password) > 4*MaxPassword {
-		password = password[:4*MaxPassword]
-	}
-	var (
-		st               Staff
-		hash             string
-		created, updated string
-	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, email, password_hash, created_at, updated_at FROM staff WHERE email = ?`,
-		strings.TrimSpace(email)).Scan(&st.ID, &st.Email, &hash, &created, &updated)
-	if err != nil && !isNoRows(err) {
-		return nil, 0, fmt.Errorf("leads: authenticate: %w", err)
-	}
-	if isNoRows(err) {
-		dummy, derr := s.dummy()
-		if derr != nil {
-			return nil, 0, derr
-		}
-		_, _ = CheckPassword(dummy, password)
-		return nil, 0, ErrBadCredentials
-	}
-	ok, err := CheckPassword(hash, password)
-	if err != nil {
-		return nil, st.ID, err
-	}
-	if !ok {
-		return nil, st.ID, ErrBadCredentials
-	}
-	if st.CreatedAt, err = parseTime(created); err != nil {
-		return nil, st.ID, err
-	}
-	if st.UpdatedAt, err = parseTime(updated); err != nil {
-		return nil, st.ID, err
-	}
-	return &st, st.ID, nil
 }
 
 // newSecret returns a random token (32 bytes, base64url) with a prefix and
@@ -294,6 +252,9 @@ type Session struct {
 	Staff      Staff
 	CreatedAt  time.Time
 	LastSeenAt time.Time
+	// FailuresSince is the account's sign-in before this one (its creation
+	// for the first): failed attempts after it are shown to its owner.
+	FailuresSince time.Time
 }
 
 // SessionPolicy bounds a session's life: Idle since its last use, Absolute
@@ -304,7 +265,8 @@ type SessionPolicy struct {
 
 // CreateSession starts a session for an account and returns its token, a
 // new one at every sign-in. It also records the sign-in in the audit log
-// and clears the account's expired sessions.
+// and on the account (the session remembers the one before), and clears
+// the account's expired sessions.
 func (s *Store) CreateSession(ctx context.Context, staffID int64, p SessionPolicy) (string, error) {
 	token, hash, err := newSecret("")
 	if err != nil {
@@ -316,8 +278,18 @@ func (s *Store) CreateSession(ctx context.Context, staffID int64, p SessionPolic
 			staffID, formatTime(now.Add(-p.Absolute)), formatTime(now.Add(-p.Idle))); err != nil {
 			return fmt.Errorf("leads: create session: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)`,
-			hash, staffID, formatTime(now), formatTime(now)); err != nil {
+		var since string
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(last_sign_in_at, created_at) FROM staff WHERE id = ?`, staffID).Scan(&since); err != nil {
+			if isNoRows(err) {
+				return Errorf(ENOTFOUND, "No such account.")
+			}
+			return fmt.Errorf("leads: create session: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE staff SET last_sign_in_at = ? WHERE id = ?`, formatTime(now), staffID); err != nil {
+			return fmt.Errorf("leads: create session: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, staff_id, created_at, last_seen_at, failures_since) VALUES (?, ?, ?, ?, ?)`,
+			hash, staffID, formatTime(now), formatTime(now), since); err != nil {
 			return fmt.Errorf("leads: create session: %w", err)
 		}
 		return appendAudit(ctx, tx, now, Actor{Kind: "staff", ID: staffID}, AuditSignIn, "", "")
@@ -339,10 +311,11 @@ func (s *Store) FindSession(ctx context.Context, token string, p SessionPolicy) 
 		se                      Session
 		created, seen, sCreated string
 		sUpdated                string
+		since                   sql.NullString // '' (SQLite) or NULL for sessions older than the column
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT se.id, se.created_at, se.last_seen_at, st.id, st.email, st.created_at, st.updated_at
+	err := s.r.QueryRowContext(ctx, `SELECT se.id, se.created_at, se.last_seen_at, se.failures_since, st.id, st.email, st.created_at, st.updated_at
 		FROM sessions se JOIN staff st ON st.id = se.staff_id WHERE se.token_hash = ?`, HashToken(token)).
-		Scan(&se.ID, &created, &seen, &se.Staff.ID, &se.Staff.Email, &sCreated, &sUpdated)
+		Scan(&se.ID, &created, &seen, &since, &se.Staff.ID, &se.Staff.Email, &sCreated, &sUpdated)
 	if isNoRows(err) {
 		return nil, ErrBadCredentials
 	}
@@ -354,6 +327,11 @@ func (s *Store) FindSession(ctx context.Context, token string, p SessionPolicy) 
 		src string
 	}{{&se.CreatedAt, created}, {&se.LastSeenAt, seen}, {&se.Staff.CreatedAt, sCreated}, {&se.Staff.UpdatedAt, sUpdated}} {
 		if *f.dst, err = parseTime(f.src); err != nil {
+			return nil, err
+		}
+	}
+	if since.String != "" {
+		if se.FailuresSince, err = parseTime(since.String); err != nil {
 			return nil, err
 		}
 	}

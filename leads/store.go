@@ -47,6 +47,17 @@ type Options struct {
 	// Password sets argon2id's cost; DefaultPasswordParams when zero.
 	// Tests lower it.
 	Password PasswordParams
+	// SignIn bounds sign-in attempts; DefaultSignInLimits where zero.
+	SignIn SignInLimits
+	// Hashes caps the argon2id computations run at once; DefaultHashes()
+	// when zero.
+	Hashes int
+	// HashWait is how long a sign-in waits for a hashing slot before it is
+	// refused as busy; one second when zero.
+	HashWait time.Duration
+	// CheckPassword checks a password against its stored hash;
+	// leads.CheckPassword when nil. Tests wrap it to count and pace checks.
+	CheckPassword func(encoded, password string) (bool, error)
 }
 
 // Store is the system of record, on SQLite or PostgreSQL.
@@ -69,6 +80,10 @@ type Store struct {
 	versionMu       sync.Mutex    // one reader of the version at a time
 	pw              PasswordParams
 	dummyHash       dummyHash
+	signIn          SignInLimits
+	hashSlots       chan struct{}
+	hashWait        time.Duration
+	check           func(encoded, password string) (bool, error)
 
 	writes     chan writeReq
 	closing    chan struct{}
@@ -116,6 +131,7 @@ func (s *Store) prepare(ctx context.Context, opts Options) error {
 	if s.pw == (PasswordParams{}) {
 		s.pw = DefaultPasswordParams
 	}
+	s.setSignIn(opts)
 	if opts.NoMigrate {
 		return s.checkSchema(ctx)
 	}

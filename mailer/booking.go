@@ -27,7 +27,12 @@ const (
 	tmplBookingVisitor = "booking_visitor"
 	tmplBookingCEO     = "booking_ceo"
 	tmplReminder       = "reminder"
+	tmplBookingHold    = "booking_hold"
 )
+
+// KindBookingHold is the outbox kind of the "confirm your call" mail a
+// hold sends to the visitor.
+const KindBookingHold = "booking_hold"
 
 // BookingMail is everything a booking email needs.
 type BookingMail struct {
@@ -62,6 +67,14 @@ func FormatSpan(start, end time.Time, loc *time.Location) string {
 	return fmt.Sprintf("%s, %s–%s (%s)", day, s.Format("15:04"), e.Format("15:04"), zone)
 }
 
+// summary is an invitation's SUMMARY; name is a display name (DisplayName).
+func summary(name, ceo string) string {
+	if name == "" {
+		return "Free consultation call with " + ceo
+	}
+	return fmt.Sprintf("Free consultation call: %s and %s", name, ceo)
+}
+
 // Invitation returns the booking as an iCalendar event: METHOD:REQUEST
 // while it is live, METHOD:CANCEL (STATUS:CANCELLED) once cancelled; the
 // booking's UID and SEQUENCE; ORGANIZER the From mailbox, the CEO as chair
@@ -75,10 +88,10 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		Stamp:     m.Now,
 		Start:     b.Start,
 		End:       b.End,
-		Summary:   fmt.Sprintf("Free consultation call: %s and %s", b.Name, m.CEO.Name),
+		Summary:   summary(leads.DisplayName(b.Name), m.CEO.Name),
 		Organizer: calendar.Person{Name: c.From.Name, Email: c.From.Address},
 		Chair:     m.CEO,
-		Attendee:  calendar.Person{Name: b.Name, Email: b.Email},
+		Attendee:  calendar.Person{Name: leads.DisplayName(b.Name), Email: b.Email},
 		URL:       m.ManageURL,
 	}
 	if inv.Stamp.IsZero() {
@@ -143,7 +156,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
 		}
 	}
-	visitor := mail.Address{Name: cleanHeader(b.Name), Address: b.Email}
+	visitor := mail.Address{Name: leads.DisplayName(b.Name), Address: b.Email}
 	ceo := mail.Address{Name: cleanHeader(m.CEO.Name), Address: m.CEO.Email}
 
 	toVisitor, err := c.draft(tmplBookingVisitor, data())
@@ -185,5 +198,45 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			rows[i].NextAttemptAt = due
 		}
 	}
+	return rows, nil
+}
+
+// HoldMessages composes the mail a hold sends: one message to the visitor
+// with the link that confirms the call, and nothing for the CEO, who is
+// invited only once the visitor confirms (BookingMessages then). The
+// address is not verified yet, so the message carries nothing the visitor
+// typed: no name (not even in To), no company, no message; only the time,
+// which was picked from our own list, and our own words.
+func (c *Composer) HoldMessages(m BookingMail) ([]leads.OutboxMessage, error) {
+	b := m.Booking
+	if !b.Held() {
+		return nil, fmt.Errorf("mailer: hold mail for booking %s: not a hold", b.UID)
+	}
+	if m.CEOZone == nil {
+		m.CEOZone = time.UTC
+	}
+	visitorZone, err := time.LoadLocation(b.Timezone)
+	if err != nil {
+		visitorZone = m.CEOZone
+	}
+	hold := b.HoldUntil.In(visitorZone)
+	d := &emailData{
+		SiteName: c.SiteName, BaseURL: c.BaseURL, CEOName: m.CEO.Name,
+		VisitorTime: FormatSpan(b.Start, b.End, visitorZone), VisitorZone: visitorZone.String(),
+		ManageURL: m.ManageURL, BookURL: c.BaseURL + "/book",
+		HoldUntil: hold.Format("15:04") + " (" + visitorZone.String() + ")",
+	}
+	msg, err := c.draft(tmplBookingHold, d)
+	if err != nil {
+		return nil, err
+	}
+	msg.To = mail.Address{Address: b.Email}
+	staff := c.Staff
+	msg.ReplyTo = &staff
+	rows, err := outboxRows(b.LeadID, []string{KindBookingHold}, msg)
+	if err != nil {
+		return nil, err
+	}
+	rows[0].BookingID = b.ID
 	return rows, nil
 }

@@ -30,7 +30,7 @@ const (
 )
 
 var emailTemplates = []string{tmplLeadConfirmation, tmplLeadNotification, tmplFallbackStaff, tmplFallbackVisitor,
-	tmplBookingVisitor, tmplBookingCEO, tmplReminder}
+	tmplBookingVisitor, tmplBookingCEO, tmplReminder, tmplBookingHold}
 
 // Composer writes leadbook's emails from the templates in templates.Email:
 // a text/template for the plain text (which also defines the subject) and
@@ -188,6 +188,7 @@ type emailData struct {
 	CEOZone     string `json:"ceo_zone,omitempty"`
 	ManageURL   string `json:"manage_url,omitempty"`
 	ICSURL      string `json:"ics_url,omitempty"`
+	HoldUntil   string `json:"hold_until,omitempty"` // booking_hold: until when the time is held, in the visitor's zone
 }
 
 // maxSubject caps a subject, in characters: a visitor's name and company
@@ -283,7 +284,7 @@ func (c *Composer) LeadMessages(l *leads.Lead) ([]leads.OutboxMessage, error) {
 	if v.ID != 0 {
 		staffURL = fmt.Sprintf("%s/staff/leads/%d", c.BaseURL, v.ID)
 	}
-	visitor := mail.Address{Name: cleanHeader(v.Name), Address: v.Email}
+	visitor := mail.Address{Name: leads.DisplayName(v.Name), Address: v.Email}
 	newData := func() *emailData {
 		return &emailData{
 			SiteName: c.SiteName, BaseURL: c.BaseURL,
@@ -377,7 +378,7 @@ func (c *Composer) Fallback(s Submission) ([]*Message, error) {
 	if !leads.ValidEmail(email) {
 		return msgs, nil
 	}
-	visitor := mail.Address{Name: name, Address: email}
+	visitor := mail.Address{Name: leads.DisplayName(name), Address: email}
 	staffMsg.ReplyTo = &visitor
 
 	vd := *d

@@ -55,8 +55,19 @@ func TestBrowserStaff(t *testing.T) {
 	const email, password = "office@example.com", "correct horse battery staple"
 	addStaff(t, s, email, password)
 	tb := newTab(t, s, tabConfig{})
+	// A typo first: the overview then tells of it.
+	tb.open("/staff/login")
+	tb.fill("#staff-email", email)
+	tb.fill("#staff-password", "not the password at all")
+	tb.clickNav(`form[action="/staff/login"] button[type=submit]`)
+	if got := tb.text(".notice-error"); !strings.Contains(got, "not right") {
+		t.Fatalf("a wrong password shows %q", got)
+	}
 	signIn(t, tb, email, password)
 	tb.check("staff-home")
+	if got := tb.text("#sign-in-failures"); !strings.Contains(got, "1 failed sign-in attempt on your account") || !strings.Contains(got, "127.0.0.x") {
+		t.Errorf("the overview's notice: %q", got)
+	}
 
 	tb.open("/staff/leads")
 	tb.fill("#q", "Lovelace")

@@ -47,6 +47,7 @@ type config struct {
 	FeedSecret    string
 	RateLimit     int
 	MinFill       time.Duration
+	FormMaxAge    time.Duration
 	Trusted       []*net.IPNet
 	RetentionDays int
 	LogFormat     string
@@ -55,6 +56,14 @@ type config struct {
 	MailRetryBase time.Duration
 	MailRetryMax  time.Duration
 	MailLease     time.Duration
+	SignIn        leads.SignInLimits
+	Hashes        int
+
+	// Booking limits and confirmation by email.
+	MaxUpcomingPerEmail   int
+	BookingsPerAddressDay int
+	BookingConfirm        string // "" or "email"
+	BookingHold           time.Duration
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -258,6 +267,25 @@ var settings = []setting{
 		c.MinFill = time.Duration(n) * time.Second
 		return nil
 	}},
+	{env: "LEADBOOK_FORM_MAX_AGE", def: "24h", help: "how long a served form may be sent back; an older one is shown again with what was typed", parse: func(c *config, v string) error {
+		return durationIn(&c.FormMaxAge, v, time.Minute, 30*24*time.Hour)
+	}},
+	{env: "LEADBOOK_MAX_UPCOMING_PER_EMAIL", def: "1", help: "calls still to come that one email address may have; 0: no limit", parse: func(c *config, v string) error {
+		return intIn(&c.MaxUpcomingPerEmail, v, 0, 1000)
+	}},
+	{env: "LEADBOOK_BOOKINGS_PER_ADDRESS_DAY", def: "3", help: "bookings one client address may make in 24 hours; 0: no limit", parse: func(c *config, v string) error {
+		return intIn(&c.BookingsPerAddressDay, v, 0, 1_000_000)
+	}},
+	{env: "LEADBOOK_BOOKING_CONFIRM", def: "", help: "empty, or email: a booking holds its time until the visitor confirms it by the link mailed to them", parse: func(c *config, v string) error {
+		if v != "" && v != "email" {
+			return errors.New("want email, or leave it empty")
+		}
+		c.BookingConfirm = v
+		return nil
+	}},
+	{env: "LEADBOOK_BOOKING_HOLD", def: "30m", help: "how long an unconfirmed booking holds its time (with LEADBOOK_BOOKING_CONFIRM=email)", parse: func(c *config, v string) error {
+		return durationIn(&c.BookingHold, v, time.Minute, 7*24*time.Hour)
+	}},
 	{env: "LEADBOOK_TRUSTED_PROXIES", def: "", help: "CIDRs whose X-Forwarded-For is believed; empty: none", parse: func(c *config, v string) error {
 		c.Trusted = nil
 		for _, part := range strings.Split(v, ",") {
@@ -294,6 +322,22 @@ var settings = []setting{
 	}},
 	{env: "LEADBOOK_MAIL_LEASE", def: "2m", help: "how long the outbox worker holds a message it is sending; after a crash, held messages wait this long", parse: func(c *config, v string) error {
 		return durationIn(&c.MailLease, v, time.Second, time.Hour)
+	}},
+	{env: "LEADBOOK_SIGNIN_PER_ACCOUNT_ADDRESS", def: "5", help: "failed sign-ins allowed in 15 minutes at one account from one client address", parse: func(c *config, v string) error {
+		return intIn(&c.SignIn.AccountAddress, v, 1, 10_000)
+	}},
+	{env: "LEADBOOK_SIGNIN_PER_ADDRESS", def: "20", help: "failed sign-ins allowed in 15 minutes from one client address (IPv6: one /64), all accounts together", parse: func(c *config, v string) error {
+		return intIn(&c.SignIn.Address, v, 1, 10_000)
+	}},
+	{env: "LEADBOOK_SIGNIN_PER_ACCOUNT", def: "100", help: "failed sign-ins allowed in 15 minutes at one account from all addresses together", parse: func(c *config, v string) error {
+		return intIn(&c.SignIn.Account, v, 1, 100_000)
+	}},
+	{env: "LEADBOOK_HASH_CONCURRENCY", def: "", help: "password hashes (19 MiB each) computed at once; empty: the core count, at most 2", parse: func(c *config, v string) error {
+		if v == "" {
+			c.Hashes = leads.DefaultHashes()
+			return nil
+		}
+		return intIn(&c.Hashes, v, 1, 256)
 	}},
 	{env: "LEADBOOK_LOG_FORMAT", def: "text", help: "text or json", parse: func(c *config, v string) error {
 		if v != "text" && v != "json" {

@@ -108,7 +108,7 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 // notice), HTTP drained, worker stopped, mail handed over, database closed.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err error) {
 	log := newLogger(cfg, stderr)
-	store, err := leads.Open(ctx, cfg.DB, leads.Options{})
+	store, err := leads.Open(ctx, cfg.DB, leads.Options{SignIn: cfg.SignIn, Hashes: cfg.Hashes})
 	if err != nil {
 		return err
 	}
@@ -161,6 +161,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		BaseURL:        cfg.BaseURL,
 		RateLimit:      cfg.RateLimit,
 		MinFill:        cfg.MinFill,
+		FormMaxAge:     cfg.FormMaxAge,
 		TrustedProxies: cfg.Trusted,
 		Logger:         log,
 		HTTPS:          len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://",
@@ -174,6 +175,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			Store:      store,
 			Busy:       feeds,
 			Composer:   composer,
+
+			MaxUpcomingPerEmail:   cfg.MaxUpcomingPerEmail,
+			BookingsPerAddressDay: cfg.BookingsPerAddressDay,
+			ConfirmByEmail:        cfg.BookingConfirm == "email",
+			Hold:                  cfg.BookingHold,
 		},
 		Staff: &handlers.Staff{Store: store, Feeds: feeds},
 		Hits:  hits,
@@ -218,7 +224,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		privacyLoop(workerCtx, store, instance, cfg.RetentionDays, log)
+		jobsLoop(workerCtx, store, instance, cfg.RetentionDays, log)
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()

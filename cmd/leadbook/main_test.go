@@ -149,6 +149,15 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "fast"}, nil, "LEADBOOK_MAIL_RETRY_BASE"},
 		{map[string]string{"LEADBOOK_MAIL_RETRY_BASE": "10m", "LEADBOOK_MAIL_RETRY_MAX": "1m"}, nil, "LEADBOOK_MAIL_RETRY_MAX"},
 		{map[string]string{"LEADBOOK_MAIL_LEASE": "10ms"}, nil, "LEADBOOK_MAIL_LEASE"},
+		{map[string]string{"LEADBOOK_SIGNIN_PER_ACCOUNT_ADDRESS": "0"}, nil, "LEADBOOK_SIGNIN_PER_ACCOUNT_ADDRESS"},
+		{map[string]string{"LEADBOOK_SIGNIN_PER_ADDRESS": "many"}, nil, "LEADBOOK_SIGNIN_PER_ADDRESS"},
+		{map[string]string{"LEADBOOK_SIGNIN_PER_ACCOUNT": "-1"}, nil, "LEADBOOK_SIGNIN_PER_ACCOUNT"},
+		{map[string]string{"LEADBOOK_HASH_CONCURRENCY": "0"}, nil, "LEADBOOK_HASH_CONCURRENCY"},
+		{map[string]string{"LEADBOOK_FORM_MAX_AGE": "0"}, nil, "LEADBOOK_FORM_MAX_AGE"},
+		{map[string]string{"LEADBOOK_MAX_UPCOMING_PER_EMAIL": "-1"}, nil, "LEADBOOK_MAX_UPCOMING_PER_EMAIL"},
+		{map[string]string{"LEADBOOK_BOOKINGS_PER_ADDRESS_DAY": "many"}, nil, "LEADBOOK_BOOKINGS_PER_ADDRESS_DAY"},
+		{map[string]string{"LEADBOOK_BOOKING_CONFIRM": "sms"}, nil, "LEADBOOK_BOOKING_CONFIRM"},
+		{map[string]string{"LEADBOOK_BOOKING_HOLD": "10s"}, nil, "LEADBOOK_BOOKING_HOLD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -266,12 +266,16 @@ func runAudit(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	return nil
 }
 
-// privacyLoop finishes erasures whose cancellations went out (each minute),
-// with a retention period set deletes leads older than it (each hour), and
-// drops old rate-limit counts, until ctx ends. Each job takes its turn in the database, so on
-// several instances it runs once per interval in all, not once per
+// jobsLoop runs the periodic jobs until ctx ends: each minute it forgets
+// sign-in attempts the throttle no longer needs, releases booking holds
+// whose confirmation did not come (nothing depends on that: every query
+// treats an expired hold as free; it keeps the rows and the staff pages
+// tidy) and finishes erasures whose cancellations went out; with a
+// retention period set it deletes leads older than it (each hour); and it
+// drops old rate-limit counts. Each job takes its turn in the database,
+// so on several instances it runs once per interval in all, not once per
 // instance.
-func privacyLoop(ctx context.Context, store *leads.Store, holder string, retentionDays int, log *slog.Logger) {
+func jobsLoop(ctx context.Context, store *leads.Store, holder string, retentionDays int, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	turn := func(job string, every time.Duration) bool {
@@ -282,6 +286,18 @@ func privacyLoop(ctx context.Context, store *leads.Store, holder string, retenti
 		return ok
 	}
 	for {
+		if turn("purge_sign_ins", 50*time.Second) {
+			if _, err := store.PurgeSignIns(ctx); err != nil && ctx.Err() == nil {
+				log.Error("purge sign-in attempts", "err", err)
+			}
+		}
+		if turn("release_holds", 50*time.Second) {
+			if n, err := store.ReleaseExpiredHolds(ctx); err != nil && ctx.Err() == nil {
+				log.Error("release expired holds", "err", err)
+			} else if n > 0 {
+				log.Info("expired holds released", "count", n)
+			}
+		}
 		if turn("finish_erasures", 50*time.Second) {
 			if n, err := store.FinishErasures(ctx); err != nil && ctx.Err() == nil {
 				log.Error("finish erasures", "err", err)
