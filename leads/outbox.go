@@ -1,9 +1,11 @@
 package leads
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -126,7 +128,8 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // while it is still the claim they name, so a worker whose lease ran out
 // (and whose message another worker took over) cannot overwrite the newer
 // claim's outcome. On PostgreSQL the rows that a concurrent claim is taking
-// are skipped rather than claimed twice.
+// are skipped rather than claimed twice. They come in the order they fell
+// due (then by id), on both engines: RETURNING promises no order.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var msgs []OutboxMessage
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -160,6 +163,12 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 	if err != nil {
 		return nil, err
 	}
+	slices.SortFunc(msgs, func(a, b OutboxMessage) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return msgs, nil
 }
 
