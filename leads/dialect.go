@@ -33,6 +33,10 @@ type dialect struct {
 	// finds the same rows on both engines (and an index on the expression
 	// answers it).
 	emailKey func(col string) string
+	// byteOrder is the collation clause that orders text by its bytes
+	// (SQLite's default; PostgreSQL's default follows the server's
+	// locale), so that lists sort alike on both engines.
+	byteOrder string
 	// contains is the condition that expr holds the query's next
 	// parameter as a substring.
 	contains func(expr string) string
@@ -74,6 +78,7 @@ var sqliteDialect = &dialect{
 	day:        func(col string) string { return "substr(" + col + ", 1, 10)" },
 	emailKey:   func(col string) string { return "lower(" + col + ")" },
 	timeText:   func(col string) string { return col },
+	byteOrder:  " COLLATE BINARY",
 	contains:   func(expr string) string { return "instr(" + expr + ", ?) > 0" },
 	crlfSpace:  "char(13, 10, 32)",
 	searchFrom: "leads_fts f JOIN leads l ON l.id = f.docid",
@@ -115,7 +120,8 @@ var postgresDialect = &dialect{
 	emailKey: func(col string) string {
 		return "translate(" + col + ", '" + asciiUpper + "', '" + asciiLowerLetters + "')"
 	},
-	contains: func(expr string) string { return "strpos(" + expr + ", ?) > 0" },
+	contains:  func(expr string) string { return "strpos(" + expr + ", ?) > 0" },
+	byteOrder: ` COLLATE "C"`,
 	timeText: func(col string) string {
 		return "to_char(" + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 	},

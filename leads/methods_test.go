@@ -271,9 +271,24 @@ func everyMethod(t *testing.T, s *leads.Store, c *clock) string {
 		}
 	}
 
-	// Staff: a session signed out, a failed sign-in.
+	// Staff, listed by address whatever its letter case; a session signed
+	// out, a failed sign-in.
 	dana, err := s.AddStaff(ctx, "dana@example.com", "a long enough password", leads.ActorCLI)
 	must(err)
+	for _, e := range []string{"Zed@example.com", "a.b@example.com", "ab@example.com", "Bea@example.com", "_x@example.com"} {
+		_, err := s.AddStaff(ctx, e, "a long enough password", leads.ActorCLI)
+		must(err)
+	}
+	staffList, err := s.ListStaff(ctx)
+	must(err)
+	var emails []string
+	for _, st := range staffList {
+		emails = append(emails, st.Email)
+	}
+	say("staff: %s", strings.Join(emails, " "))
+	if got := strings.Join(emails, " "); got != "_x@example.com a.b@example.com ab@example.com Bea@example.com dana@example.com Zed@example.com" {
+		t.Errorf("staff listed as %s", got)
+	}
 	p := leads.SessionPolicy{Idle: time.Hour, Absolute: 12 * time.Hour}
 	tok, err := s.CreateSession(ctx, dana.ID, p)
 	must(err)

@@ -157,9 +157,10 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 	return st, nil
 }
 
-// ListStaff returns every account, by email.
+// ListStaff returns every account, by email in ASCII letter case.
 func (s *Store) ListStaff(ctx context.Context) ([]Staff, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, email, created_at, updated_at FROM staff ORDER BY email`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, email, created_at, updated_at FROM staff
+		ORDER BY `+s.d.emailKey("email")+s.d.byteOrder+`, id`)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list staff: %w", err)
 	}
