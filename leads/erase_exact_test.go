@@ -324,3 +324,41 @@ func TestSpamAddressBackfill(t *testing.T) {
 		t.Fatalf("held submissions found by address: %+v", p.Spam)
 	}
 }
+
+// TestEraseNonASCIIAddress erases an address with a capital letter outside
+// ASCII: letters compare in ASCII case only, on both engines, so the
+// person's rows and the mentions of their address in another's go, and
+// the same address in another case of that letter is someone else's.
+func TestEraseNonASCIIAddress(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s := openStaffStore(t, db, newClock())
+		for _, l := range []*leads.Lead{
+			{Name: "Émile", Email: "Émile@example.com", Message: "bonjour"},
+			{Name: "Other", Email: "other@example.com", Message: "Write to ÉMILE@example.com, not émile@example.com."},
+		} {
+			l.Source, l.ConsentVersion = leads.SourceContact, "v1"
+			if _, err := s.CreateLead(ctx, l, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := s.FindPerson(ctx, "émile@example.com")
+		if err != nil || len(p.Leads) != 0 {
+			t.Fatalf("another letter case outside ASCII found %+v, %v", p, err)
+		}
+		er, err := s.EraseEmail(ctx, "Émile@Example.com", leads.Actor{Kind: "staff", ID: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if er.Counts.Leads != 1 || er.Counts.Mentions != 1 {
+			t.Errorf("counts %+v", er.Counts)
+		}
+		var msg string
+		if err := leadstest.Raw(t, db).QueryRow(`SELECT message FROM leads WHERE email = $1`, "other@example.com").Scan(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if want := "Write to [erased], not émile@example.com."; msg != want {
+			t.Errorf("the other lead's message is %q, want %q", msg, want)
+		}
+	})
+}

@@ -61,7 +61,9 @@ func mentionFilter(d *dialect, col, addr string) (string, []any) {
 		seen[f] = true
 		// In a stored JSON payload a folded calendar line break is the six
 		// characters \r\n and a space; in plain text it is CR LF space.
-		conds = append(conds, d.contains(`replace(replace(lower(`+col+`), '\r\n ', ''), `+d.crlfSpace+`, '')`))
+		// Letters fold in ASCII case only (emailKey), as f was: PostgreSQL's
+		// lower() would fold É to é and miss a mention of an address with É.
+		conds = append(conds, d.contains(`replace(replace(`+d.emailKey(col)+`, '\r\n ', ''), `+d.crlfSpace+`, '')`))
 		args = append(args, f)
 	}
 	for _, f := range addressForms(addr) {
