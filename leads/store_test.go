@@ -459,14 +459,16 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 }
 
 func TestWriteAfterClose(t *testing.T) {
-	s, err := leads.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), leads.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateLead(context.Background(), validLead(), nil); err == nil {
-		t.Fatal("write after Close succeeded")
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		s, err := leads.Open(context.Background(), db, leads.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateLead(context.Background(), validLead(), nil); err == nil {
+			t.Fatal("write after Close succeeded")
+		}
+	})
 }
