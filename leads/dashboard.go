@@ -50,10 +50,14 @@ func parseCursor(c string) (string, int64, bool) {
 	if _, err := fmt.Sscan(id, &n); err != nil {
 		return "", 0, false
 	}
-	if _, err := parseTime(at); err != nil {
+	t, err := parseTime(at)
+	if err != nil || t.Before(firstInstant) || t.After(lastInstant) {
 		return "", 0, false
 	}
-	return at, n, true
+	// As stored: SQLite compares the text, PostgreSQL the instant, and a
+	// cursor typed in another form (another zone, say) must mean the same
+	// on both.
+	return formatTime(t), n, true
 }
 
 // ListLeads returns one page of leads, newest first. Paging is by keyset,

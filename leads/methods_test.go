@@ -375,6 +375,14 @@ func everyMethod(t *testing.T, s *leads.Store, c *clock) string {
 			t.Errorf("leads %q paged: %s, in one page: %s", f.Query, leadNames(got), leadNames(want.Leads))
 		}
 	}
+	// A cursor in another zone's words is the same place in the list.
+	zoned := fmt.Sprintf("%s_%d", jose.CreatedAt.In(time.FixedZone("", 2*3600)).Format(time.RFC3339), jose.ID)
+	page, err := s.ListLeads(ctx, leads.LeadFilter{Before: zoned})
+	must(err)
+	say("before %s: %s", zoned, leadNames(page.Leads))
+	if leadNames(page.Leads) != fmt.Sprintf("%d:Ada Lovelace, 1:Old Timer", ada.ID) {
+		t.Errorf("leads before José, by a cursor in another zone: %s", leadNames(page.Leads))
+	}
 	var csv bytes.Buffer
 	rows, err := s.ExportCSV(ctx, &csv, leads.ExportFilter{}, false)
 	must(err)
