@@ -366,12 +366,18 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 			fs.String(s.flagName()+"-file", "", "file holding "+s.flagName())
 		}
 	}
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(stdout)
 			return nil, nil, errHelp
 		}
 		return nil, nil, err
+	}
+	if *showVersion {
+		// Before the configuration is checked: a broken setting must not
+		// hide which binary this is.
+		return nil, nil, errVersion
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -459,6 +465,7 @@ Usage:
   leadbook [flags] audit verify         check the audit log's hash chain
   leadbook [flags] backup FILE          copy the database, online, to FILE and check the copy
   leadbook [flags] check                check the configuration, database, mail and busy feeds
+  leadbook --version                    print the version, commit and Go of this binary
   leadbook --help                       this text
 
 Staff sign in at /staff/login; scripts send "Authorization: Bearer TOKEN" to

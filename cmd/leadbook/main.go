@@ -47,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		name, args = filepath.Base(args[0]), args[1:]
 	}
 	cfg, rest, err := parseConfig(name, args, getenv, stdout)
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, readBuildInfo())
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -106,6 +110,8 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 // notice), HTTP drained, worker stopped, mail handed over, database closed.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err error) {
 	log := newLogger(cfg, stderr)
+	bi := readBuildInfo()
+	log.Info("starting", "version", bi.Version, "commit", bi.Commit, "modified", bi.Modified, "go", bi.Go)
 	store, err := leads.Open(ctx, cfg.DB, leads.Options{})
 	if err != nil {
 		return err
