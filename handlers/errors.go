@@ -65,7 +65,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	msg := httpMessage(err)
 	ctx := c.Request().Context()
 	if status >= 500 {
-		s.log.ErrorContext(ctx, "internal error", "route", routeName(c), "err", err)
+		s.log.ErrorContext(ctx, "internal error", "route", s.routeLabel(c), "err", err)
 		if c.Request().Method == http.MethodPost {
 			msg = msgOops
 		}

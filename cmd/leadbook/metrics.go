@@ -69,11 +69,19 @@ func newMetrics(src metricsSource) *metrics {
 
 // observe is handlers.Deps.Observe. It keeps each series' observer, so a
 // request costs a map read instead of hashing its labels.
+//
+// Every label comes from a closed set, or each new value a client makes up
+// would be a series kept for the life of the process: handlers passes a
+// standard method or "other" (checked again here, it costs a switch) and a
+// registered route pattern or "unmatched", never the raw path, which would
+// also leak secret tokens; the status is one the server itself chose.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	method = handlers.MethodLabel(method)
 	if route == "" {
-		// Never the raw path: it may hold a secret token, and unmatched
-		// paths would make series without bound.
-		route = "unmatched"
+		route = handlers.RouteUnmatched
+	}
+	if status < 100 || status > 599 {
+		status = 0
 	}
 	k := seriesKey{method, route, status}
 	m.mu.RLock()
