@@ -46,6 +46,7 @@ type config struct {
 	Reminder      time.Duration
 	FeedSecret    string
 	RateLimit     int
+	MaxConns      int // open connections per client address; 0: no cap
 	MinFill       time.Duration
 	Trusted       []*net.IPNet
 	RetentionDays int
@@ -246,6 +247,9 @@ var settings = []setting{
 	}},
 	{env: "LEADBOOK_RATE_LIMIT", def: "20", help: "POSTs per minute per client address; 0: off", parse: func(c *config, v string) error {
 		return intIn(&c.RateLimit, v, 0, 1_000_000)
+	}},
+	{env: "LEADBOOK_MAX_CONNS_PER_ADDRESS", def: "256", help: "open connections per client address (IPv6: per /64); peers in LEADBOOK_TRUSTED_PROXIES have no cap; 0: off", parse: func(c *config, v string) error {
+		return intIn(&c.MaxConns, v, 0, 1_000_000)
 	}},
 	{env: "LEADBOOK_MIN_FILL_SECONDS", def: "3", help: "least seconds between showing a form and its submission; 0: off", parse: func(c *config, v string) error {
 		var n int

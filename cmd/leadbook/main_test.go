@@ -143,6 +143,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_TIMEZONE": "Mars/Olympus"}, nil, "LEADBOOK_TIMEZONE"},
 		{map[string]string{"LEADBOOK_MIN_NOTICE": "soon"}, nil, "LEADBOOK_MIN_NOTICE"},
 		{map[string]string{"LEADBOOK_RATE_LIMIT": "-1"}, nil, "LEADBOOK_RATE_LIMIT"},
+		{map[string]string{"LEADBOOK_MAX_CONNS_PER_ADDRESS": "many"}, nil, "LEADBOOK_MAX_CONNS_PER_ADDRESS"},
 		{map[string]string{"LEADBOOK_TRUSTED_PROXIES": "10.0.0.0/99"}, nil, "LEADBOOK_TRUSTED_PROXIES"},
 		{map[string]string{"LEADBOOK_LOG_FORMAT": "xml"}, nil, "LEADBOOK_LOG_FORMAT"},
 		{map[string]string{"LEADBOOK_SMTP_PASSWORD_FILE": "/nonexistent/secret"}, nil, "LEADBOOK_SMTP_PASSWORD"},
@@ -203,7 +204,7 @@ func TestConfigPrecedence(t *testing.T) {
 	if len(c.Trusted) != 2 || c.Trusted[1].String() != "192.0.2.1/32" {
 		t.Errorf("trusted proxies %v", c.Trusted)
 	}
-	if c.Addr != ":8080" || c.DB != "data/leadbook.db" || c.Timezone.String() != "UTC" || c.MinFill != 3*time.Second {
+	if c.Addr != ":8080" || c.DB != "data/leadbook.db" || c.Timezone.String() != "UTC" || c.MinFill != 3*time.Second || c.MaxConns != 256 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c.StaffEmail.Address != "bookings@localhost" {
