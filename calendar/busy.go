@@ -221,14 +221,15 @@ func (w when) key() int64 { return w.t.Unix() }
 
 // value parses a DATE or DATE-TIME value with the given TZID parameter.
 // The value's form decides, not a VALUE parameter: "20261210T120000" with
-// VALUE=DATE is read as the date-time it is, "20131210Z" as a date.
+// VALUE=DATE is read as the date-time it is, "20131210Z" as a date. Year 0
+// is refused (rrule-go cannot step through it).
 func (p *parser) value(v, tzid string, line int) (when, error) {
 	v = strings.ToUpper(strings.TrimSpace(v))
 	bad := func() (when, error) { return when{}, fmt.Errorf("bad date or date-time %q", clip(v, 40)) }
 	switch {
 	case (len(v) == 8 || len(v) == 9 && v[8] == 'Z') && digits(v[:8]):
 		t, err := time.ParseInLocation("20060102", v[:8], time.UTC)
-		if err != nil {
+		if err != nil || t.Year() < 1 {
 			return bad()
 		}
 		return when{t: t, allDay: true}, nil
@@ -241,7 +242,7 @@ func (p *parser) value(v, tzid string, line int) (when, error) {
 			loc, floating = p.location(tzid, line), false
 		}
 		t, err := time.ParseInLocation("20060102T150405", v[:15], loc)
-		if err != nil {
+		if err != nil || t.Year() < 1 {
 			return bad()
 		}
 		return when{t: t, floating: floating}, nil

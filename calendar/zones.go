@@ -208,10 +208,15 @@ func zoneFromVTimezone(name string, c *node, until time.Time, log *skipLog) (*ti
 // trailing Z ignored) or a date, as wall clock in a UTC container.
 func localTime(v string) (time.Time, error) {
 	v = strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(v)), "Z")
+	layout := "20060102T150405"
 	if len(v) == 8 {
-		return time.ParseInLocation("20060102", v, time.UTC)
+		layout = "20060102"
 	}
-	return time.ParseInLocation("20060102T150405", v, time.UTC)
+	t, err := time.ParseInLocation(layout, v, time.UTC)
+	if err == nil && t.Year() < 1 {
+		err = fmt.Errorf("year 0")
+	}
+	return t, err
 }
 
 // observanceOnsets expands an observance's RRULE from start up to the end
@@ -233,7 +238,7 @@ func observanceOnsets(value string, start, until time.Time, endYear int) (out []
 		}
 	}
 	opt.Dtstart = start
-	if opt.Freq == rrule.YEARLY && opt.Count == 0 && max(opt.Interval, 1) == 1 && len(opt.Bymonth) > 0 && start.Year() < until.Year()-3 {
+	if opt.Freq == rrule.YEARLY && opt.Count == 0 && max(opt.Interval, 1) == 1 && len(opt.Bymonth) > 0 && start.Year() < until.Year()-3 && until.Year() > 4 {
 		opt.Dtstart = time.Date(until.Year()-3, 1, 1, start.Hour(), start.Minute(), start.Second(), 0, time.UTC)
 		moved = true
 	}
