@@ -523,12 +523,14 @@ func (p *parser) series(key string, master *node, overrides []*node) error {
 	for _, ov := range ovs {
 		o, rid := ov.n, ov.rid
 		start, s, err := p.eventSpan(o)
-		if errors.Is(err, errNoStart) { // an override without DTSTART keeps the original time
+		if errors.Is(err, errNoStart) { // an override without DTSTART keeps the occurrence's time
 			start, s, err = rid, span{days: 1}, nil
-			if master != nil && (mst.allDay || !rid.allDay) && mst.allDay == rid.allDay {
+			switch {
+			case haveMaster && mst.allDay && !rid.allDay:
+				d := p.dateOf(rid)
+				start, s = when{t: time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC), allDay: true}, ms
+			case haveMaster && mst.allDay == rid.allDay:
 				s = ms
-			} else if !rid.allDay {
-				s = span{}
 			}
 		}
 		if err != nil {

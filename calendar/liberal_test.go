@@ -281,6 +281,42 @@ END:VEVENT`), "UTC")
 	wantSkipped(t, f, "10 matches no occurrence", "23 matches no occurrence")
 }
 
+// An override is a component of its own (RFC 5545 §3.8.4.4): its TRANSP
+// and STATUS decide whether it is busy, not those of its series, as for
+// ical.js and recurring-ical-events. One without DTSTART keeps the time of
+// its occurrence, on an all-day series its date.
+func TestBusyOverrideOwnProperties(t *testing.T) {
+	f := readBusy(t, wrapFeed(`
+BEGIN:VEVENT
+UID:a
+DTSTART:20260302T100000Z
+DTEND:20260302T110000Z
+RRULE:FREQ=DAILY;COUNT=3
+TRANSP:TRANSPARENT
+END:VEVENT
+BEGIN:VEVENT
+UID:a
+RECURRENCE-ID:20260303T100000Z
+DTSTART:20260303T120000Z
+DTEND:20260303T130000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:b
+DTSTART;VALUE=DATE:20260310
+DTEND;VALUE=DATE:20260311
+RRULE:FREQ=WEEKLY;COUNT=2
+END:VEVENT
+BEGIN:VEVENT
+UID:b
+RECURRENCE-ID;TZID=W. Europe Standard Time:20260317T000000
+SUMMARY:renamed only
+END:VEVENT`), "Europe/Berlin")
+	wantBusy(t, f,
+		"2026-03-03T12:00:00Z 2026-03-03T13:00:00Z",
+		"2026-03-09T23:00:00Z 2026-03-10T23:00:00Z",
+		"2026-03-16T23:00:00Z 2026-03-17T23:00:00Z")
+}
+
 // Feeds refused whole before: each fault now costs only its line or
 // component, reported with line, component, UID and reason.
 func TestBusyLiberal(t *testing.T) {
