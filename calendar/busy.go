@@ -32,10 +32,12 @@ const (
 // [from, to) only; DTSTART always counts as an occurrence. Of two events
 // with one UID and no RECURRENCE-ID the higher SEQUENCE is the event (the
 // first on a tie). A RECURRENCE-ID override replaces its occurrence (moves
-// it, or removes it when the override is cancelled or free): an instant on
-// a timed series, a date on an all-day one (also when written as a
-// date-time, as Outlook writes local midnight); RANGE=THISANDFUTURE applies
-// the override's shift and length to every later occurrence. All-day events
+// it, or removes it when the override itself is cancelled or free): an
+// instant on a timed series, a date on an all-day one (also when written as
+// a date-time, as Outlook writes local midnight); RANGE=THISANDFUTURE
+// applies the override's shift and length to every later occurrence. An
+// override matching no occurrence of its series is left out, one without a
+// series stands alone. All-day events
 // (VALUE=DATE) are busy from local midnight to local midnight in floating,
 // the CEO's zone, as are floating times (no TZID, no Z); an all-day start
 // with a date-time DTEND ends at that instant. A TZID may be an IANA name

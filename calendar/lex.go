@@ -183,10 +183,10 @@ func lexFeed(data []byte, log *skipLog) ([]*node, error) {
 // structureLine reports whether an indented line is a BEGIN or END of a
 // known component, which a real continuation never is.
 func structureLine(ln []byte) bool {
-	s := strings.ToUpper(strings.TrimSpace(string(ln)))
+	ln = bytes.TrimLeft(ln, " \t")
 	for _, p := range []string{"BEGIN:", "END:"} {
-		if rest, ok := strings.CutPrefix(s, p); ok {
-			return knownComponents[strings.TrimSpace(rest)]
+		if len(ln) > len(p) && bytes.EqualFold(ln[:len(p)], []byte(p)) {
+			return knownComponents[strings.ToUpper(strings.TrimSpace(string(ln[len(p):])))]
 		}
 	}
 	return false

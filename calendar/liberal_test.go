@@ -582,3 +582,41 @@ END:VEVENT`), "UTC", []string{"2026-03-02T09:00:00Z 2026-03-02T10:00:00Z"}},
 		})
 	}
 }
+
+func TestParseContentLine(t *testing.T) {
+	tests := []struct {
+		line, name, value string
+		params            map[string]string
+		err               bool
+	}{
+		{"DTSTART:20260302T100000Z", "DTSTART", "20260302T100000Z", nil, false},
+		{`dtstart;tzid="Bangkok, Hanoi";VALUE=DATE-TIME:20260302T100000`, "DTSTART", "20260302T100000",
+			map[string]string{"TZID": "Bangkok, Hanoi", "VALUE": "DATE-TIME"}, false},
+		{`X;A="a:b;c";B=x^'y^'^n:v:w`, "X", "v:w", map[string]string{"A": "a:b;c", "B": "x\"y\"\n"}, false},
+		{"X;FLAG;A=1;A=2:v", "X", "v", map[string]string{"A": "1"}, false},
+		{"DESCRIPTION:", "DESCRIPTION", "", nil, false},
+		{"SUMMARY=testevent", "", "", nil, true},
+		{`DTSTART;TZID="W. Europe Standard Time:20200609T090000"`, "", "", nil, true},
+		{"DTSTART;TZID=Europe/Berlin", "", "", nil, true},
+		{":value", "", "", nil, true},
+		{"NOT A NAME:value", "", "", nil, true},
+	}
+	for _, tt := range tests {
+		p, err := parseContentLine(tt.line)
+		if (err != nil) != tt.err {
+			t.Errorf("%q: error %v", tt.line, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if p.name != tt.name || p.value != tt.value || len(p.params) != len(tt.params) {
+			t.Errorf("%q: %+v", tt.line, p)
+		}
+		for k, v := range tt.params {
+			if p.params[k] != v {
+				t.Errorf("%q: param %s = %q, want %q", tt.line, k, p.params[k], v)
+			}
+		}
+	}
+}
