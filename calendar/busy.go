@@ -544,7 +544,17 @@ func (p *parser) series(key string, master *node, overrides []*node) error {
 		switch {
 		case mst.allDay || rid.allDay:
 			d := p.dateOf(rid)
-			replacedOn[d] = true
+			// A date-time RECURRENCE-ID on an all-day series (Outlook's
+			// local midnight) breaks RFC 5545 §3.8.4.4, which wants the
+			// value type of DTSTART, and the references split on it:
+			// ical.js keeps the occurrence busy, recurring-ical-events
+			// and Outlook move it. The override's own time is busy, and
+			// so, not to offer what either calls busy, is the date it
+			// names, unless the override keeps that date busy itself.
+			sameDay := start.allDay && DateOf(start.t) == d
+			if !(mst.allDay && !rid.allDay) || sameDay && !free {
+				replacedOn[d] = true
+			}
 			if mst.allDay {
 				rkey = time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Unix()
 			}
