@@ -141,6 +141,8 @@ var (
 		"Time since a busy feed was last fetched successfully; absent until its first success.", []string{"source"}, nil)
 	feedStaleDesc = prometheus.NewDesc("leadbook_busy_feed_stale",
 		"1 when a busy feed was never loaded or its last good copy is too old (booking then blocks every slot).", []string{"source"}, nil)
+	feedSkippedDesc = prometheus.NewDesc("leadbook_busy_feed_skipped_components",
+		"Components, or parts of one, that reading a busy feed's last good copy left out because they could not be understood (leadbook check and /staff/feeds list them).", []string{"source"}, nil)
 	dbSizeDesc = prometheus.NewDesc("leadbook_database_size_bytes",
 		"Size of the SQLite database file plus its write-ahead log.", nil, nil)
 )
@@ -151,7 +153,7 @@ var (
 type stateCollector struct{ src metricsSource }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{outboxDesc, oldestDesc, feedAgeDesc, feedStaleDesc, dbSizeDesc} {
+	for _, d := range []*prometheus.Desc{outboxDesc, oldestDesc, feedAgeDesc, feedStaleDesc, feedSkippedDesc, dbSizeDesc} {
 		ch <- d
 	}
 }
@@ -180,6 +182,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				stale = 1
 			}
 			ch <- prometheus.MustNewConstMetric(feedStaleDesc, prometheus.GaugeValue, stale, fs.Source)
+			ch <- prometheus.MustNewConstMetric(feedSkippedDesc, prometheus.GaugeValue, float64(fs.SkippedCount), fs.Source)
 			if !fs.LastSuccess.IsZero() {
 				ch <- prometheus.MustNewConstMetric(feedAgeDesc, prometheus.GaugeValue,
 					max(now.Sub(fs.LastSuccess).Seconds(), 0), fs.Source)
