@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	ical "github.com/emersion/go-ical"
 )
 
 var (
@@ -348,19 +346,18 @@ END:VEVENT`, []string{"2026-03-02T22:00:00Z 2026-03-03T00:00:00Z"}},
 	}
 }
 
-func TestParseBusyMalformed(t *testing.T) {
+// TestParseBusyRefused lists what is refused whole (the last good copy is
+// then kept): no iCalendar data at all (an HTML login page read as an empty
+// calendar would free every slot), and a feed that stops inside a
+// component, as a cut-off download does.
+func TestParseBusyRefused(t *testing.T) {
 	tests := map[string]string{
-		"empty":             "",
-		"not ical":          "hello world",
-		"no end":            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\n",
-		"wrong end":         "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VCALENDAR\r\nEND:VEVENT\r\n",
-		"param no colon":    "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID=Europe/Berlin\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-		"bad dtstart":       "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:2026-03-02\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-		"bad rrule":         "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260302T100000Z\r\nDTEND:20260302T110000Z\r\nRRULE:FREQ=SOMETIMES\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-		"deep nesting":      "BEGIN:VCALENDAR\r\n" + strings.Repeat("BEGIN:X\r\n", 100) + strings.Repeat("END:X\r\n", 100) + "END:VCALENDAR\r\n",
-		"long params":       "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nX;A=" + strings.Repeat("a", 100000) + ":b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-		"secondly forever":  "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260302T100000Z\r\nDTEND:20260302T100001Z\r\nRRULE:FREQ=SECONDLY;BYHOUR=10\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-		"ends before start": "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260302T100000Z\r\nDTEND:20260302T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+		"empty":          "",
+		"not ical":       "hello world",
+		"html":           "<!DOCTYPE html>\r\n<html><body>Sign in</body></html>\r\n",
+		"no end":         "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\n",
+		"cut in a line":  "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260302T10",
+		"cut in a param": "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID=x\r\n",
 	}
 	for name, feed := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -382,7 +379,7 @@ func TestVTimezone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		comps := vtimezones(t, readFixture(t, tt.fixture))
-		loc, err := zoneFromVTimezone(tt.tzid, comps[tt.tzid], fixtureTo)
+		loc, err := zoneFromVTimezone(tt.tzid, comps[tt.tzid], fixtureTo, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.tzid, err)
 		}
@@ -397,16 +394,16 @@ func TestVTimezone(t *testing.T) {
 	}
 }
 
-func vtimezones(t *testing.T, data []byte) map[string]*ical.Component {
+func vtimezones(t *testing.T, data []byte) map[string]*node {
 	t.Helper()
-	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
-	if err != nil {
-		t.Fatal(err)
+	roots, err := lexFeed(data, &skipLog{})
+	if err != nil || len(roots) != 1 {
+		t.Fatalf("lexFeed: %d roots, %v", len(roots), err)
 	}
-	out := map[string]*ical.Component{}
-	for _, c := range cal.Children {
-		if c.Name == ical.CompTimezone {
-			out[propValue(c, ical.PropTimezoneID)] = c
+	out := map[string]*node{}
+	for _, c := range roots[0].children {
+		if c.name == "VTIMEZONE" {
+			out[c.text("TZID")] = c
 		}
 	}
 	return out
@@ -444,6 +441,67 @@ func TestWindowsZones(t *testing.T) {
 	}
 }
 
+// busyCorpus lists testdata/busyfeeds (real-world feeds, see its README)
+// with the window of each in LIST.txt.
+func busyCorpus(t testing.TB) []struct {
+	name     string
+	from, to Date
+} {
+	t.Helper()
+	list, err := os.ReadFile(filepath.Join("testdata", "busyfeeds", "LIST.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []struct {
+		name     string
+		from, to Date
+	}
+	for _, l := range strings.Split(string(list), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 4 || strings.HasPrefix(l, "#") {
+			continue
+		}
+		a, b, _ := strings.Cut(f[3], "..")
+		from, err1 := ParseDate(a)
+		to, err2 := ParseDate(b)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("LIST.txt: %q", l)
+		}
+		out = append(out, struct {
+			name     string
+			from, to Date
+		}{f[0], from, to})
+	}
+	if len(out) != 80 {
+		t.Fatalf("LIST.txt names %d feeds, want 80", len(out))
+	}
+	return out
+}
+
+// TestBusyFeedsCorpus reads every feed of the corpus over its window with
+// the CEO in UTC, New York and Berlin: none is refused whole. (How the
+// slots offered compare with the references is shared/interop/busy-feeds/
+// compare, run by .ci/run.)
+func TestBusyFeedsCorpus(t *testing.T) {
+	for _, zone := range []string{"UTC", "America/New_York", "Europe/Berlin"} {
+		loc := mustLoc(t, zone)
+		for _, c := range busyCorpus(t) {
+			data, err := os.ReadFile(filepath.Join("testdata", "busyfeeds", c.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := parseFeed(data, c.from.In(loc).Add(-24*time.Hour), c.to.AddDays(1).In(loc), loc)
+			if err != nil {
+				t.Errorf("%s, CEO in %s: %v", c.name, zone, err)
+				continue
+			}
+			if f.events == 0 {
+				t.Errorf("%s, CEO in %s: no events", c.name, zone)
+			}
+		}
+	}
+}
+
 func FuzzParseBusy(f *testing.F) {
 	for _, name := range []string{"google.ics", "outlook.ics", "apple.ics", "invite_request.ics", "feed.ics"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -452,11 +510,20 @@ func FuzzParseBusy(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, c := range busyCorpus(f) {
+		b, err := os.ReadFile(filepath.Join("testdata", "busyfeeds", c.name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;TZID=\"x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
 	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260302T100000Z\r\nDURATION:P1W\r\nRRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
 	berlin, _ := time.LoadLocation("Europe/Berlin")
+	// From the fixtures' March 2026 to the corpus' windows.
+	to := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		iv, err := ParseBusy(bytes.NewReader(data), fixtureFrom, fixtureTo, berlin)
+		iv, err := ParseBusy(bytes.NewReader(data), fixtureFrom, to, berlin)
 		if err != nil {
 			return
 		}

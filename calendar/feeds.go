@@ -33,6 +33,10 @@ type FeedStatus struct {
 	LastError   string
 	Events      int  // VEVENTs in the last good copy
 	Stale       bool // never loaded, or last good copy older than MaxStale: Busy blocks everything
+	// What reading the last good copy left out (ParseBusy reads liberally):
+	// the first entries, and how many there were in all.
+	Skipped      []Skipped
+	SkippedCount int
 }
 
 // Feeds holds the CEO's busy-time sources (iCalendar feeds over HTTP(S) or
@@ -56,6 +60,8 @@ type feedSource struct {
 	busy         []Interval // merged, expanded over [from, to)
 	from, to     time.Time
 	events       int
+	skipped      []Skipped
+	skips        int
 	etag, lastMo string
 	modTime      time.Time
 	size         int64
@@ -154,8 +160,8 @@ func (f *Feeds) Refresh(ctx context.Context) error {
 }
 
 // Run refreshes every interval until ctx is done, starting at once. A
-// malformed feed or a panic while reading one is recorded in Status, never
-// propagated.
+// feed refused whole is recorded in Status, never propagated (as would be
+// a panic while reading one, which no feed is known to cause).
 func (f *Feeds) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = 5 * time.Minute
@@ -214,6 +220,7 @@ func (f *Feeds) refreshOne(ctx context.Context, src *feedSource) (err error) {
 	}
 	src.data, src.etag, src.lastMo, src.modTime, src.size = data, etag, lastMo, modTime, size
 	src.busy, src.from, src.to, src.events, src.loaded = busy, from, to, parsed.events, true
+	src.skipped, src.skips = parsed.skipped, parsed.skips
 	src.lastSuccess = now
 	f.updateStale(now)
 	return nil
@@ -365,12 +372,14 @@ func (f *Feeds) Status() []FeedStatus {
 	out := make([]FeedStatus, len(f.sources))
 	for i, s := range f.sources {
 		out[i] = FeedStatus{
-			Source:      s.redacted,
-			LastSuccess: s.lastSuccess,
-			LastAttempt: s.lastAttempt,
-			LastError:   s.lastErr,
-			Events:      s.events,
-			Stale:       s.stale,
+			Source:       s.redacted,
+			LastSuccess:  s.lastSuccess,
+			LastAttempt:  s.lastAttempt,
+			LastError:    s.lastErr,
+			Events:       s.events,
+			Stale:        s.stale,
+			Skipped:      slices.Clone(s.skipped),
+			SkippedCount: s.skips,
 		}
 	}
 	return out

@@ -217,6 +217,30 @@ func TestFeedsFile(t *testing.T) {
 	}
 }
 
+// TestFeedsSkipped: a feed with a component that cannot be read loads,
+// blocks what it can, and Status lists what was left out.
+func TestFeedsSkipped(t *testing.T) {
+	feed := strings.Replace(oneEventFeed, "END:VEVENT\r\n", "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:broken\r\nDTSTART:20260303T100000Z\r\nDTEND:20260303T090000Z\r\nEND:VEVENT\r\n", 1)
+	path := filepath.Join(t.TempDir(), "busy.ics")
+	if err := os.WriteFile(path, []byte(feed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock := newClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	f := NewFeeds([]string{path}, FeedOptions{Now: clock.Now})
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	from, to := window(clock)
+	if got := f.Busy(from, to); len(got) != 1 || got[0].Start.Day() != 2 {
+		t.Fatalf("Busy = %v, want the readable event", got)
+	}
+	st := f.Status()[0]
+	want := Skipped{Line: 10, Component: "VEVENT", UID: "broken", Reason: "it ends before it starts: skipped"}
+	if st.Stale || st.LastError != "" || st.Events != 2 || st.SkippedCount != 1 || len(st.Skipped) != 1 || st.Skipped[0] != want {
+		t.Fatalf("Status = %+v, want one skipped %+v", st, want)
+	}
+}
+
 func TestFeedsRunAndRedact(t *testing.T) {
 	srv := newFeedServer(t, "not a calendar")
 	clock := newClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))

@@ -9,40 +9,57 @@ import (
 	"strings"
 	"time"
 
-	ical "github.com/emersion/go-ical"
 	"github.com/teambition/rrule-go"
 )
 
 // zoneResolver turns the TZIDs of one feed into locations.
 type zoneResolver struct {
 	floating *time.Location
-	vtz      map[string]*ical.Component // VTIMEZONE by TZID
-	cache    map[string]*time.Location
+	vtz      map[string]*node // VTIMEZONE by TZID
+	cache    map[string]zoneEntry
 	until    time.Time // VTIMEZONE rules are expanded up to here
+	log      *skipLog  // for what a VTIMEZONE holds that cannot be read
+}
+
+type zoneEntry struct {
+	loc   *time.Location
+	known bool
 }
 
 // location resolves tzid: Windows name, IANA name (also behind a prefix
-// such as /mozilla.org/20050126_1/), the feed's VTIMEZONE, else floating.
-func (z *zoneResolver) location(tzid string) *time.Location {
-	if loc, ok := z.cache[tzid]; ok {
-		return loc
+// such as /mozilla.org/20050126_1/, or a leading solidus), the feed's
+// VTIMEZONE, else floating with known false.
+func (z *zoneResolver) location(tzid string) (*time.Location, bool) {
+	if e, ok := z.cache[tzid]; ok {
+		return e.loc, e.known
 	}
-	loc := z.resolve(tzid)
-	z.cache[tzid] = loc
-	return loc
+	loc, known := z.resolve(tzid)
+	z.cache[tzid] = zoneEntry{loc, known}
+	return loc, known
 }
 
-func (z *zoneResolver) resolve(tzid string) *time.Location {
+// resolve prefers the IANA rules of a name the zone database knows over the
+// feed's VTIMEZONE of that name: they agree where the VTIMEZONE is right,
+// and they go on where it stops (a VTIMEZONE listing the changes of past
+// years only).
+func (z *zoneResolver) resolve(tzid string) (*time.Location, bool) {
 	name := strings.TrimSpace(strings.Trim(tzid, `"`))
 	if loc := LookupZone(name); loc != nil {
-		return loc
+		return loc, true
 	}
-	if c := z.vtz[tzid]; c != nil {
-		if loc, err := zoneFromVTimezone(name, c, z.until); err == nil {
-			return loc
-		}
+	c := z.vtz[name]
+	if c == nil {
+		c = z.vtz[unescapeText(name)]
 	}
-	return z.floating
+	if c == nil {
+		return z.floating, false
+	}
+	loc, err := zoneFromVTimezone(name, c, z.until, z.log)
+	if err != nil {
+		z.log.add(c.line, "VTIMEZONE", "", "%v: its times are read in the CEO's zone", err)
+		return z.floating, true
+	}
+	return loc, true
 }
 
 // LookupZone returns the zone a calendar TZID names without a VTIMEZONE: an
@@ -102,8 +119,18 @@ type transition struct {
 
 // zoneFromVTimezone builds a location from a VTIMEZONE's STANDARD and
 // DAYLIGHT observances (DTSTART, TZOFFSETFROM, TZOFFSETTO, RRULE, RDATE),
-// with onsets up to the end of the year after until.
-func zoneFromVTimezone(name string, c *ical.Component, until time.Time) (*time.Location, error) {
+// with onsets up to the end of the year after until. An observance that
+// cannot be read is reported to log (when not nil) and left out; a DTSTART
+// may be a date (its midnight).
+func zoneFromVTimezone(name string, c *node, until time.Time, log *skipLog) (*time.Location, error) {
+	report := func(line int, format string, args ...any) {
+		if log != nil {
+			log.add(line, "VTIMEZONE", "", "%q: "+format, append([]any{clip(name, 60)}, args...)...)
+		}
+	}
+	for _, b := range c.bad {
+		report(b.line, "%s: ignored", b.reason)
+	}
 	endYear := until.Year() + 1
 	var ts []transition
 	first := struct {
@@ -111,54 +138,50 @@ func zoneFromVTimezone(name string, c *ical.Component, until time.Time) (*time.L
 		offset int
 		ok     bool
 	}{}
-	for _, o := range c.Children {
-		if o.Name != ical.CompTimezoneStandard && o.Name != ical.CompTimezoneDaylight {
+	for _, o := range c.children {
+		if o.name != "STANDARD" && o.name != "DAYLIGHT" {
 			continue
 		}
-		from, err1 := parseUTCOffset(propValue(o, ical.PropTimezoneOffsetFrom))
-		to, err2 := parseUTCOffset(propValue(o, ical.PropTimezoneOffsetTo))
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("calendar: VTIMEZONE %q: bad offset", name)
+		for _, b := range o.bad {
+			report(b.line, "%s: ignored", b.reason)
 		}
-		start, err := time.ParseInLocation("20060102T150405", propValue(o, ical.PropDateTimeStart), time.UTC)
+		to, err := parseUTCOffset(o.text("TZOFFSETTO"))
 		if err != nil {
-			return nil, fmt.Errorf("calendar: VTIMEZONE %q: bad DTSTART", name)
+			report(o.line, "%s without a readable TZOFFSETTO: ignored", o.name)
+			continue
 		}
-		abbr := propValue(o, "TZNAME")
+		from, err := parseUTCOffset(o.text("TZOFFSETFROM"))
+		if err != nil {
+			from = to
+		}
+		start, err := localTime(o.text("DTSTART"))
+		if err != nil {
+			report(o.line, "%s without a readable DTSTART: ignored", o.name)
+			continue
+		}
+		abbr := o.text("TZNAME")
 		if abbr == "" || len(abbr) > 16 || strings.ContainsAny(abbr, "\x00,<>") {
 			abbr = formatOffset(to)
 		}
-		dst := o.Name == ical.CompTimezoneDaylight
+		dst := o.name == "DAYLIGHT"
 		onsets := []time.Time{start}
-		if rr := propValue(o, ical.PropRecurrenceRule); rr != "" {
-			opt, err := rrule.StrToROptionInLocation(rr, time.UTC)
+		for _, rp := range o.all("RRULE") {
+			more, moved, err := observanceOnsets(rp.value, start, until, endYear)
 			if err != nil {
-				return nil, fmt.Errorf("calendar: VTIMEZONE %q: RRULE: %w", name, err)
+				report(rp.line, "%s RRULE unreadable (%v): ignored", o.name, err)
+				continue
 			}
-			opt.Dtstart = start
-			// Yearly rules of Windows zones start in 1601: begin a few years
-			// before the feed's window (BYMONTH and BYDAY carry the rule).
-			if opt.Freq == rrule.YEARLY && opt.Count == 0 && max(opt.Interval, 1) == 1 && len(opt.Bymonth) > 0 && start.Year() < until.Year()-3 {
-				opt.Dtstart = time.Date(until.Year()-3, 1, 1, start.Hour(), start.Minute(), start.Second(), 0, time.UTC)
-				onsets = nil
+			if moved && len(onsets) > 0 && onsets[0].Equal(start) {
+				onsets = onsets[1:] // the rule's own first onset is long past
 			}
-			r, err := rrule.NewRRule(*opt)
-			if err != nil {
-				return nil, fmt.Errorf("calendar: VTIMEZONE %q: RRULE: %w", name, err)
-			}
-			next := r.Iterator()
-			for n := 0; n < 1000; n++ {
-				t, ok := next()
-				if !ok || t.Year() > endYear {
-					break
-				}
-				onsets = append(onsets, t)
-			}
+			onsets = append(onsets, more...)
 		}
-		for _, rd := range o.Props.Values(ical.PropRecurrenceDates) {
-			for _, v := range strings.Split(rd.Value, ",") {
-				if t, err := time.ParseInLocation("20060102T150405", strings.TrimSpace(v), time.UTC); err == nil {
+		for _, rd := range o.all("RDATE") {
+			for v := range strings.SplitSeq(rd.value, ",") {
+				if t, err := localTime(v); err == nil {
 					onsets = append(onsets, t)
+				} else {
+					report(rd.line, "%s RDATE value unreadable: ignored", o.name)
 				}
 			}
 		}
@@ -174,11 +197,64 @@ func zoneFromVTimezone(name string, c *ical.Component, until time.Time) (*time.L
 		}
 	}
 	if !first.ok {
-		return nil, fmt.Errorf("calendar: VTIMEZONE %q: no observance", name)
+		return nil, fmt.Errorf("calendar: VTIMEZONE %q: no observance", clip(name, 60))
 	}
 	slices.SortFunc(ts, func(a, b transition) int { return int(a.at - b.at) })
 	ts = slices.CompactFunc(ts, func(a, b transition) bool { return a.at == b.at })
 	return time.LoadLocationFromTZData(name, tzif(transition{offset: first.offset, abbr: formatOffset(first.offset)}, ts))
+}
+
+// localTime reads an observance's DTSTART or RDATE: a local date-time (a
+// trailing Z ignored) or a date, as wall clock in a UTC container.
+func localTime(v string) (time.Time, error) {
+	v = strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(v)), "Z")
+	layout := "20060102T150405"
+	if len(v) == 8 {
+		layout = "20060102"
+	}
+	t, err := time.ParseInLocation(layout, v, time.UTC)
+	if err == nil && t.Year() < 1 {
+		err = fmt.Errorf("year 0")
+	}
+	return t, err
+}
+
+// observanceOnsets expands an observance's RRULE from start up to the end
+// of endYear. Yearly rules of Windows zones start in 1601: they begin a few
+// years before until instead (BYMONTH and BYDAY carry the rule), and moved
+// says so.
+func observanceOnsets(value string, start, until time.Time, endYear int) (out []time.Time, moved bool, err error) {
+	r, err := parseRule(value)
+	if err != nil {
+		return nil, false, err
+	}
+	opt, err := rrule.StrToROptionInLocation(r.parts, time.UTC)
+	if err != nil {
+		return nil, false, err
+	}
+	if r.until != "" {
+		if u, err := localTime(r.until); err == nil {
+			opt.Until = u
+		}
+	}
+	opt.Dtstart = start
+	if opt.Freq == rrule.YEARLY && opt.Count == 0 && max(opt.Interval, 1) == 1 && len(opt.Bymonth) > 0 && start.Year() < until.Year()-3 && until.Year() > 4 {
+		opt.Dtstart = time.Date(until.Year()-3, 1, 1, start.Hour(), start.Minute(), start.Second(), 0, time.UTC)
+		moved = true
+	}
+	rr, err := rrule.NewRRule(*opt)
+	if err != nil {
+		return nil, false, err
+	}
+	next := rr.Iterator()
+	for n := 0; n < 1000; n++ {
+		t, ok := next()
+		if !ok || t.Year() > endYear {
+			break
+		}
+		out = append(out, t)
+	}
+	return out, moved, nil
 }
 
 // tzif encodes a version 1 TZif file (RFC 8536): type 0 is the zone before

@@ -43,7 +43,10 @@ type BusySource interface {
 type BookingComposer interface {
 	BookingMessages(m mailer.BookingMail) ([]leads.OutboxMessage, error)
 	HoldMessages(m mailer.BookingMail) ([]leads.OutboxMessage, error)
+	// Invitation is the visitor's copy of a booking's event,
+	// CEOInvitation the CEO's, with what the visitor wrote.
 	Invitation(m mailer.BookingMail) calendar.Invitation
+	CEOInvitation(m mailer.BookingMail) calendar.Invitation
 }
 
 // Booking configures the booking side; without it the booking routes are
@@ -301,7 +304,7 @@ func (s *Server) handleCalendarFeed(c echo.Context) error {
 	}
 	events := make([]calendar.Invitation, 0, len(bs))
 	for i := range bs {
-		inv := s.booking.Composer.Invitation(mailer.BookingMail{Booking: &bs[i], CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now()})
+		inv := s.booking.Composer.CEOInvitation(mailer.BookingMail{Booking: &bs[i], CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now()})
 		inv.Method = ""
 		events = append(events, inv)
 	}

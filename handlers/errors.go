@@ -74,7 +74,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("Retry-After", retryAfter(le.Retry))
 	}
 	if status >= 500 && leads.ErrorCode(err) != leads.EUNAVAILABLE {
-		s.log.ErrorContext(ctx, "internal error", "route", routeName(c), "err", err)
+		s.log.ErrorContext(ctx, "internal error", "route", s.routeLabel(c), "err", err)
 		if c.Request().Method == http.MethodPost {
 			msg = msgOops
 		}

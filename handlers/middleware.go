@@ -87,8 +87,9 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
+		route := s.routeLabel(c)
 		if s.observe != nil {
-			s.observe(c.Request().Method, c.Path(), status, time.Since(start))
+			s.observe(MethodLabel(req.Method), route, status, time.Since(start))
 		}
 		level := slog.LevelDebug
 		if status >= 500 {
@@ -98,8 +99,8 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if s.log.Enabled(req.Context(), level) {
 			s.log.LogAttrs(req.Context(), level, "request",
-				slog.String("method", req.Method),
-				slog.String("route", routeName(c)),
+				slog.String("method", MethodLabel(req.Method)),
+				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Duration("duration", time.Since(start)),
 			)
@@ -108,11 +109,36 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func routeName(c echo.Context) string {
-	if p := c.Path(); p != "" {
+// RouteUnmatched is the route of a request no route matched, in metrics
+// and logs.
+const RouteUnmatched = "unmatched"
+
+// MethodOther is the method label of any method but the standard ones.
+const MethodOther = "other"
+
+// MethodLabel returns method if it is one of the methods of RFC 9110 or
+// PATCH, and MethodOther otherwise: a method is any token the client
+// likes, and every distinct label value would be a new metrics series.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return MethodOther
+}
+
+// routeLabel returns the pattern of the route that matched c, never the
+// raw path (which may hold a secret token), or RouteUnmatched. For a 404 or
+// 405 Echo reports the pattern of the nearest route or of a group's
+// catch-all ("/*", which Group.Use registers); only patterns of routes
+// registered for a method count, so the catch-alls and anything else
+// become RouteUnmatched.
+func (s *Server) routeLabel(c echo.Context) string {
+	if p := c.Path(); s.patterns[p] {
 		return p
 	}
-	return "unmatched"
+	return RouteUnmatched
 }
 
 func plainID(id string) bool {

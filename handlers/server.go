@@ -82,6 +82,8 @@ type Deps struct {
 	// FormKey signs form tokens.
 	FormKey []byte
 	// Observe, when set, is told about every finished request (metrics).
+	// Its labels come from closed sets: method is a standard method or
+	// MethodOther, route a registered pattern or RouteUnmatched.
 	Observe func(method, route string, status int, d time.Duration)
 	// Count, when set, is told about each business event, one of the
 	// Event constants (metrics).
@@ -126,6 +128,7 @@ type Server struct {
 	cop      *http.CrossOriginProtection
 	ids      idGen
 	observe  func(method, route string, status int, d time.Duration)
+	patterns map[string]bool // the paths of the routes, the only route labels
 	draining atomic.Bool
 
 	booking   *Booking
@@ -260,6 +263,12 @@ func (s *Server) newEcho() *echo.Echo {
 		}}))
 	e.Use(s.securityHeaders)
 	s.routes(e)
+	s.patterns = map[string]bool{}
+	for _, r := range e.Routes() {
+		if r.Method != echo.RouteNotFound {
+			s.patterns[r.Path] = true
+		}
+	}
 	return e
 }
 

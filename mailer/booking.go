@@ -67,18 +67,13 @@ func FormatSpan(start, end time.Time, loc *time.Location) string {
 	return fmt.Sprintf("%s, %s–%s (%s)", day, s.Format("15:04"), e.Format("15:04"), zone)
 }
 
-// summary is an invitation's SUMMARY; name is a display name (DisplayName).
-func summary(name, ceo string) string {
-	if name == "" {
-		return "Free consultation call with " + ceo
-	}
-	return fmt.Sprintf("Free consultation call: %s and %s", name, ceo)
-}
-
-// Invitation returns the booking as an iCalendar event: METHOD:REQUEST
-// while it is live, METHOD:CANCEL (STATUS:CANCELLED) once cancelled; the
-// booking's UID and SEQUENCE; ORGANIZER the From mailbox, the CEO as chair
-// and the visitor as attendee.
+// Invitation returns the booking as an iCalendar event, the visitor's
+// copy: METHOD:REQUEST while it is live, METHOD:CANCEL (STATUS:CANCELLED)
+// once cancelled; the booking's UID and SEQUENCE; ORGANIZER the From
+// mailbox, the CEO as chair and the visitor as attendee. It goes to an
+// unverified address, so it carries nothing the visitor typed but their
+// name as DisplayName gives it (as the attendee): the SUMMARY and
+// DESCRIPTION are the firm's words, with the manage link.
 func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 	b := m.Booking
 	inv := calendar.Invitation{
@@ -88,7 +83,7 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		Stamp:     m.Now,
 		Start:     b.Start,
 		End:       b.End,
-		Summary:   summary(leads.DisplayName(b.Name), m.CEO.Name),
+		Summary:   "Free consultation call with " + m.CEO.Name,
 		Organizer: calendar.Person{Name: c.From.Name, Email: c.From.Address},
 		Chair:     m.CEO,
 		Attendee:  calendar.Person{Name: leads.DisplayName(b.Name), Email: b.Email},
@@ -98,15 +93,30 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		inv.Stamp = c.now()
 	}
 	desc := "A free consultation call with " + m.CEO.Name + " of " + c.SiteName + "."
-	if b.Message != "" {
-		desc += "\n\nTopic: " + b.Message
-	}
 	if m.ManageURL != "" {
 		desc += "\n\nTo move or cancel the call: " + m.ManageURL
 	}
 	inv.Description = desc
 	if !b.Live() {
 		inv.Method, inv.Cancelled = calendar.MethodCancel, true
+	}
+	return inv
+}
+
+// CEOInvitation is the same event as Invitation, the CEO's copy (the
+// invitation mailed to the CEO, the CEO's feed): no manage link, which is
+// the visitor's key, and everything the visitor wrote.
+func (c *Composer) CEOInvitation(m BookingMail) calendar.Invitation {
+	inv := c.Invitation(m)
+	b := m.Booking
+	inv.URL = ""
+	inv.Summary = fmt.Sprintf("Free consultation call: %s and %s", leads.DisplayName(b.Name), m.CEO.Name)
+	inv.Description = fmt.Sprintf("A free consultation call with %s (%s).", b.Name, b.Email)
+	if b.Company != "" {
+		inv.Description += "\nCompany: " + b.Company
+	}
+	if b.Message != "" {
+		inv.Description += "\n\nTopic: " + b.Message
 	}
 	return inv
 }
@@ -133,33 +143,28 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: booking %s: %w", b.UID, err)
 	}
-	// The CEO's copy carries no manage link: it is the visitor's key.
-	ceoInv := inv
-	ceoInv.URL = ""
-	ceoInv.Description = fmt.Sprintf("A free consultation call with %s (%s).", b.Name, b.Email)
-	if b.Company != "" {
-		ceoInv.Description += "\nCompany: " + b.Company
-	}
-	if b.Message != "" {
-		ceoInv.Description += "\n\nTopic: " + b.Message
-	}
-	ceoICS, err := ceoInv.Encode()
+	ceoICS, err := c.CEOInvitation(m).Encode()
 	if err != nil {
 		return nil, fmt.Errorf("mailer: booking %s: %w", b.UID, err)
 	}
-	data := func() *emailData {
+	// What the visitor's mail shows of the booking: the firm's words and
+	// a capped name, none of the visitor's free text, as their address is
+	// unverified. The CEO's adds everything the visitor wrote.
+	visitorData := func() *emailData {
 		return &emailData{
-			SiteName: c.SiteName, BaseURL: c.BaseURL, Name: b.Name, Email: b.Email, Company: b.Company,
-			Message: b.Message, Change: m.Change, CEOName: m.CEO.Name,
+			SiteName: c.SiteName, BaseURL: c.BaseURL, Name: leads.DisplayName(b.Name), Change: m.Change, CEOName: m.CEO.Name,
 			VisitorTime: FormatSpan(b.Start, b.End, visitorZone), CEOTime: FormatSpan(b.Start, b.End, m.CEOZone),
 			UTCTime: FormatSpan(b.Start, b.End, time.UTC), VisitorZone: visitorZone.String(), CEOZone: m.CEOZone.String(),
 			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
 		}
 	}
+	ceoData := visitorData()
+	ceoData.Name, ceoData.Email, ceoData.Company, ceoData.Message = b.Name, b.Email, b.Company, b.Message
+	ceoData.ManageURL, ceoData.ICSURL = "", ""
 	visitor := mail.Address{Name: leads.DisplayName(b.Name), Address: b.Email}
 	ceo := mail.Address{Name: cleanHeader(m.CEO.Name), Address: m.CEO.Email}
 
-	toVisitor, err := c.draft(tmplBookingVisitor, data())
+	toVisitor, err := c.draft(tmplBookingVisitor, visitorData())
 	if err != nil {
 		return nil, err
 	}
@@ -167,19 +172,19 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	staff := c.Staff
 	toVisitor.ReplyTo = &staff
 
-	toCEO, err := c.draft(tmplBookingCEO, data())
+	toCEO, err := c.draft(tmplBookingCEO, ceoData)
 	if err != nil {
 		return nil, err
 	}
 	toCEO.To, toCEO.Calendar, toCEO.CalendarMethod = ceo, ceoICS, inv.Method
-	toCEO.ReplyTo = &visitor
+	toCEO.ReplyTo = &mail.Address{Name: leads.DisplayName(b.Name), Address: b.Email}
 
 	msgs := []*Message{toVisitor, toCEO}
 	kinds := []string{KindInvitation, KindInvitationCEO}
 	var due time.Time
 	if m.Change != ChangeCancelled && m.Reminder > 0 && b.Live() {
 		if due = b.Start.Add(-m.Reminder); due.After(m.Now) {
-			r, err := c.draft(tmplReminder, data())
+			r, err := c.draft(tmplReminder, visitorData())
 			if err != nil {
 				return nil, err
 			}

@@ -284,30 +284,32 @@ func (c *Composer) LeadMessages(l *leads.Lead) ([]leads.OutboxMessage, error) {
 	if v.ID != 0 {
 		staffURL = fmt.Sprintf("%s/staff/leads/%d", c.BaseURL, v.ID)
 	}
-	visitor := mail.Address{Name: leads.DisplayName(v.Name), Address: v.Email}
-	newData := func() *emailData {
-		return &emailData{
-			SiteName: c.SiteName, BaseURL: c.BaseURL,
-			Name: v.Name, Email: v.Email, Company: v.Company, Phone: v.Phone, Message: v.Message, Source: v.Source,
-			Received: received.UTC().Format("2006-01-02 15:04:05 UTC"),
-			BookURL:  c.BaseURL + "/book", StaffURL: staffURL,
-		}
-	}
-
-	confirm, err := c.draft(tmplLeadConfirmation, newData())
+	// The address is unverified: whoever typed it may not own it, so the
+	// confirmation carries only what the firm writes and a capped name,
+	// none of the visitor's free text. The staff get it all.
+	name := leads.DisplayName(v.Name)
+	confirm, err := c.draft(tmplLeadConfirmation, &emailData{
+		SiteName: c.SiteName, BaseURL: c.BaseURL, Name: name,
+		Received: received.UTC().Format("2006-01-02 15:04:05 UTC"), BookURL: c.BaseURL + "/book",
+	})
 	if err != nil {
 		return nil, err
 	}
-	confirm.To = visitor
+	confirm.To = mail.Address{Name: name, Address: v.Email}
 	staff := c.Staff
 	confirm.ReplyTo = &staff
 
-	notify, err := c.draft(tmplLeadNotification, newData())
+	notify, err := c.draft(tmplLeadNotification, &emailData{
+		SiteName: c.SiteName, BaseURL: c.BaseURL,
+		Name: v.Name, Email: v.Email, Company: v.Company, Phone: v.Phone, Message: v.Message, Source: v.Source,
+		Received: received.UTC().Format("2006-01-02 15:04:05 UTC"),
+		BookURL:  c.BaseURL + "/book", StaffURL: staffURL,
+	})
 	if err != nil {
 		return nil, err
 	}
 	notify.To = c.Staff
-	notify.ReplyTo = &visitor
+	notify.ReplyTo = &mail.Address{Name: leads.DisplayName(v.Name), Address: v.Email}
 
 	return outboxRows(l.ID, []string{KindLeadConfirmation, KindLeadNotification}, confirm, notify)
 }
@@ -356,7 +358,7 @@ func (c *Composer) Fallback(s Submission) ([]*Message, error) {
 	for _, f := range s.Fields {
 		fields = append(fields, field{Name: cleanHeader(f[0]), Value: f[1]})
 		if strings.EqualFold(f[0], "name") && name == "" {
-			name = truncateRunes(cleanHeader(f[1]), leads.MaxName)
+			name = f[1]
 		}
 	}
 	reason := cleanHeader(s.Reason)
@@ -364,7 +366,7 @@ func (c *Composer) Fallback(s Submission) ([]*Message, error) {
 		reason = "unknown"
 	}
 	d := &emailData{
-		SiteName: c.SiteName, BaseURL: c.BaseURL, Name: name, Email: email,
+		SiteName: c.SiteName, BaseURL: c.BaseURL, Name: truncateRunes(cleanHeader(name), leads.MaxName), Email: email,
 		Form: cleanHeader(s.Form), Fields: fields, Reason: reason,
 		Received: at.UTC().Format("2006-01-02 15:04:05 UTC"),
 		BookURL:  c.BaseURL + "/book",
@@ -381,12 +383,15 @@ func (c *Composer) Fallback(s Submission) ([]*Message, error) {
 	visitor := mail.Address{Name: leads.DisplayName(name), Address: email}
 	staffMsg.ReplyTo = &visitor
 
-	vd := *d
-	visitorMsg, err := c.render(tmplFallbackVisitor, &vd)
+	// The visitor's copy: the firm's apology, a capped name, nothing else
+	// of the submission, as the address is unverified.
+	vd := &emailData{SiteName: c.SiteName, BaseURL: c.BaseURL, Name: leads.DisplayName(name), Form: d.Form,
+		Received: d.Received, BookURL: d.BookURL}
+	visitorMsg, err := c.render(tmplFallbackVisitor, vd)
 	if err != nil {
 		return nil, err
 	}
-	visitorMsg.To = visitor
+	visitorMsg.To = mail.Address{Name: vd.Name, Address: email}
 	staff := c.Staff
 	visitorMsg.ReplyTo = &staff
 	return append(msgs, visitorMsg), nil

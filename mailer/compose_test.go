@@ -23,13 +23,16 @@ func TestLeadMessagesEscapesHTML(t *testing.T) {
 				t.Errorf("%s: HTML contains %q", m.Subject, bad)
 			}
 		}
-		if !strings.Contains(m.HTML, "&lt;script&gt;alert(&#39;msg&#39;)&lt;/script&gt;") {
-			t.Errorf("%s: escaped message missing from HTML", m.Subject)
-		}
-		// Plain text is not HTML: it shows what was typed.
-		if !strings.Contains(m.Text, "<script>alert('msg')</script>") {
-			t.Errorf("%s: text lacks the message as typed", m.Subject)
-		}
+	}
+	if !strings.Contains(confirm.HTML, "Hello &lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;,") {
+		t.Errorf("confirmation: escaped name missing from HTML:\n%s", confirm.HTML)
+	}
+	if !strings.Contains(notify.HTML, "&lt;script&gt;alert(&#39;msg&#39;)&lt;/script&gt;") {
+		t.Errorf("%s: escaped message missing from HTML", notify.Subject)
+	}
+	// Plain text is not HTML: it shows what was typed.
+	if !strings.Contains(notify.Text, "<script>alert('msg')</script>") {
+		t.Errorf("%s: text lacks the message as typed", notify.Subject)
 	}
 }
 
@@ -79,10 +82,15 @@ func TestLeadMessagesContent(t *testing.T) {
 			t.Errorf("notification lacks %q", want)
 		}
 	}
-	for _, want := range []string{"Thank you for leaving your details", "We need a new booking system.",
-		"https://www.example.com/book", "Acme GmbH"} {
+	for _, want := range []string{"Hello Zoë Müller,", "Thank you for leaving your details", "https://www.example.com/book"} {
 		if !strings.Contains(confirm.Text, want) || !strings.Contains(confirm.HTML, want) {
 			t.Errorf("confirmation lacks %q", want)
+		}
+	}
+	// The visitor's address is unverified: nothing else they typed.
+	for _, bad := range []string{"We need a new booking system.", "Acme GmbH", "+49 30 1234567"} {
+		if strings.Contains(confirm.Text, bad) || strings.Contains(confirm.HTML, bad) {
+			t.Errorf("confirmation repeats %q", bad)
 		}
 	}
 	if !confirm.Date.Equal(clock.Now()) {

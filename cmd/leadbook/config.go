@@ -46,6 +46,7 @@ type config struct {
 	Reminder      time.Duration
 	FeedSecret    string
 	RateLimit     int
+	MaxConns      int // open connections per client address; 0: no cap
 	MinFill       time.Duration
 	FormMaxAge    time.Duration
 	Trusted       []*net.IPNet
@@ -259,6 +260,9 @@ var settings = []setting{
 	{env: "LEADBOOK_RATE_LIMIT", def: "20", help: "POSTs per minute per client address; 0: off", parse: func(c *config, v string) error {
 		return intIn(&c.RateLimit, v, 0, 1_000_000)
 	}},
+	{env: "LEADBOOK_MAX_CONNS_PER_ADDRESS", def: "256", help: "open connections per client address (IPv6: per /64); peers in LEADBOOK_TRUSTED_PROXIES have no cap; 0: off", parse: func(c *config, v string) error {
+		return intIn(&c.MaxConns, v, 0, 1_000_000)
+	}},
 	{env: "LEADBOOK_MIN_FILL_SECONDS", def: "3", help: "least seconds between showing a form and its submission; 0: off", parse: func(c *config, v string) error {
 		var n int
 		if err := intIn(&n, v, 0, 3600); err != nil {
@@ -413,12 +417,18 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 			fs.String(s.flagName()+"-file", "", "file holding "+s.flagName())
 		}
 	}
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(stdout)
 			return nil, nil, errHelp
 		}
 		return nil, nil, err
+	}
+	if *showVersion {
+		// Before the configuration is checked: a broken setting must not
+		// hide which binary this is.
+		return nil, nil, errVersion
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -509,6 +519,7 @@ Usage:
   leadbook [flags] copy --to postgres://...
                                         copy the SQLite database into an empty PostgreSQL one
   leadbook [flags] check                check the configuration, database, mail and busy feeds
+  leadbook --version                    print the version, commit and Go of this binary
   leadbook --help                       this text
 
 Staff sign in at /staff/login; scripts send "Authorization: Bearer TOKEN" to

@@ -47,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		name, args = filepath.Base(args[0]), args[1:]
 	}
 	cfg, rest, err := parseConfig(name, args, getenv, stdout)
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, readBuildInfo())
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -108,6 +112,13 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 // notice), HTTP drained, worker stopped, mail handed over, database closed.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err error) {
 	log := newLogger(cfg, stderr)
+	bi := readBuildInfo()
+	log.Info("starting", "version", bi.Version, "commit", bi.Commit, "modified", bi.Modified, "go", bi.Go)
+	if files, err := raiseFileLimit(); err != nil {
+		log.Warn("raise the open-file limit", "limit", files, "err", err)
+	} else {
+		log.Info("open-file limit", "limit", files)
+	}
 	store, err := leads.Open(ctx, cfg.DB, leads.Options{SignIn: cfg.SignIn, Hashes: cfg.Hashes})
 	if err != nil {
 		return err
@@ -194,14 +205,18 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = handlers.LimitListener(ln, handlers.ConnLimit{PerAddress: cfg.MaxConns, Exempt: cfg.Trusted,
+		Refused: m.connRefused(log)})
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Short, so that idle keep-alive connections do not pile up
+		// towards the file limit; a browser opens a new one in a moment.
+		IdleTimeout:    30 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +143,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_TIMEZONE": "Mars/Olympus"}, nil, "LEADBOOK_TIMEZONE"},
 		{map[string]string{"LEADBOOK_MIN_NOTICE": "soon"}, nil, "LEADBOOK_MIN_NOTICE"},
 		{map[string]string{"LEADBOOK_RATE_LIMIT": "-1"}, nil, "LEADBOOK_RATE_LIMIT"},
+		{map[string]string{"LEADBOOK_MAX_CONNS_PER_ADDRESS": "many"}, nil, "LEADBOOK_MAX_CONNS_PER_ADDRESS"},
 		{map[string]string{"LEADBOOK_TRUSTED_PROXIES": "10.0.0.0/99"}, nil, "LEADBOOK_TRUSTED_PROXIES"},
 		{map[string]string{"LEADBOOK_LOG_FORMAT": "xml"}, nil, "LEADBOOK_LOG_FORMAT"},
 		{map[string]string{"LEADBOOK_SMTP_PASSWORD_FILE": "/nonexistent/secret"}, nil, "LEADBOOK_SMTP_PASSWORD"},
@@ -210,7 +213,7 @@ func TestConfigPrecedence(t *testing.T) {
 	if len(c.Trusted) != 2 || c.Trusted[1].String() != "192.0.2.1/32" {
 		t.Errorf("trusted proxies %v", c.Trusted)
 	}
-	if c.Addr != ":8080" || c.DB != "data/leadbook.db" || c.Timezone.String() != "UTC" || c.MinFill != 3*time.Second {
+	if c.Addr != ":8080" || c.DB != "data/leadbook.db" || c.Timezone.String() != "UTC" || c.MinFill != 3*time.Second || c.MaxConns != 256 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c.StaffEmail.Address != "bookings@localhost" {
@@ -245,5 +248,56 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "applied") {
 		t.Fatalf("output %q", stdout.String())
+	}
+}
+
+// TestVersion: --version prints the version, the commit and the Go that
+// built the binary, without reading the configuration.
+func TestVersion(t *testing.T) {
+	var stdout bytes.Buffer
+	env := envOf(map[string]string{"LEADBOOK_ADDR": "not an address"})
+	if err := run(context.Background(), []string{"leadbook", "--version"}, env, nil, &stdout, io.Discard); err != nil {
+		t.Fatalf("run --version: %v", err)
+	}
+	line := stdout.String()
+	re := regexp.MustCompile(`^leadbook \S+ commit \S+( \(modified\))?( \S+)? ` + regexp.QuoteMeta(runtime.Version()) + ` ` +
+		regexp.QuoteMeta(runtime.GOOS+"/"+runtime.GOARCH) + "\n$")
+	if !re.MatchString(line) {
+		t.Errorf("--version printed %q", line)
+	}
+}
+
+func TestBuildInfoOf(t *testing.T) {
+	bi := &debug.BuildInfo{
+		GoVersion: runtime.Version(),
+		Main:      debug.Module{Path: "leadbook", Version: "v0.0.0-20261127100000-0123456789ab"},
+		Settings: []debug.BuildSetting{
+			{Key: "vcs", Value: "git"},
+			{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
+			{Key: "vcs.time", Value: "2026-11-27T10:00:00Z"},
+			{Key: "vcs.modified", Value: "true"},
+		},
+	}
+	want := "leadbook v0.0.0-20261127100000-0123456789ab commit 0123456789abcdef0123456789abcdef01234567 (modified) 2026-11-27T10:00:00Z " +
+		runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+	if got := buildInfoOf(bi, "").String(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := buildInfoOf(bi, "v1.2.3").Version; got != "v1.2.3" {
+		t.Errorf("a release version set at link time lost to %q", got)
+	}
+	if got := buildInfoOf(nil, "").String(); !strings.HasPrefix(got, "leadbook (devel) commit unknown go") {
+		t.Errorf("without build information: %q", got)
+	}
+}
+
+// TestStartLogsVersion: the first log line of a server names its build.
+func TestStartLogsVersion(t *testing.T) {
+	_, stop, stderr := startRunLog(t, nil)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`msg=starting version=\S+ commit=\S+ modified=(true|false) go=` + regexp.QuoteMeta(runtime.Version())).MatchString(stderr.String()) {
+		t.Errorf("no start-up line with the build:\n%s", stderr.String())
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,10 @@ type metrics struct {
 	requests *prometheus.HistogramVec
 	events   *prometheus.CounterVec
 	attempts *prometheus.CounterVec
+	refused  prometheus.Counter
+	// lastRefusedLog is when a refused connection was last logged, in
+	// Unix nanoseconds.
+	lastRefusedLog atomic.Int64
 }
 
 // metricsSource is what the scrape-time collector reads.
@@ -53,6 +59,10 @@ func newMetrics(src metricsSource) *metrics {
 			Name: "leadbook_outbox_attempts_total",
 			Help: "Outbox delivery attempts since start, by outcome: sent, retry (temporary failure), dead (given up).",
 		}, []string{"outcome"}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leadbook_http_connections_refused_total",
+			Help: "Connections closed at once because their client address already had LEADBOOK_MAX_CONNS_PER_ADDRESS open.",
+		}),
 	}
 	// Start every labelled counter at zero, so that rates work from the
 	// first scrape.
@@ -62,18 +72,26 @@ func newMetrics(src metricsSource) *metrics {
 	for _, o := range []string{mailer.ResultSent, mailer.ResultRetry, mailer.ResultDead} {
 		m.attempts.WithLabelValues(o)
 	}
-	m.reg.MustRegister(m.requests, m.events, m.attempts, &stateCollector{src: src},
+	m.reg.MustRegister(m.requests, m.events, m.attempts, m.refused, &stateCollector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // observe is handlers.Deps.Observe. It keeps each series' observer, so a
 // request costs a map read instead of hashing its labels.
+//
+// Every label comes from a closed set, or each new value a client makes up
+// would be a series kept for the life of the process: handlers passes a
+// standard method or "other" (checked again here, it costs a switch) and a
+// registered route pattern or "unmatched", never the raw path, which would
+// also leak secret tokens; the status is one the server itself chose.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	method = handlers.MethodLabel(method)
 	if route == "" {
-		// Never the raw path: it may hold a secret token, and unmatched
-		// paths would make series without bound.
-		route = "unmatched"
+		route = handlers.RouteUnmatched
+	}
+	if status < 100 || status > 599 {
+		status = 0
 	}
 	k := seriesKey{method, route, status}
 	m.mu.RLock()
@@ -96,6 +114,20 @@ type seriesKey struct {
 func (m *metrics) count(event string)          { m.events.WithLabelValues(event).Inc() }
 func (m *metrics) workerResult(outcome string) { m.attempts.WithLabelValues(outcome).Inc() }
 
+// connRefused returns handlers.ConnLimit.Refused: it counts, and logs at
+// most once a minute (a flood of refusals would otherwise flood the log;
+// the address is not logged, as it is a visitor's).
+func (m *metrics) connRefused(log *slog.Logger) func() {
+	return func() {
+		m.refused.Inc()
+		now := time.Now().UnixNano()
+		last := m.lastRefusedLog.Load()
+		if now-last >= int64(time.Minute) && m.lastRefusedLog.CompareAndSwap(last, now) {
+			log.Warn("connections refused: a client address is at LEADBOOK_MAX_CONNS_PER_ADDRESS; see leadbook_http_connections_refused_total")
+		}
+	}
+}
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, Timeout: 10 * time.Second})
 }
@@ -109,6 +141,8 @@ var (
 		"Time since a busy feed was last fetched successfully; absent until its first success.", []string{"source"}, nil)
 	feedStaleDesc = prometheus.NewDesc("leadbook_busy_feed_stale",
 		"1 when a busy feed was never loaded or its last good copy is too old (booking then blocks every slot).", []string{"source"}, nil)
+	feedSkippedDesc = prometheus.NewDesc("leadbook_busy_feed_skipped_components",
+		"Components, or parts of one, that reading a busy feed's last good copy left out because they could not be understood (leadbook check and /staff/feeds list them).", []string{"source"}, nil)
 	dbSizeDesc = prometheus.NewDesc("leadbook_database_size_bytes",
 		"Size of the database: the SQLite file plus its write-ahead log, or PostgreSQL's pg_database_size.", nil, nil)
 	poolConnsDesc = prometheus.NewDesc("leadbook_db_pool_connections",
@@ -127,7 +161,7 @@ var (
 type stateCollector struct{ src metricsSource }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{outboxDesc, oldestDesc, feedAgeDesc, feedStaleDesc, dbSizeDesc,
+	for _, d := range []*prometheus.Desc{outboxDesc, oldestDesc, feedAgeDesc, feedStaleDesc, feedSkippedDesc, dbSizeDesc,
 		poolConnsDesc, poolMaxDesc, poolWaitsDesc, poolWaitDesc} {
 		ch <- d
 	}
@@ -157,6 +191,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				stale = 1
 			}
 			ch <- prometheus.MustNewConstMetric(feedStaleDesc, prometheus.GaugeValue, stale, fs.Source)
+			ch <- prometheus.MustNewConstMetric(feedSkippedDesc, prometheus.GaugeValue, float64(fs.SkippedCount), fs.Source)
 			if !fs.LastSuccess.IsZero() {
 				ch <- prometheus.MustNewConstMetric(feedAgeDesc, prometheus.GaugeValue,
 					max(now.Sub(fs.LastSuccess).Seconds(), 0), fs.Source)

@@ -111,13 +111,35 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 			if st.LastError != "" {
 				err = errors.New(st.Source + ": " + st.LastError)
 			}
-			line("busy feed")(fmt.Sprintf("%s: %d events", st.Source, st.Events), err)
+			what := fmt.Sprintf("%s: %d events", st.Source, st.Events)
+			if st.SkippedCount > 0 {
+				what += fmt.Sprintf(", %d parts skipped (not understood):", st.SkippedCount)
+			}
+			line("busy feed")(what, err)
+			for _, sk := range st.Skipped {
+				fmt.Fprintf(stdout, "     skipped line %d %s: %s\n", sk.Line, skippedWhat(sk), sk.Reason)
+			}
+			if n := st.SkippedCount - len(st.Skipped); n > 0 {
+				fmt.Fprintf(stdout, "     and %d more not listed\n", n)
+			}
 		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("check: %d of the checks failed", failed)
 	}
 	return nil
+}
+
+// skippedWhat names a skipped part of a feed: its component and the UID of
+// its event.
+func skippedWhat(sk calendar.Skipped) string {
+	switch {
+	case sk.Component == "":
+		return "(outside any component)"
+	case sk.UID == "":
+		return sk.Component
+	}
+	return fmt.Sprintf("%s UID %q", sk.Component, sk.UID)
 }
 
 func checkDatabase(ctx context.Context, cfg *config) (string, error) {

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,9 +77,63 @@ func TestMetrics(t *testing.T) {
 	if strings.Contains(body, "AAAAAAAAAAAAAAAA") || strings.Contains(body, "/no/such/page") {
 		t.Error("metrics carry a raw path")
 	}
-	// Echo names its not-found route "/*": a pattern like the others.
-	if !strings.Contains(body, `code="404",method="GET",route="/*"`) {
-		t.Error("unmatched paths are not labelled with a pattern")
+	if !strings.Contains(body, `code="404",method="GET",route="unmatched"`) {
+		t.Error("paths no route matched are not labelled unmatched")
+	}
+}
+
+// TestMetricsLabelsBounded: whatever methods and paths clients send, the
+// request series stay few, since every label comes from a closed set.
+func TestMetricsLabelsBounded(t *testing.T) {
+	url, stop := startRun(t, map[string]string{"LEADBOOK_FEED_SECRET": "0123456789abcdef"})
+	defer stop()
+	paths := []string{"/no/such/%d", "/bookings/%d", "/bookings/%d/invite.ics", "/static/%d.css",
+		"/staff/%d", "/articles/%d", "/calendar/%d.ics", "/contact?x=%d", "/%d", "/api/slots/%d"}
+	const n = 2000
+	for i := range n {
+		method := fmt.Sprintf("X%dY", i)
+		switch i % 4 {
+		case 1:
+			method = strings.ToLower(http.MethodGet) + strconv.Itoa(i)
+		case 2:
+			method = http.MethodGet
+		}
+		req, err := http.NewRequest(method, url+fmt.Sprintf(paths[i/4%len(paths)], i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	_, body := getBody(t, url+"/metrics")
+	series, echoed := 0, 0
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, "leadbook_http_request_duration_seconds_count{") {
+			continue
+		}
+		series++
+		for _, label := range regexp.MustCompile(`(method|route)="([^"]*)"`).FindAllStringSubmatch(line, -1) {
+			// Every method and path sent carries a number; no
+			// route pattern or known method does.
+			if regexp.MustCompile(`\d`).MatchString(label[2]) {
+				if echoed++; echoed <= 3 {
+					t.Errorf("a %s label carries what the client sent: %s", label[1], line)
+				}
+			}
+		}
+	}
+	t.Logf("%d requests with made-up methods and paths: %d series", n, series)
+	if series == 0 || series >= 100 {
+		t.Fatalf("%d series of leadbook_http_request_duration_seconds after %d odd requests, want 1..99", series, n)
+	}
+	for _, want := range []string{`method="other"`, `route="unmatched"`, `route="/bookings/:token"`, `route="/static/*"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 
