@@ -217,7 +217,7 @@ func (s *Server) allow(c echo.Context) error {
 	if s.limiter == nil {
 		return nil
 	}
-	ok, wait := s.limiter.allow(c.RealIP(), s.now())
+	ok, wait := s.limiter.allow(c.Request().Context(), c.RealIP(), s.now())
 	if ok {
 		return nil
 	}

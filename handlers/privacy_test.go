@@ -152,8 +152,8 @@ func TestNoManageTokenInStaffAnswers(t *testing.T) {
 	if err != nil || len(msgs) < 2 {
 		t.Fatalf("claim: %d %v", len(msgs), err)
 	}
-	a.store.MarkMailDead(ctx, msgs[0].ID, "550 mailbox unavailable")
-	a.store.MarkMailSent(ctx, msgs[1].ID)
+	a.store.MarkMailDead(ctx, msgs[0].ID, msgs[0].Attempts, "550 mailbox unavailable")
+	a.store.MarkMailSent(ctx, msgs[1].ID, msgs[1].Attempts)
 	c := a.login("")
 	var leadID string
 	for _, l := range []string{"1", "2"} {

@@ -94,6 +94,9 @@ type Deps struct {
 	Booking *Booking
 	// Staff, when set, enables the staff dashboard and export.
 	Staff *Staff
+	// Hits, when set, counts the POST rate limit in the database, shared
+	// by every instance on it; otherwise each process counts in memory.
+	Hits HitCounter
 }
 
 // Events passed to Deps.Count.
@@ -121,7 +124,7 @@ type Server struct {
 	static   map[string]*asset
 	assets   assetPaths
 	tokens   tokenSigner
-	limiter  *rateLimiter
+	limiter  limiter
 	cop      *http.CrossOriginProtection
 	ids      idGen
 	observe  func(method, route string, status int, d time.Duration)
@@ -213,7 +216,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("handlers: trusted origin: %w", err)
 		}
 	}
-	if cfg.RateLimit > 0 {
+	switch {
+	case cfg.RateLimit > 0 && deps.Hits != nil:
+		s.limiter = &sharedLimiter{hits: deps.Hits, perMinute: cfg.RateLimit, key: deps.FormKey, log: s.log}
+	case cfg.RateLimit > 0:
 		s.limiter = newRateLimiter(cfg.RateLimit)
 	}
 	var err error

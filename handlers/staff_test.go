@@ -518,7 +518,7 @@ func TestStaffEraseEverywhere(t *testing.T) {
 		if strings.Contains(string(m.Payload), "METHOD:CANCEL") {
 			cancels[m.Recipient] = true
 		}
-		if err := a.store.MarkMailSent(ctx, m.ID); err != nil {
+		if err := a.store.MarkMailSent(ctx, m.ID, m.Attempts); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -619,7 +619,7 @@ func TestStaffSpamReleaseAndMailRetry(t *testing.T) {
 		t.Fatalf("second release: %d", rec.Code)
 	}
 	ctx := context.Background()
-	if err := a.store.MarkMailDead(ctx, 1, "550 no such user"); err != nil {
+	if err := a.store.MarkMailDead(ctx, 1, 0, "550 no such user"); err != nil {
 		t.Fatal(err)
 	}
 	if body := a.staffGet("/staff/outbox", c).Body.String(); !strings.Contains(body, "550 no such user") || !strings.Contains(body, "/staff/outbox/1/retry") {

@@ -82,30 +82,23 @@ func auditHash(e *AuditEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// appendAudit adds an entry inside tx, chained to the last one. The writer
-// is the only connection that writes, so reading the tail and inserting
-// after it cannot race.
+// appendAudit adds an entry inside tx, chained to the last one. The head
+// row is the chain's lock: raising its id takes the row until tx ends, so
+// concurrent writers (other instances on PostgreSQL) append one after
+// another, each after the entry before it, instead of colliding.
 func appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, actor Actor, action, subject, detail string) error {
 	e := AuditEntry{At: now, Actor: actor.String(), Action: action, Subject: subject, Detail: detail}
-	var lastID sql.NullInt64
-	var lastHash sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&lastID, &lastHash)
-	switch {
-	case isNoRows(err):
-		e.ID, e.PrevHash = 1, auditGenesis
-	case err != nil:
-		return fmt.Errorf("leads: audit: %w", err)
-	default:
-		e.ID, e.PrevHash = lastID.Int64+1, lastHash.String
+	if err := tx.QueryRowContext(ctx, `UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1
+		RETURNING last_id, last_hash`).Scan(&e.ID, &e.PrevHash); err != nil {
+		return fmt.Errorf("leads: audit head: %w", err)
 	}
 	e.Hash = auditHash(&e)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (id, at, actor, action, subject, detail, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, formatTime(e.At), e.Actor, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash); err != nil {
 		return fmt.Errorf("leads: audit: %w", err)
 	}
-	// The head lets Verify notice that entries were cut off the end.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('audit_head', ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(e.ID, 10)+" "+e.Hash); err != nil {
+	// The head also lets Verify notice that entries were cut off the end.
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET last_hash = ? WHERE id = 1`, e.Hash); err != nil {
 		return fmt.Errorf("leads: audit head: %w", err)
 	}
 	return nil
@@ -148,16 +141,17 @@ func scanAudit(row rowScanner) (AuditEntry, error) {
 	if err := row.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Subject, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
 		return e, fmt.Errorf("leads: scan audit: %w", err)
 	}
+	// Entries are written with whole milliseconds (timeFormat). A time
+	// that does not parse, or holds a finer part, was edited: the check
+	// must still go on, so it is carried into the hashed text instead.
+	// (The same instant in other words, as PostgreSQL renders it, is the
+	// same entry.)
 	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		// A tampered time must not stop the check: hash what is stored.
-		t = time.Time{}
+	if err != nil || !t.Equal(t.Truncate(time.Millisecond)) {
+		e.Detail = "\x00unparsable time " + at + "\x00" + e.Detail
+		return e, nil
 	}
 	e.At = t.UTC()
-	if formatTime(e.At) != at {
-		e.At = time.Time{}
-		e.Detail = "\x00unparsable time " + at + "\x00" + e.Detail
-	}
 	return e, nil
 }
 
@@ -175,7 +169,14 @@ func (e *AuditError) Error() string {
 // it checked, and an *AuditError naming the first entry that was edited,
 // removed (the entry after a gap) or cut off the end.
 func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id`)
+	// One snapshot for the entries and the head, so that an entry
+	// appended while the walk runs is not taken for one cut off.
+	tx, err := s.r.BeginTx(ctx, s.d.snapshot)
+	if err != nil {
+		return 0, fmt.Errorf("leads: verify audit: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id`)
 	if err != nil {
 		return 0, fmt.Errorf("leads: verify audit: %w", err)
 	}
@@ -201,21 +202,22 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return n, fmt.Errorf("leads: verify audit: %w", err)
 	}
-	var head []byte
-	err = s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'audit_head'`).Scan(&head)
-	if err != nil && !isNoRows(err) {
+	var (
+		lastID   int64
+		lastHash string
+	)
+	err = tx.QueryRowContext(ctx, `SELECT last_id, last_hash FROM audit_head WHERE id = 1`).Scan(&lastID, &lastHash)
+	if isNoRows(err) {
+		return n, &AuditError{ID: prevID, Reason: "the recorded head of the log is missing"}
+	}
+	if err != nil {
 		return n, fmt.Errorf("leads: verify audit: %w", err)
 	}
-	if want := strconv.FormatInt(prevID, 10) + " " + prev; len(head) > 0 && string(head) != want {
-		id, _, _ := strings.Cut(string(head), " ")
-		last, _ := strconv.ParseInt(id, 10, 64)
-		if last > prevID {
-			return n, &AuditError{ID: prevID + 1, Reason: fmt.Sprintf("missing: the log ends at entry %d but entry %d was written", prevID, last)}
-		}
-		return n, &AuditError{ID: prevID, Reason: "does not match the recorded head of the log"}
+	if lastID > prevID {
+		return n, &AuditError{ID: prevID + 1, Reason: fmt.Sprintf("missing: the log ends at entry %d but entry %d was written", prevID, lastID)}
 	}
-	if len(head) == 0 && n > 0 {
-		return n, &AuditError{ID: prevID, Reason: "the recorded head of the log is missing"}
+	if lastID != prevID || lastHash != prev {
+		return n, &AuditError{ID: prevID, Reason: "does not match the recorded head of the log"}
 	}
 	return n, nil
 }

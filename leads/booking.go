@@ -97,6 +97,21 @@ type BookingLimits struct {
 	PerClientDay int
 }
 
+// slotConstraints are the constraints that keep two live calls apart: the
+// unique index on live start times (both engines) and the exclusion of
+// overlapping live ranges (PostgreSQL).
+var slotConstraints = map[string]bool{"bookings_live_start": true, "bookings_no_overlap": true}
+
+// slotTaken reports whether err is the database refusing a second call in
+// a slot, told by the constraint's name. SQLite names no constraint; there
+// a booking row's only other unique columns are random (uid, token hash)
+// or checked before the insert (the idempotency key), so a unique
+// violation is the slot's.
+func slotTaken(err error) bool {
+	c, ok := violated(err)
+	return ok && (c == "" || slotConstraints[c])
+}
+
 // ErrSlotTaken is the conflict returned when a slot is no longer free.
 var ErrSlotTaken = &Error{Code: ECONFLICT, Message: "That time is no longer available. Please pick another."}
 
@@ -198,11 +213,65 @@ func (s *Store) LiveBookings(ctx context.Context, from, to time.Time) ([]Booking
 	return liveBookings(ctx, s.r, s.now(), from, to, 0)
 }
 
+// lockCalendar takes the calendar's row lock for the rest of tx, raises
+// the calendar's version and returns it. Every booking write calls it
+// first, before it reads the bookings its rules check: a second writer (on
+// any instance) waits here until the first has committed, and then sees
+// its booking. On SQLite the one writer orders them anyway; the version is
+// kept the same way on both.
+func lockCalendar(ctx context.Context, tx *sql.Tx) (uint64, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE calendar_state SET version = version + 1 WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("leads: lock calendar: %w", err)
+	}
+	return uint64(v), nil
+}
+
+// bookingsVersionTTL is how long BookingsVersion trusts the version it
+// last read from the database: a booking made on another instance shows in
+// this one's cached answers within about that long.
+const bookingsVersionTTL = time.Second
+
 // BookingsVersion changes whenever a booking is created, moved or
-// cancelled, so callers can cache what they derive from the bookings.
-// (A hold that expires frees its slot without changing it: callers that
-// cache keep the earliest HoldUntil in mind.)
-func (s *Store) BookingsVersion() uint64 { return s.bookingsVersion.Load() }
+// cancelled, by this process or by any other on the same database, so
+// callers can cache what they derive from the bookings. (A hold that
+// expires frees its slot without changing it: callers that cache keep the
+// earliest HoldUntil in mind.) It is the
+// calendar's version in the database, read at most once per
+// bookingsVersionTTL; this process's own writes show at once.
+func (s *Store) BookingsVersion() uint64 {
+	now := time.Now().UnixNano()
+	if now-s.versionReadAt.Load() < int64(bookingsVersionTTL) || !s.versionMu.TryLock() {
+		return s.bookingsVersion.Load()
+	}
+	defer s.versionMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT version FROM calendar_state WHERE id = 1`).Scan(&v); err != nil {
+		// Keep the last version and try again next time: cached answers
+		// may lag meanwhile, but every booking is checked again in its
+		// own transaction.
+		return s.bookingsVersion.Load()
+	}
+	s.versionReadAt.Store(now)
+	return s.raiseBookingsVersion(uint64(v))
+}
+
+// raiseBookingsVersion records a calendar version seen in the database.
+// Versions only grow, so the newest one seen wins whatever order the
+// reads and writes of this process finish in.
+func (s *Store) raiseBookingsVersion(v uint64) uint64 {
+	for {
+		cur := s.bookingsVersion.Load()
+		if v <= cur {
+			return cur
+		}
+		if s.bookingsVersion.CompareAndSwap(cur, v) {
+			return v
+		}
+	}
+}
 
 // CreateBooking books a call in one transaction: it returns the first
 // answer for a repeated idempotency key, releases expired holds, checks
@@ -214,8 +283,13 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 	if err := nb.prepare(); err != nil {
 		return nil, false, err
 	}
+	var version uint64
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		b, created = nil, false
+		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		if nb.IdemKey != "" {
 			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, nb.IdemKey)
 			if err != nil {
@@ -247,7 +321,7 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		return nil, false, err
 	}
 	if created {
-		s.bookingsVersion.Add(1)
+		s.raiseBookingsVersion(version)
 	}
 	return b, created, nil
 }
@@ -321,19 +395,16 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 		b.HoldUntil = nb.HoldUntil.UTC()
 		hold = formatTime(b.HoldUntil)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO bookings
+	err := tx.QueryRowContext(ctx, `INSERT INTO bookings
 		(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key,
 		 hold_until, email_key, client_key)
-		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?) RETURNING id`,
 		formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
-		b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey))
+		b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey)).Scan(&b.ID)
 	if err != nil {
-		if isUnique(err) {
+		if slotTaken(err) {
 			return nil, ErrSlotTaken
 		}
-		return nil, fmt.Errorf("leads: insert booking: %w", err)
-	}
-	if b.ID, err = res.LastInsertId(); err != nil {
 		return nil, fmt.Errorf("leads: insert booking: %w", err)
 	}
 	if err := queueBookingMail(ctx, tx, now, b, &l, compose); err != nil {
@@ -485,9 +556,13 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		b       *Booking
 		changed bool
 	)
+	var version uint64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		changed = false
 		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		if b, err = findBookingByToken(ctx, tx, hash); err != nil {
 			return err
 		}
@@ -518,7 +593,7 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		return nil, err
 	}
 	if changed {
-		s.bookingsVersion.Add(1)
+		s.raiseBookingsVersion(version)
 	}
 	return b, nil
 }
@@ -550,9 +625,15 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 	if !r.End.After(r.Start) || r.End.Sub(r.Start) > MaxBookingLength {
 		return nil, fmt.Errorf("leads: reschedule booking: end must be after start, at most %v later", MaxBookingLength)
 	}
-	var b *Booking
+	var (
+		b       *Booking
+		version uint64
+	)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		if b, err = findBookingByToken(ctx, tx, r.TokenHash); err != nil {
 			return err
 		}
@@ -578,7 +659,7 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 		b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
 		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
 			formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.ID); err != nil {
-			if isUnique(err) {
+			if slotTaken(err) {
 				return ErrSlotTaken
 			}
 			return fmt.Errorf("leads: reschedule booking: %w", err)
@@ -595,7 +676,7 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 	if err != nil {
 		return nil, err
 	}
-	s.bookingsVersion.Add(1)
+	s.raiseBookingsVersion(version)
 	return b, nil
 }
 

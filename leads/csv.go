@@ -119,15 +119,30 @@ type ExportFilter struct {
 	From, To time.Time
 }
 
+// firstInstant and lastInstant stand for an open bound: instants that
+// both engines take as times (PostgreSQL's timestamptz has no place for
+// SQLite's "" and "\uffff") and that no lead is created outside of.
+var (
+	firstInstant = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastInstant  = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+)
+
+// bounds returns f's bounds as stored times; an open or out-of-range
+// bound is the first or last instant.
 func (f ExportFilter) bounds() (string, string) {
-	from, to := "", "\uffff"
-	if !f.From.IsZero() {
-		from = formatTime(f.From)
+	clamp := func(t, open time.Time) string {
+		if t.IsZero() {
+			t = open
+		}
+		if t.Before(firstInstant) {
+			t = firstInstant
+		}
+		if t.After(lastInstant) {
+			t = lastInstant
+		}
+		return formatTime(t)
 	}
-	if !f.To.IsZero() {
-		to = formatTime(f.To)
-	}
-	return from, to
+	return clamp(f.From, firstInstant), clamp(f.To, lastInstant)
 }
 
 // exportFlushEvery is how many rows go out between flushes to the client,
@@ -139,8 +154,8 @@ const exportFlushEvery = 4096
 // there are. It returns the number of rows written.
 func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom bool) (int, error) {
 	from, to := f.bounds()
-	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, name, email, company, phone, message, source, consent_version,
-		COALESCE(consent_at, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, `+s.d.timeText("created_at")+`, name, email, company, phone, message, source, consent_version,
+		COALESCE(`+s.d.timeText("consent_at")+`, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("leads: export: %w", err)
 	}

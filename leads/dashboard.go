@@ -28,18 +28,15 @@ type LeadPage struct {
 	Next  string
 }
 
-// searchTerms turns what staff typed into an FTS4 query: every run of
-// letters and digits becomes a prefix term, all of which must match. Quotes
-// and operators cannot reach the query.
-func searchTerms(q string) string {
+// searchWords turns what staff typed into the words of a word-prefix
+// search: every run of letters and digits, lower-cased, at most eight, all
+// of which must match. Quotes and operators cannot reach the query.
+func searchWords(q string) []string {
 	words := strings.FieldsFunc(strings.ToLower(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) > 8 {
 		words = words[:8]
 	}
-	for i, w := range words {
-		words[i] = w + "*"
-	}
-	return strings.Join(words, " ")
+	return words
 }
 
 func cursorOf(l *Lead) string { return formatTime(l.CreatedAt) + "_" + fmt.Sprint(l.ID) }
@@ -53,10 +50,14 @@ func parseCursor(c string) (string, int64, bool) {
 	if _, err := fmt.Sscan(id, &n); err != nil {
 		return "", 0, false
 	}
-	if _, err := parseTime(at); err != nil {
+	t, err := parseTime(at)
+	if err != nil || t.Before(firstInstant) || t.After(lastInstant) {
 		return "", 0, false
 	}
-	return at, n, true
+	// As stored: SQLite compares the text, PostgreSQL the instant, and a
+	// cursor typed in another form (another zone, say) must mean the same
+	// on both.
+	return formatTime(t), n, true
 }
 
 // ListLeads returns one page of leads, newest first. Paging is by keyset,
@@ -73,8 +74,8 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 	}
 	from, to := ExportFilter{From: f.From, To: f.To}.bounds()
 	curAt, curID, hasCursor := parseCursor(f.Before)
-	terms := searchTerms(f.Query)
-	if terms == "" && strings.TrimSpace(f.Query) != "" {
+	words := searchWords(f.Query)
+	if len(words) == 0 && strings.TrimSpace(f.Query) != "" {
 		return LeadPage{}, nil // nothing searchable, like "***": no match
 	}
 	var (
@@ -84,14 +85,14 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 	if q := strings.TrimSpace(f.Query); ValidEmail(q) {
 		// A whole address: the email index answers at once, where the
 		// words "example" and "com" would match nearly every lead.
-		where := "l.email = ? COLLATE NOCASE AND l.created_at >= ? AND l.created_at < ?"
-		args = []any{q, from, to}
+		where := s.d.emailKey("l.email") + " = ? AND l.created_at >= ? AND l.created_at < ?"
+		args = []any{asciiLower(q), from, to}
 		if hasCursor {
 			where += " AND l.id < ?"
 			args = append(args, curID)
 		}
 		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads l WHERE ` + where + ` ORDER BY l.id DESC LIMIT ?`
-	} else if terms == "" {
+	} else if len(words) == 0 {
 		// One upper bound, the tighter of the filter's and the cursor's,
 		// so SQLite's range scan starts where the page does.
 		where := "l.created_at >= ? AND l.created_at < ?"
@@ -123,10 +124,11 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 		if hasCursor && curID-1 < hi {
 			hi = curID - 1
 		}
-		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads_fts f JOIN leads l ON l.id = f.docid
-			WHERE leads_fts MATCH ? AND f.docid >= ? AND f.docid <= ? AND l.created_at >= ? AND l.created_at < ?
-			ORDER BY f.docid DESC LIMIT ?`
-		args = []any{terms, lo, hi, from, to}
+		id := s.d.searchID
+		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM ` + s.d.searchFrom + `
+			WHERE ` + s.d.search + ` AND ` + id + ` >= ? AND ` + id + ` <= ? AND l.created_at >= ? AND l.created_at < ?
+			ORDER BY ` + id + ` DESC LIMIT ?`
+		args = []any{s.d.searchQuery(words), lo, hi, from, to}
 	}
 	args = append(args, f.Limit+1)
 	rows, err := s.r.QueryContext(ctx, query, args...)
@@ -207,7 +209,7 @@ func (s *Store) WeeklyCounts(ctx context.Context, n int) ([]WeekCount, error) {
 	}
 	bucket := func(table, col string, add func(w *WeekCount, k int)) error {
 		// Days, not weeks, from SQL: the week arithmetic stays in Go.
-		rows, err := s.r.QueryContext(ctx, `SELECT substr(`+col+`, 1, 10), COUNT(*) FROM `+table+` WHERE `+col+` >= ?
+		rows, err := s.r.QueryContext(ctx, `SELECT `+s.d.day(col)+`, COUNT(*) FROM `+table+` WHERE `+col+` >= ?
 			GROUP BY 1`, formatTime(start))
 		if err != nil {
 			return fmt.Errorf("leads: weekly counts: %w", err)

@@ -222,22 +222,21 @@ func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (creat
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		*l = in
 		created = false
-		if l.IdemKey != "" {
-			existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
-			if err == nil {
-				*l = *existing
-				return nil
-			}
-			if ErrorCode(err) != ENOTFOUND {
-				return err
-			}
-		}
 		now := s.now()
 		l.CreatedAt, l.UpdatedAt = now, now
 		if l.ConsentAt.IsZero() {
 			l.ConsentAt = now
 		}
-		if err := insertLead(ctx, tx, l); err != nil {
+		if err := insertLead(ctx, tx, l); err == errIdemTaken {
+			// A retried POST, here or on another instance: the first
+			// answer stands and nothing new is written.
+			existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
+			if err != nil {
+				return err
+			}
+			*l = *existing
+			return nil
+		} else if err != nil {
 			return err
 		}
 		var msgs []OutboxMessage
@@ -262,19 +261,23 @@ func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (creat
 	return created, nil
 }
 
+// errIdemTaken says that a lead with the same idempotency key was stored
+// first, perhaps by another instance at the same moment.
+var errIdemTaken = errors.New("leads: idempotency key taken")
+
+// insertLead stores l and sets its ID. A key that another lead holds is
+// no error of the database's: the insert does nothing (on PostgreSQL it
+// waits for the other transaction to end first) and errIdemTaken says so.
 func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO leads
+	err := tx.QueryRowContext(ctx, `INSERT INTO leads
 		(created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
 		formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
-		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey))
-	if err != nil {
-		if isUnique(err) {
-			return Errorf(ECONFLICT, "This submission was already received.")
-		}
-		return fmt.Errorf("leads: insert lead: %w", err)
+		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)).Scan(&l.ID)
+	if isNoRows(err) {
+		return errIdemTaken
 	}
-	l.ID, err = res.LastInsertId()
 	if err != nil {
 		return fmt.Errorf("leads: insert lead: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -33,6 +34,9 @@ type TableCount struct {
 // of every table. dst must not exist. It returns an error when the copy
 // fails its check.
 func Backup(ctx context.Context, path, dst string) (*BackupReport, error) {
+	if isPostgresURL(path) {
+		return nil, fmt.Errorf("leads: backup: on PostgreSQL, back up with the server's own tool, which copies one consistent snapshot while leadbook runs:\n  pg_dump --format=custom --file=%s '%s'\n(restore with pg_restore into an empty database)", dst, Describe(path))
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("leads: backup: %w", err)
 	}
@@ -123,9 +127,18 @@ func tableNames(ctx context.Context, db *sql.DB) ([]string, error) {
 	return names, nil
 }
 
-// Size returns the bytes the database occupies on disk: the main file plus
-// its write-ahead log.
-func (s *Store) Size() (int64, error) {
+// Size returns the database's size on disk: the SQLite file plus its
+// write-ahead log, or what PostgreSQL reports for the database.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	n, err := s.d.size(ctx, s)
+	if err != nil {
+		return 0, fmt.Errorf("leads: size: %w", err)
+	}
+	return n, nil
+}
+
+// sqliteSize adds up the SQLite file and its write-ahead log.
+func sqliteSize(_ context.Context, s *Store) (int64, error) {
 	var total int64
 	for _, name := range []string{s.path, s.path + "-wal"} {
 		fi, err := os.Stat(name)
@@ -133,11 +146,35 @@ func (s *Store) Size() (int64, error) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("leads: size: %w", err)
+			return 0, err
 		}
 		total += fi.Size()
 	}
 	return total, nil
+}
+
+// postgresSize asks the server.
+func postgresSize(ctx context.Context, s *Store) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	return n, err
+}
+
+// PoolStats returns the figures of the pool that writes go through (on
+// SQLite the one writer connection, on PostgreSQL the whole pool).
+func (s *Store) PoolStats() sql.DBStats { return s.w.Stats() }
+
+// Describe names the database that db (a LEADBOOK_DB value) points to,
+// fit for logs and output: a PostgreSQL URL without its password.
+func Describe(db string) string {
+	if !isPostgresURL(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // SetMaxPageCount caps the database at n pages on the writer connection

@@ -2,16 +2,20 @@ package leads_test
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"leadbook/leads"
+	"leadbook/leads/leadstest"
 )
 
+// TestBackupWhileWriting is SQLite only: the backup is SQLite's VACUUM
+// INTO (PostgreSQL is backed up with pg_dump; TestSizeAndBackupAdvice).
 func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
-	s, _ := openStore(t, newClock())
+	s, _ := openStore(t, leadstest.DB(t, "sqlite"), newClock())
 	for i := 0; i < 20; i++ {
 		if _, err := s.CreateLead(ctx, &leads.Lead{Name: "Ada", Email: "ada@example.com", Source: leads.SourceContact, ConsentVersion: "v1"}, nil); err != nil {
 			t.Fatal(err)
@@ -50,9 +54,11 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 }
 
+// TestMaxPageCountGivesFull is SQLite only: max_page_count is a SQLite
+// pragma, the drill of a full disk that PostgreSQL has no cap for.
 func TestMaxPageCountGivesFull(t *testing.T) {
 	ctx := context.Background()
-	s, _ := openStore(t, newClock())
+	s, _ := openStore(t, leadstest.DB(t, "sqlite"), newClock())
 	got, err := s.SetMaxPageCount(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +77,35 @@ func TestMaxPageCountGivesFull(t *testing.T) {
 	if _, err := s.CreateLead(ctx, &leads.Lead{Name: "Ada", Email: "ada@example.com", Source: leads.SourceContact, ConsentVersion: "v1"}, nil); err != nil {
 		t.Fatalf("after lifting the cap: %v", err)
 	}
-	if n, err := s.Size(); err != nil || n == 0 {
+	if n, err := s.Size(context.Background()); err != nil || n == 0 {
 		t.Fatalf("size %d, %v", n, err)
 	}
+}
+
+// TestSizeAndBackupAdvice: both engines report a size, and on PostgreSQL
+// a backup is refused with the pg_dump line to run instead, without the
+// URL's password.
+func TestSizeAndBackupAdvice(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		if _, err := s.CreateLead(ctx, validLead(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Size(ctx); err != nil || n == 0 {
+			t.Fatalf("size %d, %v", n, err)
+		}
+		if s.Engine() != "postgres" {
+			return
+		}
+		u, err := url.Parse(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("someone", "hunter2secret")
+		_, err = leads.Backup(ctx, u.String(), filepath.Join(t.TempDir(), "copy.dump"))
+		if err == nil || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "hunter2secret") {
+			t.Fatalf("backup of a PostgreSQL database: %v", err)
+		}
+	})
 }

@@ -1,9 +1,11 @@
 package leads
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -48,15 +50,12 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessa
 		m.NextAttemptAt = now
 	}
 	m.CreatedAt, m.Status = now, OutboxQueued
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox
 		(created_at, kind, recipient, message_id, payload, lead_id, booking_id, status, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id`,
 		formatTime(now), m.Kind, m.Recipient, m.MessageID, string(m.Payload),
-		nullID(m.LeadID), nullID(m.BookingID), formatTime(m.NextAttemptAt))
+		nullID(m.LeadID), nullID(m.BookingID), formatTime(m.NextAttemptAt)).Scan(&m.ID)
 	if err != nil {
-		return fmt.Errorf("leads: queue mail: %w", err)
-	}
-	if m.ID, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("leads: queue mail: %w", err)
 	}
 	return nil
@@ -123,6 +122,14 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // ClaimMail leases up to limit queued messages that are due and not leased
 // by anyone else, and returns them. A worker that dies leaves its lease to
 // run out, after which another claims the message again.
+//
+// Each claim raises the message's Attempts, and Attempts is the claim's
+// fence: MarkMailSent, MarkMailRetry and MarkMailDead change the row only
+// while it is still the claim they name, so a worker whose lease ran out
+// (and whose message another worker took over) cannot overwrite the newer
+// claim's outcome. On PostgreSQL the rows that a concurrent claim is taking
+// are skipped rather than claimed twice. They come in the order they fell
+// due (then by id), on both engines: RETURNING promises no order.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var msgs []OutboxMessage
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -134,7 +141,7 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 				SELECT id FROM outbox
 				WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
 				ORDER BY next_attempt_at, id
-				LIMIT ?)
+				LIMIT ?`+s.d.skipLocked+`)
 			RETURNING `+outboxColumns,
 			formatTime(now.Add(lease)), formatTime(now), formatTime(now), limit)
 		if err != nil {
@@ -156,26 +163,33 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 	if err != nil {
 		return nil, err
 	}
+	slices.SortFunc(msgs, func(a, b OutboxMessage) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return msgs, nil
 }
 
-// MarkMailSent records a delivered message.
-func (s *Store) MarkMailSent(ctx context.Context, id int64) error {
+// MarkMailSent records a delivered message, if attempt is still its claim.
+func (s *Store) MarkMailSent(ctx context.Context, id int64, attempt int) error {
 	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = ''
-		WHERE id = ? AND status = 'queued'`, formatTime(s.now()), id)
+		WHERE id = ? AND status = 'queued' AND attempts = ?`, formatTime(s.now()), id, attempt)
 }
 
-// MarkMailRetry records a temporary failure and when to try again.
-func (s *Store) MarkMailRetry(ctx context.Context, id int64, next time.Time, reason string) error {
+// MarkMailRetry records a temporary failure of the claim attempt and when
+// to try again.
+func (s *Store) MarkMailRetry(ctx context.Context, id int64, attempt int, next time.Time, reason string) error {
 	return s.updateOutbox(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ?
-		WHERE id = ? AND status = 'queued'`, formatTime(next), truncate(reason, 1000), id)
+		WHERE id = ? AND status = 'queued' AND attempts = ?`, formatTime(next), truncate(reason, 1000), id, attempt)
 }
 
-// MarkMailDead records a permanent failure; the message is not tried again
-// until staff retry it.
-func (s *Store) MarkMailDead(ctx context.Context, id int64, reason string) error {
+// MarkMailDead records a permanent failure of the claim attempt; the
+// message is not tried again until staff retry it.
+func (s *Store) MarkMailDead(ctx context.Context, id int64, attempt int, reason string) error {
 	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?
-		WHERE id = ? AND status = 'queued'`, truncate(reason, 1000), id)
+		WHERE id = ? AND status = 'queued' AND attempts = ?`, truncate(reason, 1000), id, attempt)
 }
 
 // RetryMail puts a dead message back in the queue, due now.
@@ -195,7 +209,7 @@ func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) err
 			return fmt.Errorf("leads: update outbox: %w", err)
 		}
 		if n == 0 {
-			return Errorf(ENOTFOUND, "No such message in that state.")
+			return Errorf(ENOTFOUND, "No such message in that state (or its claim was taken over).")
 		}
 		return nil
 	})
@@ -205,7 +219,8 @@ func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) err
 // runs out), and false when nothing is queued.
 func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox WHERE status = 'queued'`).Scan(&next)
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
+		FROM outbox WHERE status = 'queued'`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("leads: next mail due: %w", err)
 	}

@@ -68,19 +68,25 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 	if err != nil {
 		return nil, err
 	}
-	var er *Erasure
+	var (
+		er      *Erasure
+		version uint64
+	)
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// The person's future calls are cancelled: a booking write like
+		// any other, under the calendar's lock.
+		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
 		now := s.now()
 		er = &Erasure{At: now, By: by.String(), Status: "pending"}
-		res, err := tx.ExecContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}')`, formatTime(now), er.By)
+		err = tx.QueryRowContext(ctx, `INSERT INTO erasures (at, by_staff, counts) VALUES (?, ?, '{}') RETURNING id`, formatTime(now), er.By).Scan(&er.ID)
 		if err != nil {
 			return fmt.Errorf("leads: erase: %w", err)
 		}
-		if er.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("leads: erase: %w", err)
-		}
 		c := &er.Counts
-		ids, err := int64s(ctx, tx, `SELECT id FROM leads WHERE email = ? COLLATE NOCASE`, email)
+		ids, err := int64s(ctx, tx, `SELECT id FROM leads WHERE `+s.d.emailKey("email")+` = ?`, asciiLower(email))
 		if err != nil {
 			return err
 		}
@@ -130,14 +136,14 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 				c.Cancellations++
 			}
 		}
-		res, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
+		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
 			lead_id IN (`+in+`) OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`))
-			OR recipient = ? COLLATE NOCASE)`, er.ID, email)
+			OR `+s.d.emailKey("recipient")+` = ?)`, er.ID, asciiLower(email))
 		if err != nil {
 			return fmt.Errorf("leads: erase: mail: %w", err)
 		}
 		c.Mail = affected(res)
-		res, err = tx.ExecContext(ctx, `DELETE FROM spam WHERE email = ? COLLATE NOCASE`, email)
+		res, err = tx.ExecContext(ctx, `DELETE FROM spam WHERE `+s.d.emailKey("email")+` = ?`, asciiLower(email))
 		if err != nil {
 			return fmt.Errorf("leads: erase: spam: %w", err)
 		}
@@ -145,7 +151,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM leads WHERE id IN (`+in+`)`); err != nil {
 			return fmt.Errorf("leads: erase: leads: %w", err)
 		}
-		if c.Mentions, err = redactMentions(ctx, tx, email, er.ID); err != nil {
+		if c.Mentions, err = redactMentions(ctx, tx, s.d, email, er.ID); err != nil {
 			return err
 		}
 		counts, _ := json.Marshal(c)
@@ -169,12 +175,10 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 	if err != nil {
 		return nil, err
 	}
-	if er.Counts.Cancelled > 0 {
-		s.bookingsVersion.Add(1)
-	}
+	s.raiseBookingsVersion(version)
 	if er.Status == "done" {
 		// Merge the search index so the erased words leave it too.
-		if err := s.optimizeSearch(ctx); err != nil {
+		if err := s.scrubErased(ctx); err != nil {
 			return er, err
 		}
 	}
@@ -199,8 +203,14 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE erasure_id = ?`, id); err != nil {
 				return fmt.Errorf("leads: finish erasure: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE erasures SET status = 'done', done_at = ? WHERE id = ?`, formatTime(now), id); err != nil {
+			// Only while still pending: another instance finishing the same
+			// erasure at the same moment makes this one a no-op.
+			res, err := tx.ExecContext(ctx, `UPDATE erasures SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'`, formatTime(now), id)
+			if err != nil {
 				return fmt.Errorf("leads: finish erasure: %w", err)
+			}
+			if affected(res) == 0 {
+				continue
 			}
 			if err := appendAudit(ctx, tx, now, ActorSystem, AuditErasureDone, "erasure:"+strconv.FormatInt(id, 10), ""); err != nil {
 				return err
@@ -213,38 +223,30 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if n > 0 {
-		if err := s.optimizeSearch(ctx); err != nil {
+		if err := s.scrubErased(ctx); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-// optimizeSearch merges the search index into one segment, which drops the
-// words of deleted leads; until then they linger in old segments. It then
-// checkpoints the WAL into the database and truncates it, so that the old
-// copies of the deleted pages go too (secure_delete has zeroed them in the
-// database file). The checkpoint is best effort: a long read holds it off
-// until the next one.
-func (s *Store) optimizeSearch(ctx context.Context) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO leads_fts (leads_fts) VALUES ('optimize')`); err != nil {
-			return fmt.Errorf("leads: optimize search index: %w", err)
+// scrubErased makes the erased rows' bytes go from the database's files,
+// as far as the engine allows, with the dialect's statements (on SQLite:
+// merge the search index, checkpoint and truncate the WAL; on PostgreSQL:
+// vacuum the tables, so dead tuples give their space back to be
+// overwritten). They run outside any transaction, on the writer.
+func (s *Store) scrubErased(ctx context.Context) error {
+	for _, q := range s.d.scrub {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("leads: scrub after erasure: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return fmt.Errorf("leads: checkpoint after erasure: %w", err)
 	}
 	return nil
 }
 
 // ListErasures returns the erasure records, newest first.
 func (s *Store) ListErasures(ctx context.Context, limit int) ([]Erasure, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, by_staff, counts, status, COALESCE(done_at, '') FROM erasures ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, by_staff, counts, status, done_at FROM erasures ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list erasures: %w", err)
 	}
@@ -252,8 +254,9 @@ func (s *Store) ListErasures(ctx context.Context, limit int) ([]Erasure, error) 
 	var out []Erasure
 	for rows.Next() {
 		var (
-			e                  Erasure
-			at, counts, doneAt string
+			e          Erasure
+			at, counts string
+			doneAt     sql.NullString
 		)
 		if err := rows.Scan(&e.ID, &at, &e.By, &counts, &e.Status, &doneAt); err != nil {
 			return nil, fmt.Errorf("leads: list erasures: %w", err)
@@ -261,8 +264,8 @@ func (s *Store) ListErasures(ctx context.Context, limit int) ([]Erasure, error) 
 		if e.At, err = parseTime(at); err != nil {
 			return nil, err
 		}
-		if doneAt != "" {
-			if e.DoneAt, err = parseTime(doneAt); err != nil {
+		if doneAt.Valid {
+			if e.DoneAt, err = parseTime(doneAt.String); err != nil {
 				return nil, err
 			}
 		}
@@ -324,8 +327,8 @@ func (s *Store) PurgeExpired(ctx context.Context, days int) (int, error) {
 		return total, err
 	}
 	if total > 0 {
-		s.bookingsVersion.Add(1)
-		if err := s.optimizeSearch(ctx); err != nil {
+		// Only leads without a call to come go, so no open slot changes.
+		if err := s.scrubErased(ctx); err != nil {
 			return total, err
 		}
 	}
@@ -403,7 +406,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		return nil, err
 	}
 	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{}}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? COLLATE NOCASE ORDER BY id`, email)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE `+s.d.emailKey("email")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: %w", err)
 	}
@@ -432,7 +435,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 			Timezone: b.Timezone, Message: b.Message, Status: b.Status})
 	}
 	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
-		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR recipient = ? COLLATE NOCASE ORDER BY id`, email)
+		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR `+s.d.emailKey("recipient")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: mail: %w", err)
 	}
@@ -449,7 +452,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	if err := mrows.Err(); err != nil {
 		return nil, fmt.Errorf("leads: find person: mail: %w", err)
 	}
-	srows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, payload FROM spam WHERE email = ? COLLATE NOCASE ORDER BY id`, email)
+	srows, err := s.r.QueryContext(ctx, `SELECT id, created_at, form, payload FROM spam WHERE `+s.d.emailKey("email")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: spam: %w", err)
 	}
@@ -499,7 +502,9 @@ func (s *Store) ReleaseSpam(ctx context.Context, id int64, l *Lead, compose Comp
 		}
 		now := s.now()
 		l.CreatedAt, l.UpdatedAt = now, now
-		if err := insertLead(ctx, tx, l); err != nil {
+		if err := insertLead(ctx, tx, l); err == errIdemTaken {
+			return Errorf(ECONFLICT, "This submission was already received.")
+		} else if err != nil {
 			return err
 		}
 		if compose != nil {

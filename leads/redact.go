@@ -49,7 +49,7 @@ func addressForms(addr string) []string {
 // may mention the address, and its arguments. It is a superset (a
 // substring test, also across iCalendar line folds and in JSON's \u0026
 // spelling of "&"); redactText decides what is a whole address.
-func mentionFilter(col, addr string) (string, []any) {
+func mentionFilter(d *dialect, col, addr string) (string, []any) {
 	seen := map[string]bool{}
 	var conds []string
 	var args []any
@@ -61,7 +61,9 @@ func mentionFilter(col, addr string) (string, []any) {
 		seen[f] = true
 		// In a stored JSON payload a folded calendar line break is the six
 		// characters \r\n and a space; in plain text it is CR LF space.
-		conds = append(conds, `instr(replace(replace(lower(`+col+`), '\r\n ', ''), char(13, 10, 32), ''), ?) > 0`)
+		// Letters fold in ASCII case only (emailKey), as f was: PostgreSQL's
+		// lower() would fold É to é and miss a mention of an address with É.
+		conds = append(conds, d.contains(`replace(replace(`+d.emailKey(col)+`, '\r\n ', ''), `+d.crlfSpace+`, '')`))
 		args = append(args, f)
 	}
 	for _, f := range addressForms(addr) {
@@ -217,7 +219,7 @@ func redactValue(v any, addr string, n *int) any {
 // payloads of other people's mail and held submissions, except the
 // cancellations this erasure queued (they must still reach the person).
 // The rows stay. It returns how many rows it changed.
-func redactMentions(ctx context.Context, tx *sql.Tx, email string, erasureID int64) (int, error) {
+func redactMentions(ctx context.Context, tx *sql.Tx, d *dialect, email string, erasureID int64) (int, error) {
 	n := 0
 	for _, t := range []struct {
 		table, cols, where string
@@ -235,7 +237,7 @@ func redactMentions(ctx context.Context, tx *sql.Tx, email string, erasureID int
 			args = append(args, erasureID)
 		}
 		for _, c := range cols {
-			cond, a := mentionFilter(c, email)
+			cond, a := mentionFilter(d, c, email)
 			conds = append(conds, cond)
 			args = append(args, a...)
 		}

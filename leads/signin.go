@@ -233,7 +233,7 @@ func (s *Store) reserveSignIn(ctx context.Context, email, address string) (*rese
 		}
 		var created, updated string
 		r.staff, r.hash = Staff{}, ""
-		err := tx.QueryRowContext(ctx, `SELECT id, email, password_hash, created_at, updated_at FROM staff WHERE email = ?`, email).
+		err := tx.QueryRowContext(ctx, `SELECT id, email, password_hash, created_at, updated_at FROM staff WHERE `+s.d.emailKey("email")+` = ?`, asciiLower(email)).
 			Scan(&r.staff.ID, &r.staff.Email, &r.hash, &created, &updated)
 		if err != nil && !isNoRows(err) {
 			return fmt.Errorf("leads: reserve sign-in: account: %w", err)
@@ -257,13 +257,8 @@ func (s *Store) reserveSignIn(ctx context.Context, email, address string) (*rese
 		if r.staff.ID != 0 {
 			staffID = sql.NullInt64{Int64: r.staff.ID, Valid: true}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sign_in_attempts (at, account, address, shown, staff_id, status)
-			VALUES (?, ?, ?, ?, ?, 'pending')`, formatTime(now), r.account, r.address, shown, staffID)
-		if err != nil {
-			return fmt.Errorf("leads: reserve sign-in: %w", err)
-		}
-		r.id, err = res.LastInsertId()
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO sign_in_attempts (at, account, address, shown, staff_id, status)
+			VALUES (?, ?, ?, ?, ?, 'pending') RETURNING id`, formatTime(now), r.account, r.address, shown, staffID).Scan(&r.id); err != nil {
 			return fmt.Errorf("leads: reserve sign-in: %w", err)
 		}
 		return nil

@@ -31,12 +31,9 @@ func (s *Store) HoldSpam(ctx context.Context, sp *Spam) error {
 		sp.CreatedAt = s.now()
 		sp.Status = "held"
 		sp.Email = NormalizeEmail(sp.Email)
-		res, err := tx.ExecContext(ctx, `INSERT INTO spam (created_at, form, reason, email, payload) VALUES (?, ?, ?, ?, ?)`,
-			formatTime(sp.CreatedAt), sp.Form, sp.Reason, sp.Email, string(sp.Payload))
+		err := tx.QueryRowContext(ctx, `INSERT INTO spam (created_at, form, reason, email, payload) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			formatTime(sp.CreatedAt), sp.Form, sp.Reason, sp.Email, string(sp.Payload)).Scan(&sp.ID)
 		if err != nil {
-			return fmt.Errorf("leads: hold spam: %w", err)
-		}
-		if sp.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: hold spam: %w", err)
 		}
 		return nil

@@ -141,15 +141,12 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		st.CreatedAt, st.UpdatedAt = now, now
-		res, err := tx.ExecContext(ctx, `INSERT INTO staff (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-			email, hash, formatTime(now), formatTime(now))
+		err := tx.QueryRowContext(ctx, `INSERT INTO staff (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			email, hash, formatTime(now), formatTime(now)).Scan(&st.ID)
 		if err != nil {
 			if isUnique(err) {
 				return Errorf(ECONFLICT, "There is already an account for that email.")
 			}
-			return fmt.Errorf("leads: add staff: %w", err)
-		}
-		if st.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: add staff: %w", err)
 		}
 		return appendAudit(ctx, tx, now, by, AuditStaffAdd, "staff:"+strconv.FormatInt(st.ID, 10), "")
@@ -160,9 +157,10 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 	return st, nil
 }
 
-// ListStaff returns every account, by email.
+// ListStaff returns every account, by email in ASCII letter case.
 func (s *Store) ListStaff(ctx context.Context) ([]Staff, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, email, created_at, updated_at FROM staff ORDER BY email`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, email, created_at, updated_at FROM staff
+		ORDER BY `+s.d.emailKey("email")+s.d.byteOrder+`, id`)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list staff: %w", err)
 	}
@@ -194,7 +192,7 @@ func (s *Store) ListStaff(ctx context.Context) ([]Staff, error) {
 func (s *Store) RemoveStaff(ctx context.Context, email string, by Actor) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var id int64
-		if err := tx.QueryRowContext(ctx, `DELETE FROM staff WHERE email = ? RETURNING id`, strings.TrimSpace(email)).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `DELETE FROM staff WHERE `+s.d.emailKey("email")+` = ? RETURNING id`, asciiLower(strings.TrimSpace(email))).Scan(&id); err != nil {
 			if isNoRows(err) {
 				return Errorf(ENOTFOUND, "No account for that email.")
 			}
@@ -216,8 +214,8 @@ func (s *Store) SetStaffPassword(ctx context.Context, email, password string, by
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		var id int64
-		if err := tx.QueryRowContext(ctx, `UPDATE staff SET password_hash = ?, updated_at = ? WHERE email = ? RETURNING id`,
-			hash, formatTime(now), strings.TrimSpace(email)).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE staff SET password_hash = ?, updated_at = ? WHERE `+s.d.emailKey("email")+` = ? RETURNING id`,
+			hash, formatTime(now), asciiLower(strings.TrimSpace(email))).Scan(&id); err != nil {
 			if isNoRows(err) {
 				return Errorf(ENOTFOUND, "No account for that email.")
 			}
@@ -313,7 +311,8 @@ func (s *Store) FindSession(ctx context.Context, token string, p SessionPolicy) 
 	var (
 		se                      Session
 		created, seen, sCreated string
-		sUpdated, since         string
+		sUpdated                string
+		since                   sql.NullString // '' (SQLite) or NULL for sessions older than the column
 	)
 	err := s.r.QueryRowContext(ctx, `SELECT se.id, se.created_at, se.last_seen_at, se.failures_since, st.id, st.email, st.created_at, st.updated_at
 		FROM sessions se JOIN staff st ON st.id = se.staff_id WHERE se.token_hash = ?`, HashToken(token)).
@@ -332,8 +331,8 @@ func (s *Store) FindSession(ctx context.Context, token string, p SessionPolicy) 
 			return nil, err
 		}
 	}
-	if since != "" { // empty for sessions older than the column
-		if se.FailuresSince, err = parseTime(since); err != nil {
+	if since.String != "" {
+		if se.FailuresSince, err = parseTime(since.String); err != nil {
 			return nil, err
 		}
 	}
@@ -401,15 +400,12 @@ func (s *Store) CreateToken(ctx context.Context, name string, by Actor) (string,
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		t.CreatedAt = now
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?)`,
-			name, hash, formatTime(now), t.CreatedBy)
+		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?) RETURNING id`,
+			name, hash, formatTime(now), t.CreatedBy).Scan(&t.ID)
 		if err != nil {
 			if isUnique(err) {
 				return Errorf(ECONFLICT, "A live token is already named %q.", name)
 			}
-			return fmt.Errorf("leads: create token: %w", err)
-		}
-		if t.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("leads: create token: %w", err)
 		}
 		return appendAudit(ctx, tx, now, by, AuditTokenCreate, "token:"+strconv.FormatInt(t.ID, 10), "")

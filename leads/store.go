@@ -16,11 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // timeFormat is how instants are stored: RFC 3339 in UTC with a fixed
@@ -62,16 +60,24 @@ type Options struct {
 	CheckPassword func(encoded, password string) (bool, error)
 }
 
-// Store is the SQLite system of record. It holds one writer connection,
-// through which every write runs in an immediate transaction, and a pool of
-// read-only connections for queries.
+// Store is the system of record, on SQLite or PostgreSQL.
+//
+// On SQLite it holds one writer connection, through which every write runs
+// in an immediate transaction, and a pool of read-only connections for
+// queries. On PostgreSQL one pool serves both, and each write is a
+// transaction of its own: the server orders them, and the rows that a
+// promise rests on (the calendar, the audit head, a claimed message) are
+// locked inside the transaction that relies on them.
 type Store struct {
-	path string
+	path string // the SQLite file, or the PostgreSQL URL
+	d    *dialect
 	w    *sql.DB
 	r    *sql.DB
 	now  func() time.Time
 
-	bookingsVersion atomic.Uint64
+	bookingsVersion atomic.Uint64 // the newest calendar version seen
+	versionReadAt   atomic.Int64  // when it was last read, Unix ns
+	versionMu       sync.Mutex    // one reader of the version at a time
 	pw              PasswordParams
 	dummyHash       dummyHash
 	signIn          SignInLimits
@@ -85,11 +91,12 @@ type Store struct {
 	writerDone chan struct{}
 }
 
-// Open opens (creating if needed) the database at path, applies pending
-// migrations and returns the store. It refuses a database whose schema is
-// newer than this binary knows.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	if path == "" {
+// Open opens the database that db names, applies pending migrations and
+// returns the store: a postgres:// or postgresql:// URL is a PostgreSQL
+// server, anything else the path of a SQLite file (created if needed). It
+// refuses a database whose schema is newer than this binary knows.
+func Open(ctx context.Context, db string, opts Options) (*Store, error) {
+	if db == "" {
 		return nil, errors.New("leads: open: empty database path")
 	}
 	if opts.Now == nil {
@@ -98,22 +105,47 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 4
 	}
-	s, err := openWriter(ctx, path, opts.Now)
+	var (
+		s   *Store
+		err error
+	)
+	if isPostgresURL(db) {
+		s, err = openPostgresStore(ctx, db, opts)
+	} else {
+		s, err = openSQLiteStore(ctx, db, opts)
+	}
 	if err != nil {
 		return nil, err
 	}
+	if s.d == sqliteDialect {
+		s.writes = make(chan writeReq)
+		s.closing = make(chan struct{})
+		s.writerDone = make(chan struct{})
+		go s.writer()
+	}
+	return s, nil
+}
+
+func (s *Store) prepare(ctx context.Context, opts Options) error {
 	s.pw = opts.Password
 	if s.pw == (PasswordParams{}) {
 		s.pw = DefaultPasswordParams
 	}
 	s.setSignIn(opts)
-	w := s.w
 	if opts.NoMigrate {
-		if err := s.checkSchema(ctx); err != nil {
-			w.Close()
-			return nil, err
-		}
-	} else if _, err := s.migrate(ctx); err != nil {
+		return s.checkSchema(ctx)
+	}
+	_, err := s.migrate(ctx)
+	return err
+}
+
+func openSQLiteStore(ctx context.Context, path string, opts Options) (*Store, error) {
+	s, err := openWriter(ctx, path, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	w := s.w
+	if err := s.prepare(ctx, opts); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -131,11 +163,48 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("leads: open reader %s: %w", path, err)
 	}
-	s.writes = make(chan writeReq)
-	s.closing = make(chan struct{})
-	s.writerDone = make(chan struct{})
-	go s.writer()
 	return s, nil
+}
+
+// postgresConns is the size of a PostgreSQL store's pool unless the URL
+// says otherwise (pool_max_conns).
+const postgresConns = 16
+
+func openPostgresStore(ctx context.Context, url string, opts Options) (*Store, error) {
+	db, err := connectPostgres(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: url, d: postgresDialect, w: db, r: db, now: opts.Now}
+	if err := s.prepare(ctx, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func connectPostgres(ctx context.Context, url string) (*sql.DB, error) {
+	db, err := openPostgres(url)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(postgresConns)
+	db.SetMaxIdleConns(postgresConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("leads: open PostgreSQL: %w", redactURL(err, url))
+	}
+	return db, nil
+}
+
+// redactURL keeps the database URL, which may hold a password, out of an
+// error that is going to be printed or logged.
+func redactURL(err error, url string) error {
+	if !strings.Contains(err.Error(), url) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), url, "(LEADBOOK_DB)"))
 }
 
 // writerParams are the writer's settings: DESIGN.md's, plus secure_delete,
@@ -163,7 +232,7 @@ func openWriter(ctx context.Context, path string, now func() time.Time) (*Store,
 		w.Close()
 		return nil, fmt.Errorf("leads: open %s: %w", path, err)
 	}
-	return &Store{path: path, w: w, now: now}, nil
+	return &Store{path: path, d: sqliteDialect, w: w, now: now}, nil
 }
 
 func dsn(path, params string) string {
@@ -174,12 +243,18 @@ func dsn(path, params string) string {
 	return u.String()
 }
 
-// Path returns the database file's path.
+// Path returns the database file's path, or the PostgreSQL URL.
 func (s *Store) Path() string { return s.path }
 
-// Close stops the writer, after the batch it is running, and closes both
+// Engine returns "sqlite" or "postgres".
+func (s *Store) Engine() string { return s.d.name }
+
+// Close stops the writer, after the batch it is running, and closes the
 // pools.
 func (s *Store) Close() error {
+	if s.d == postgresDialect {
+		return s.w.Close()
+	}
 	s.closeOnce.Do(func() { close(s.closing) })
 	<-s.writerDone
 	var errs []error
@@ -210,8 +285,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+func loadMigrations(d *dialect) ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/"+d.name+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +296,7 @@ func loadMigrations() ([]migration, error) {
 		num, _, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("leads: migration %s: name must start with a positive number and '_'", base)
+			return nil, fmt.Errorf("leads: migration %s/%s: name must start with a positive number and '_'", d.name, base)
 		}
 		b, err := migrationFS.ReadFile(name)
 		if err != nil {
@@ -232,78 +307,102 @@ func loadMigrations() ([]migration, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i := range ms {
 		if ms[i].version != i+1 {
-			return nil, fmt.Errorf("leads: migration %s: expected number %d", ms[i].name, i+1)
+			return nil, fmt.Errorf("leads: migration %s/%s: expected number %d", d.name, ms[i].name, i+1)
 		}
 	}
 	return ms, nil
 }
 
-// SchemaVersion returns the highest migration this binary knows.
+// SchemaVersion returns the highest migration this binary knows (the same
+// on both engines: a test holds the two folders to the same numbers).
 func SchemaVersion() int {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(sqliteDialect)
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
 	return ms[len(ms)-1].version
 }
 
-func (s *Store) currentVersion(ctx context.Context) (int, error) {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+// schemaTx begins a transaction that sees the schema version without a
+// race: on PostgreSQL it first takes the migration lock (held until the
+// transaction ends), then makes sure the record of migrations exists and
+// reads it.
+func (s *Store) schemaTx(ctx context.Context) (*sql.Tx, int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("leads: migrations: %w", err)
+	}
+	if s.d.lockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockMigrations); err != nil {
+			tx.Rollback()
+			return nil, 0, fmt.Errorf("leads: migrations: lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
 		applied_at TEXT NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("leads: migrations table: %w", err)
+		tx.Rollback()
+		return nil, 0, fmt.Errorf("leads: migrations table: %w", err)
 	}
 	var v sql.NullInt64
-	if err := s.w.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
-		return 0, fmt.Errorf("leads: schema version: %w", err)
+	if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
+		tx.Rollback()
+		return nil, 0, fmt.Errorf("leads: schema version: %w", err)
 	}
-	return int(v.Int64), nil
+	return tx, int(v.Int64), nil
 }
 
 func (s *Store) checkSchema(ctx context.Context) error {
-	cur, err := s.currentVersion(ctx)
+	tx, cur, err := s.schemaTx(ctx)
 	if err != nil {
 		return err
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("leads: schema version: %w", err)
+	}
 	if want := SchemaVersion(); cur != want {
+		if cur > want {
+			return fmt.Errorf("leads: database schema version %d is newer than this binary's %d: refusing to serve it", cur, want)
+		}
 		return fmt.Errorf("leads: database schema is version %d, this binary needs %d: run `leadbook migrate`", cur, want)
 	}
 	return nil
 }
 
-// migrate applies every pending migration, each in its own transaction, and
+// migrate applies every pending migration, each in its own transaction
+// (on PostgreSQL under the migration lock, so that of several instances
+// starting at once one applies it and the others find it done), and
 // returns how many it applied.
 func (s *Store) migrate(ctx context.Context) (int, error) {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(s.d)
 	if err != nil {
 		return 0, err
-	}
-	cur, err := s.currentVersion(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if n := len(ms); cur > n {
-		return 0, fmt.Errorf("leads: database schema version %d is newer than this binary's %d: refusing to serve it", cur, n)
 	}
 	applied := 0
-	for _, m := range ms[cur:] {
-		if err := s.apply(ctx, m); err != nil {
+	for {
+		tx, cur, err := s.schemaTx(ctx)
+		if err != nil {
+			return applied, err
+		}
+		if n := len(ms); cur >= n {
+			tx.Rollback()
+			if cur > n {
+				return applied, fmt.Errorf("leads: database schema version %d is newer than this binary's %d: refusing to serve it", cur, n)
+			}
+			return applied, nil
+		}
+		if err := s.apply(ctx, tx, ms[cur]); err != nil {
+			tx.Rollback()
 			return applied, err
 		}
 		applied++
 	}
-	return applied, nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("leads: migration %s: %w", m.name, err)
-	}
-	defer tx.Rollback()
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("leads: migration %s: %w", m.name, err)
+		return fmt.Errorf("leads: migration %s/%s: %w", s.d.name, m.name, err)
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 		m.version, m.name, formatTime(s.now())); err != nil {
@@ -315,11 +414,17 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 	return nil
 }
 
-// Migrate opens the database at path, applies pending migrations, closes it
-// and returns the number applied and the resulting version.
-func Migrate(ctx context.Context, path string) (applied, version int, err error) {
-	s, err := openWriter(ctx, path, time.Now)
-	if err != nil {
+// Migrate opens the database that db names, applies pending migrations,
+// closes it and returns the number applied and the resulting version.
+func Migrate(ctx context.Context, db string) (applied, version int, err error) {
+	var s *Store
+	if isPostgresURL(db) {
+		pool, err := connectPostgres(ctx, db)
+		if err != nil {
+			return 0, 0, err
+		}
+		s = &Store{path: db, d: postgresDialect, w: pool, now: time.Now}
+	} else if s, err = openWriter(ctx, db, time.Now); err != nil {
 		return 0, 0, err
 	}
 	defer s.w.Close()
@@ -330,9 +435,18 @@ func Migrate(ctx context.Context, path string) (applied, version int, err error)
 	return applied, SchemaVersion(), nil
 }
 
-// isUnique reports whether err is a unique-constraint violation.
+// isUnique reports whether err is a unique-constraint violation (or, on
+// PostgreSQL, an exclusion-constraint one).
 func isUnique(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
-		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+	_, ok := violated(err)
+	return ok
+}
+
+// violated returns the constraint that err violated, by name where the
+// engine names it (PostgreSQL); never from the message text.
+func violated(err error) (constraint string, ok bool) {
+	if c, ok := sqliteDialect.constraint(err); ok {
+		return c, true
+	}
+	return postgresDialect.constraint(err)
 }

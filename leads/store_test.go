@@ -2,14 +2,16 @@ package leads_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"leadbook/leads"
+	"leadbook/leads/leadstest"
 
 	_ "github.com/mattn/go-sqlite3"
 )
@@ -29,9 +31,10 @@ func (c *clock) Add(d time.Duration) {
 
 func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
 
-func openStore(t *testing.T, c *clock) (*leads.Store, string) {
+// openStore opens the store on db, a database of leadstest.DB.
+func openStore(t *testing.T, db string, c *clock) (*leads.Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "leadbook.db")
+	path := db
 	s, err := leads.Open(context.Background(), path, leads.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -55,134 +58,209 @@ func validLead() *leads.Lead {
 }
 
 func TestOpenAppliesMigrationsAndSettings(t *testing.T) {
-	s, path := openStore(t, newClock())
-	_ = s
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var version int
-	if err := db.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil {
-		t.Fatal(err)
-	}
-	if version != leads.SchemaVersion() || version < 1 {
-		t.Fatalf("schema version %d, want %d", version, leads.SchemaVersion())
-	}
-	var mode string
-	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	if mode != "wal" {
-		t.Fatalf("journal_mode %q, want wal", mode)
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		s, _ := openStore(t, db, newClock())
+		raw := leadstest.Raw(t, db)
+		var version int
+		if err := raw.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil {
+			t.Fatal(err)
+		}
+		if version != leads.SchemaVersion() || version < 1 {
+			t.Fatalf("schema version %d, want %d", version, leads.SchemaVersion())
+		}
+		switch s.Engine() {
+		case "sqlite":
+			var mode string
+			if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if mode != "wal" {
+				t.Fatalf("journal_mode %q, want wal", mode)
+			}
+		case "postgres":
+			// The suite really talks to PostgreSQL, not to SQLite under
+			// another name.
+			var v string
+			if err := raw.QueryRow("SELECT version()").Scan(&v); err != nil || !strings.HasPrefix(v, "PostgreSQL ") {
+				t.Fatalf("version() = %q, %v: not a PostgreSQL server", v, err)
+			}
+			var tz string
+			if err := raw.QueryRow("SELECT data_type FROM information_schema.columns WHERE table_name = 'leads' AND column_name = 'created_at'").Scan(&tz); err != nil || tz != "timestamp with time zone" {
+				t.Fatalf("leads.created_at is %q (%v), want timestamptz", tz, err)
+			}
+		default:
+			t.Fatalf("engine %q", s.Engine())
+		}
+		if want := map[bool]string{true: "postgres", false: "sqlite"}[leadstest.IsPostgres(db)]; s.Engine() != want {
+			t.Fatalf("store on %s reports engine %q", want, s.Engine())
+		}
+	})
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
-	s, path := openStore(t, newClock())
-	s.Close()
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if _, err := leads.Open(context.Background(), path, leads.Options{}); err == nil {
-		t.Fatal("Open accepted a schema newer than the binary")
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		s, _ := openStore(t, db, newClock())
+		s.Close()
+		if _, err := leadstest.Raw(t, db).Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')"); err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range []leads.Options{{}, {NoMigrate: true}} {
+			if _, err := leads.Open(context.Background(), db, opts); err == nil || !strings.Contains(err.Error(), "newer") {
+				t.Fatalf("Open(%+v) of a schema newer than the binary: %v", opts, err)
+			}
+		}
+	})
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.db")
-	applied, version, err := leads.Migrate(context.Background(), path)
-	if err != nil || applied != leads.SchemaVersion() || version != leads.SchemaVersion() {
-		t.Fatalf("first Migrate: applied %d version %d err %v", applied, version, err)
+	leadstest.Each(t, func(t *testing.T, db string) {
+		applied, version, err := leads.Migrate(context.Background(), db)
+		if err != nil || applied != leads.SchemaVersion() || version != leads.SchemaVersion() {
+			t.Fatalf("first Migrate: applied %d version %d err %v", applied, version, err)
+		}
+		applied, _, err = leads.Migrate(context.Background(), db)
+		if err != nil || applied != 0 {
+			t.Fatalf("second Migrate: applied %d err %v", applied, err)
+		}
+	})
+}
+
+// TestMigrateConcurrently starts several migrations of one empty database
+// at once, as instances starting together do: each migration is applied
+// once, and every instance ends on the latest schema.
+func TestMigrateConcurrently(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		if !leadstest.IsPostgres(db) {
+			t.Skip("SQLite has one writer; instances share a PostgreSQL database")
+		}
+		const n = 4
+		var wg sync.WaitGroup
+		applied := make([]int, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				applied[i], _, errs[i] = leads.Migrate(context.Background(), db)
+			}()
+		}
+		wg.Wait()
+		total := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("instance %d: %v", i, errs[i])
+			}
+			total += applied[i]
+		}
+		if total != leads.SchemaVersion() {
+			t.Fatalf("%d migrations applied in all, want %d (each once)", total, leads.SchemaVersion())
+		}
+	})
+}
+
+// TestMigrationsMatch holds the two engines' migrations to the same
+// numbers and names, so that a schema version means one thing.
+func TestMigrationsMatch(t *testing.T) {
+	names := func(engine string) []string {
+		entries, err := os.ReadDir(filepath.Join("migrations", engine))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
 	}
-	applied, _, err = leads.Migrate(context.Background(), path)
-	if err != nil || applied != 0 {
-		t.Fatalf("second Migrate: applied %d err %v", applied, err)
+	sq, pg := names("sqlite"), names("postgres")
+	if strings.Join(sq, " ") != strings.Join(pg, " ") || len(sq) != leads.SchemaVersion() {
+		t.Fatalf("migrations differ:\nsqlite:   %v\npostgres: %v (schema version %d)", sq, pg, leads.SchemaVersion())
 	}
 }
 
 func TestCreateLeadNormalizesAndQueuesMail(t *testing.T) {
-	ctx := context.Background()
-	c := newClock()
-	s, _ := openStore(t, c)
-	l := validLead()
-	msgs := []leads.OutboxMessage{
-		{Kind: "lead_confirmation", Recipient: "ada@example.com", MessageID: "<1@x>", Payload: []byte("{}")},
-		{Kind: "lead_notification", Recipient: "staff@example.com", MessageID: "<2@x>", Payload: []byte("{}")},
-	}
-	created, err := s.CreateLead(ctx, l, fixed(msgs...))
-	if err != nil || !created {
-		t.Fatalf("CreateLead: created %v err %v", created, err)
-	}
-	got, err := s.FindLead(ctx, l.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Name != "Ada Lovelace" || got.Email != "ada@example.com" || got.Message != "Hello\nthere" {
-		t.Fatalf("stored %+v", got)
-	}
-	if !got.CreatedAt.Equal(c.Now()) || got.ConsentVersion != "v1" || !got.ConsentAt.Equal(c.Now()) {
-		t.Fatalf("times/consent: %+v", got)
-	}
-	list, err := s.ListMail(ctx, leads.MailFilter{LeadID: l.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 2 || list[0].Status != leads.OutboxQueued {
-		t.Fatalf("outbox: %+v", list)
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		s, _ := openStore(t, db, c)
+		l := validLead()
+		msgs := []leads.OutboxMessage{
+			{Kind: "lead_confirmation", Recipient: "ada@example.com", MessageID: "<1@x>", Payload: []byte("{}")},
+			{Kind: "lead_notification", Recipient: "staff@example.com", MessageID: "<2@x>", Payload: []byte("{}")},
+		}
+		created, err := s.CreateLead(ctx, l, fixed(msgs...))
+		if err != nil || !created {
+			t.Fatalf("CreateLead: created %v err %v", created, err)
+		}
+		got, err := s.FindLead(ctx, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "Ada Lovelace" || got.Email != "ada@example.com" || got.Message != "Hello\nthere" {
+			t.Fatalf("stored %+v", got)
+		}
+		if !got.CreatedAt.Equal(c.Now()) || got.ConsentVersion != "v1" || !got.ConsentAt.Equal(c.Now()) {
+			t.Fatalf("times/consent: %+v", got)
+		}
+		list, err := s.ListMail(ctx, leads.MailFilter{LeadID: l.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 || list[0].Status != leads.OutboxQueued {
+			t.Fatalf("outbox: %+v", list)
+		}
+	})
 }
 
 func TestCreateLeadIdempotent(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openStore(t, newClock())
-	first := validLead()
-	first.IdemKey = "k1"
-	if _, err := s.CreateLead(ctx, first, fixed(leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: "<a@x>", Payload: []byte("{}")})); err != nil {
-		t.Fatal(err)
-	}
-	again := validLead()
-	again.IdemKey = "k1"
-	created, err := s.CreateLead(ctx, again, fixed(leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: "<b@x>", Payload: []byte("{}")}))
-	if err != nil || created || again.ID != first.ID {
-		t.Fatalf("retry: created %v id %d (first %d) err %v", created, again.ID, first.ID, err)
-	}
-	if n, _ := s.CountLeads(ctx); n != 1 {
-		t.Fatalf("%d leads, want 1", n)
-	}
-	st, err := s.MailStats(ctx)
-	if err != nil || st.Queued != 1 {
-		t.Fatalf("mail stats %+v err %v; the retry must queue nothing", st, err)
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		first := validLead()
+		first.IdemKey = "k1"
+		if _, err := s.CreateLead(ctx, first, fixed(leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: "<a@x>", Payload: []byte("{}")})); err != nil {
+			t.Fatal(err)
+		}
+		again := validLead()
+		again.IdemKey = "k1"
+		created, err := s.CreateLead(ctx, again, fixed(leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: "<b@x>", Payload: []byte("{}")}))
+		if err != nil || created || again.ID != first.ID {
+			t.Fatalf("retry: created %v id %d (first %d) err %v", created, again.ID, first.ID, err)
+		}
+		if n, _ := s.CountLeads(ctx); n != 1 {
+			t.Fatalf("%d leads, want 1", n)
+		}
+		st, err := s.MailStats(ctx)
+		if err != nil || st.Queued != 1 {
+			t.Fatalf("mail stats %+v err %v; the retry must queue nothing", st, err)
+		}
+	})
 }
 
 func TestCreateLeadConcurrentSameKey(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openStore(t, newClock())
-	var wg sync.WaitGroup
-	ids := make([]int64, 20)
-	errs := make([]error, 20)
-	for i := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l := validLead()
-			l.IdemKey = "same"
-			_, errs[i] = s.CreateLead(ctx, l, nil)
-			ids[i] = l.ID
-		}()
-	}
-	wg.Wait()
-	for i := range ids {
-		if errs[i] != nil || ids[i] != ids[0] {
-			t.Fatalf("goroutine %d: id %d (want %d) err %v", i, ids[i], ids[0], errs[i])
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		var wg sync.WaitGroup
+		ids := make([]int64, 20)
+		errs := make([]error, 20)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l := validLead()
+				l.IdemKey = "same"
+				_, errs[i] = s.CreateLead(ctx, l, nil)
+				ids[i] = l.ID
+			}()
 		}
-	}
+		wg.Wait()
+		for i := range ids {
+			if errs[i] != nil || ids[i] != ids[0] {
+				t.Fatalf("goroutine %d: id %d (want %d) err %v", i, ids[i], ids[0], errs[i])
+			}
+		}
+	})
 }
 
 func TestLeadValidate(t *testing.T) {
@@ -254,126 +332,143 @@ func TestNormalizeStripsControls(t *testing.T) {
 }
 
 func TestOutboxClaimLeaseAndRetry(t *testing.T) {
-	ctx := context.Background()
-	c := newClock()
-	s, _ := openStore(t, c)
-	var msgs []leads.OutboxMessage
-	for i := range 3 {
-		msgs = append(msgs, leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")})
-	}
-	if err := s.QueueMail(ctx, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.ClaimMail(ctx, time.Minute, 2)
-	if err != nil || len(got) != 2 || got[0].Attempts != 1 {
-		t.Fatalf("claim: %d rows err %v", len(got), err)
-	}
-	// Leased rows are not claimed again until the lease runs out.
-	again, err := s.ClaimMail(ctx, time.Minute, 10)
-	if err != nil || len(again) != 1 {
-		t.Fatalf("second claim: %d rows err %v", len(again), err)
-	}
-	if err := s.MarkMailSent(ctx, got[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkMailRetry(ctx, got[1].ID, c.Now().Add(10*time.Minute), "451 try later"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkMailDead(ctx, again[0].ID, "550 no such user"); err != nil {
-		t.Fatal(err)
-	}
-	if rows, _ := s.ClaimMail(ctx, time.Minute, 10); len(rows) != 0 {
-		t.Fatalf("claimed %d rows before they were due", len(rows))
-	}
-	next, ok, err := s.NextMailDue(ctx)
-	if err != nil || !ok || !next.Equal(c.Now().Add(10*time.Minute)) {
-		t.Fatalf("next due %v %v %v", next, ok, err)
-	}
-	c.Add(10 * time.Minute)
-	rows, err := s.ClaimMail(ctx, time.Minute, 10)
-	if err != nil || len(rows) != 1 || rows[0].ID != got[1].ID || rows[0].Attempts != 2 {
-		t.Fatalf("retry claim: %+v err %v", rows, err)
-	}
-	// An expired lease (a worker that died) makes the row claimable again.
-	c.Add(2 * time.Minute)
-	rows, err = s.ClaimMail(ctx, time.Minute, 10)
-	if err != nil || len(rows) != 1 {
-		t.Fatalf("claim after lease expiry: %d rows err %v", len(rows), err)
-	}
-	if err := s.RetryMail(ctx, again[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	st, err := s.MailStats(ctx)
-	if err != nil || st.Sent != 1 || st.Queued != 2 || st.Dead != 0 {
-		t.Fatalf("stats %+v err %v", st, err)
-	}
-	if err := s.MarkMailSent(ctx, 9999); leads.ErrorCode(err) != leads.ENOTFOUND {
-		t.Fatalf("MarkMailSent of unknown row: %v", err)
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		s, _ := openStore(t, db, c)
+		var msgs []leads.OutboxMessage
+		for i := range 3 {
+			msgs = append(msgs, leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")})
+		}
+		if err := s.QueueMail(ctx, msgs...); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ClaimMail(ctx, time.Minute, 2)
+		if err != nil || len(got) != 2 || got[0].Attempts != 1 {
+			t.Fatalf("claim: %d rows err %v", len(got), err)
+		}
+		// Leased rows are not claimed again until the lease runs out.
+		again, err := s.ClaimMail(ctx, time.Minute, 10)
+		if err != nil || len(again) != 1 {
+			t.Fatalf("second claim: %d rows err %v", len(again), err)
+		}
+		if err := s.MarkMailSent(ctx, got[0].ID, got[0].Attempts); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkMailRetry(ctx, got[1].ID, got[1].Attempts, c.Now().Add(10*time.Minute), "451 try later"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkMailDead(ctx, again[0].ID, again[0].Attempts, "550 no such user"); err != nil {
+			t.Fatal(err)
+		}
+		if rows, _ := s.ClaimMail(ctx, time.Minute, 10); len(rows) != 0 {
+			t.Fatalf("claimed %d rows before they were due", len(rows))
+		}
+		next, ok, err := s.NextMailDue(ctx)
+		if err != nil || !ok || !next.Equal(c.Now().Add(10*time.Minute)) {
+			t.Fatalf("next due %v %v %v", next, ok, err)
+		}
+		c.Add(10 * time.Minute)
+		rows, err := s.ClaimMail(ctx, time.Minute, 10)
+		if err != nil || len(rows) != 1 || rows[0].ID != got[1].ID || rows[0].Attempts != 2 {
+			t.Fatalf("retry claim: %+v err %v", rows, err)
+		}
+		// An expired lease (a worker that died) makes the row claimable again.
+		stale := rows[0]
+		c.Add(2 * time.Minute)
+		rows, err = s.ClaimMail(ctx, time.Minute, 10)
+		if err != nil || len(rows) != 1 || rows[0].Attempts != stale.Attempts+1 {
+			t.Fatalf("claim after lease expiry: %+v err %v", rows, err)
+		}
+		// The worker whose lease ran out comes back: its outcome is fenced
+		// off, and the newer claim's stands.
+		if err := s.MarkMailSent(ctx, stale.ID, stale.Attempts); leads.ErrorCode(err) != leads.ENOTFOUND {
+			t.Fatalf("stale claim marked the message: %v", err)
+		}
+		if err := s.MarkMailRetry(ctx, rows[0].ID, rows[0].Attempts, c.Now(), "451 again"); err != nil {
+			t.Fatalf("current claim: %v", err)
+		}
+		if err := s.RetryMail(ctx, again[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.MailStats(ctx)
+		if err != nil || st.Sent != 1 || st.Queued != 2 || st.Dead != 0 {
+			t.Fatalf("stats %+v err %v", st, err)
+		}
+		if err := s.MarkMailSent(ctx, 9999, 1); leads.ErrorCode(err) != leads.ENOTFOUND {
+			t.Fatalf("MarkMailSent of unknown row: %v", err)
+		}
+	})
 }
 
 func TestSecretStable(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openStore(t, newClock())
-	n := 0
-	gen := func() ([]byte, error) { n++; return []byte(fmt.Sprintf("secret-%d", n)), nil }
-	a, err := s.Secret(ctx, "form", gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.Secret(ctx, "form", gen)
-	if err != nil || string(a) != string(b) || n != 1 {
-		t.Fatalf("secret changed: %q %q (gen called %d times) err %v", a, b, n, err)
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		n := 0
+		gen := func() ([]byte, error) { n++; return []byte(fmt.Sprintf("secret-%d", n)), nil }
+		a, err := s.Secret(ctx, "form", gen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Secret(ctx, "form", gen)
+		if err != nil || string(a) != string(b) || n != 1 {
+			t.Fatalf("secret changed: %q %q (gen called %d times) err %v", a, b, n, err)
+		}
+	})
 }
 
 // TestGroupCommitIsolatesFailures runs many writes at once, so that they
 // share transactions, with every third one failing inside its work: the
 // failures leave nothing behind and every other write is stored whole.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openStore(t, newClock())
-	const n = 90
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l := validLead()
-			l.Email = fmt.Sprintf("p%d@example.com", i)
-			_, errs[i] = s.CreateLead(ctx, l, func(l *leads.Lead) ([]leads.OutboxMessage, error) {
-				if i%3 == 0 {
-					return nil, fmt.Errorf("compose %d failed", i)
-				}
-				return []leads.OutboxMessage{{Kind: "k", Recipient: l.Email, MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")}}, nil
-			})
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if (i%3 == 0) != (err != nil) {
-			t.Fatalf("write %d: err %v", i, err)
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		const n = 90
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l := validLead()
+				l.Email = fmt.Sprintf("p%d@example.com", i)
+				_, errs[i] = s.CreateLead(ctx, l, func(l *leads.Lead) ([]leads.OutboxMessage, error) {
+					if i%3 == 0 {
+						return nil, fmt.Errorf("compose %d failed", i)
+					}
+					return []leads.OutboxMessage{{Kind: "k", Recipient: l.Email, MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")}}, nil
+				})
+			}()
 		}
-	}
-	if got, _ := s.CountLeads(ctx); got != n-n/3 {
-		t.Fatalf("%d leads, want %d", got, n-n/3)
-	}
-	st, err := s.MailStats(ctx)
-	if err != nil || st.Queued != n-n/3 {
-		t.Fatalf("%d mails queued (err %v), want %d: a failed write left its outbox row", st.Queued, err, n-n/3)
-	}
+		wg.Wait()
+		for i, err := range errs {
+			if (i%3 == 0) != (err != nil) {
+				t.Fatalf("write %d: err %v", i, err)
+			}
+		}
+		if got, _ := s.CountLeads(ctx); got != n-n/3 {
+			t.Fatalf("%d leads, want %d", got, n-n/3)
+		}
+		st, err := s.MailStats(ctx)
+		if err != nil || st.Queued != n-n/3 {
+			t.Fatalf("%d mails queued (err %v), want %d: a failed write left its outbox row", st.Queued, err, n-n/3)
+		}
+	})
 }
 
 func TestWriteAfterClose(t *testing.T) {
-	s, err := leads.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), leads.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateLead(context.Background(), validLead(), nil); err == nil {
-		t.Fatal("write after Close succeeded")
-	}
+	leadstest.Each(t, func(t *testing.T, db string) {
+		s, err := leads.Open(context.Background(), db, leads.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateLead(context.Background(), validLead(), nil); err == nil {
+			t.Fatal("write after Close succeeded")
+		}
+	})
 }

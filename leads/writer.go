@@ -36,6 +36,9 @@ type writeReq struct {
 // rolling back the whole transaction, its neighbours' work included. ctx
 // is still checked before fn starts.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if s.d == postgresDialect {
+		return s.writeTx(ctx, fn)
+	}
 	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.writes <- req:
@@ -47,6 +50,43 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	// Once queued, wait for the outcome whatever ctx does: the write may
 	// commit, and the caller must know whether it did.
 	return <-req.done
+}
+
+// writeAttempts bounds how often a PostgreSQL write that lost a deadlock
+// or a serialization check is run again.
+const writeAttempts = 5
+
+// writeTx runs fn in a read-committed transaction of its own on the
+// PostgreSQL pool. The server orders concurrent writers; fn takes the row
+// locks its checks rest on. As on SQLite, fn and the commit run without
+// ctx's cancellation once started: a client that goes away must not leave
+// the caller unsure whether its write committed.
+func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	for attempt := 1; ; attempt++ {
+		err := s.runTx(ctx, fn)
+		if err == nil || attempt == writeAttempts || !s.d.retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return fmt.Errorf("leads: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("leads: commit: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) writer() {

@@ -15,9 +15,9 @@ import (
 // Queue is the part of leads.Store that the Worker uses.
 type Queue interface {
 	ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]leads.OutboxMessage, error)
-	MarkMailSent(ctx context.Context, id int64) error
-	MarkMailRetry(ctx context.Context, id int64, next time.Time, reason string) error
-	MarkMailDead(ctx context.Context, id int64, reason string) error
+	MarkMailSent(ctx context.Context, id int64, attempt int) error
+	MarkMailRetry(ctx context.Context, id int64, attempt int, next time.Time, reason string) error
+	MarkMailDead(ctx context.Context, id int64, attempt int, reason string) error
 	NextMailDue(ctx context.Context) (time.Time, bool, error)
 }
 
@@ -205,7 +205,7 @@ func (w *Worker) release(msgs []leads.OutboxMessage) {
 	defer cancel()
 	now := w.now()
 	for _, m := range msgs {
-		if err := w.Queue.MarkMailRetry(ctx, m.ID, now, "released: worker stopping"); err != nil {
+		if err := w.Queue.MarkMailRetry(ctx, m.ID, m.Attempts, now, "released: worker stopping"); err != nil {
 			// The lease still runs out, after which another worker
 			// claims the message.
 			w.logger().Warn("mailer: release outbox message", "id", m.ID, "kind", m.Kind, "err", err)
@@ -238,7 +238,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 		log.Warn("mailer: outbox message malformed, dead-lettered", "err", err)
 		result(ResultDead)
 		return w.mark(ctx, func(ctx context.Context) error {
-			return w.Queue.MarkMailDead(ctx, row.ID, "malformed payload: "+err.Error())
+			return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, "malformed payload: "+err.Error())
 		})
 	}
 
@@ -246,7 +246,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	if sendErr == nil {
 		log.Debug("mailer: sent")
 		result(ResultSent)
-		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailSent(ctx, row.ID) })
+		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailSent(ctx, row.ID, row.Attempts) })
 	}
 
 	code, esc := SMTPCode(sendErr)
@@ -255,7 +255,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	if Permanent(sendErr) {
 		log.Warn("mailer: permanent failure, dead-lettered")
 		result(ResultDead)
-		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailDead(ctx, row.ID, reason) })
+		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, reason) })
 	}
 	now := w.now()
 	// Age counts from when the message was meant to go: its Date, which
@@ -269,14 +269,14 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 			"max_age", maxAge.String())
 		result(ResultDead)
 		return w.mark(ctx, func(ctx context.Context) error {
-			return w.Queue.MarkMailDead(ctx, row.ID, "gave up after "+maxAge.String()+": "+reason)
+			return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, "gave up after "+maxAge.String()+": "+reason)
 		})
 	}
 	delay := w.backoff(row.Attempts)
 	log.Warn("mailer: temporary failure, will retry", "retry_in", delay.String())
 	result(ResultRetry)
 	return w.mark(ctx, func(ctx context.Context) error {
-		return w.Queue.MarkMailRetry(ctx, row.ID, now.Add(delay), reason)
+		return w.Queue.MarkMailRetry(ctx, row.ID, row.Attempts, now.Add(delay), reason)
 	})
 }
 

@@ -18,12 +18,13 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
 func main() {
-	url := flag.String("url", "http://127.0.0.1:18080/contact", "endpoint")
+	url := flag.String("url", "http://127.0.0.1:18080/contact", "endpoint; several, comma-separated, share the connections out in turn")
 	conns := flag.Int("c", 32, "connections")
 	dur := flag.Duration("d", 10*time.Second, "duration")
 	emails := flag.String("emails", "", "file to write the email of every 201 answer to")
@@ -50,6 +51,7 @@ func main() {
 			log.Fatal("-first: ", err)
 		}
 	}
+	urls := strings.Split(*url, ",")
 	stop := time.Now().Add(*dur)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -68,7 +70,7 @@ func main() {
 					body = fmt.Sprintf(`{"start":%q,"name":"Load %d %d","email":%q,"tz":"Europe/Berlin","consent":true}`,
 						at.Format(time.RFC3339), c, i, email)
 				}
-				req, _ := http.NewRequest(http.MethodPost, *url, bytes.NewBufferString(body))
+				req, _ := http.NewRequest(http.MethodPost, urls[c%len(urls)], bytes.NewBufferString(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Accept", "application/json")
 				t0 := time.Now()

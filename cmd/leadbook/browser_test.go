@@ -30,6 +30,9 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	chrome.close()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 	os.Exit(code)
 }
 

@@ -93,9 +93,12 @@ var settings = []setting{
 		c.Addr = v
 		return nil
 	}},
-	{env: "LEADBOOK_DB", def: "data/leadbook.db", help: "SQLite database file", parse: func(c *config, v string) error {
+	{env: "LEADBOOK_DB", def: "data/leadbook.db", help: "SQLite database file, or a postgres:// URL (it may hold a password: then use LEADBOOK_DB_FILE)", secret: true, parse: func(c *config, v string) error {
 		if v == "" {
 			return errors.New("must not be empty")
+		}
+		if err := leads.CheckDB(v); err != nil {
+			return err
 		}
 		c.DB = v
 		return nil
@@ -512,6 +515,9 @@ Usage:
                                         write leads as CSV to stdout (to is included)
   leadbook [flags] audit verify         check the audit log's hash chain
   leadbook [flags] backup FILE          copy the database, online, to FILE and check the copy
+                                        (on PostgreSQL: prints the pg_dump command to use)
+  leadbook [flags] copy --to postgres://...
+                                        copy the SQLite database into an empty PostgreSQL one
   leadbook [flags] check                check the configuration, database, mail and busy feeds
   leadbook --version                    print the version, commit and Go of this binary
   leadbook --help                       this text

@@ -23,19 +23,36 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 )
 
-// buildBinary builds leadbook into a temporary folder once per test.
+// built is the binary that the tests of this package build once and
+// share; TestMain removes it.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+	out  []byte
+}
+
+// buildBinary builds leadbook into a temporary folder, once per test
+// binary.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the real binary; skipped with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "leadbook")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "leadbook-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "leadbook")
+		cmd := exec.Command("go", "build", "-o", built.bin, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		built.out, built.err = cmd.CombinedOutput()
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
 	}
-	return bin
+	return built.bin
 }
 
 // proc is one run of the real binary.

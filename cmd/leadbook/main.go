@@ -84,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return errors.New("backup takes one argument: the file to write (see leadbook --help)")
 		}
 		return backup(ctx, cfg, rest[0], stdout)
+	case "copy":
+		return runCopy(ctx, cfg, rest, stdout)
 	case "check":
 		if len(rest) > 0 {
 			return fmt.Errorf("check takes no arguments, got %q", rest)
@@ -127,6 +129,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			err = errors.Join(err, cerr)
 		}
 	}()
+	// instance names this process in the database's job turns.
+	instance := instanceName()
 	formKey, err := store.Secret(ctx, "form_key", func() ([]byte, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)
@@ -157,6 +161,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		cfg.onStore(store)
 	}
 	direct := mailer.NewDirect(sender, log)
+	// Several instances share one PostgreSQL database, and so their POST
+	// limit; one SQLite process counts in memory.
+	var hits handlers.HitCounter
+	if store.Engine() == "postgres" {
+		hits = store
+	}
 	srv, err := handlers.New(handlers.Config{
 		SiteName:       cfg.SiteName,
 		BaseURL:        cfg.BaseURL,
@@ -183,6 +193,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			Hold:                  cfg.BookingHold,
 		},
 		Staff: &handlers.Staff{Store: store, Feeds: feeds},
+		Hits:  hits,
 	})
 	if err != nil {
 		return err
@@ -228,18 +239,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		privacyLoop(workerCtx, store, cfg.RetentionDays, log)
+		jobsLoop(workerCtx, store, instance, cfg.RetentionDays, log)
 	}()
-	if cfg.BookingConfirm == "email" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			holdLoop(workerCtx, store, log)
-		}()
-	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
+	log.Info("listening", "addr", ln.Addr().String(), "db", leads.Describe(cfg.DB))
 	fmt.Fprintf(stdout, "leadbook listening on http://%s\n", ln.Addr())
 
 	select {
@@ -269,6 +273,16 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	return err
 }
 
+// instanceName names this process among the instances on one database:
+// the host, the process id and a random part (a restarted container may
+// get the same host name and pid).
+func instanceName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+}
+
 func newSender(cfg *config) (mailer.Sender, error) {
 	if cfg.SMTPHost == "" {
 		if err := os.MkdirAll(cfg.MailDir, 0o750); err != nil {
@@ -280,25 +294,4 @@ func newSender(cfg *config) (mailer.Sender, error) {
 		Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS,
 		Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 	})
-}
-
-// holdLoop cancels, each minute, the bookings held for a confirmation
-// that did not come. Nothing depends on it running: every query treats
-// an expired hold as free, and a booking write releases expired holds
-// first. It keeps the rows, and the staff pages, tidy.
-func holdLoop(ctx context.Context, store *leads.Store, log *slog.Logger) {
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if n, err := store.ReleaseExpiredHolds(ctx); err != nil && ctx.Err() == nil {
-			log.Error("release expired holds", "err", err)
-		} else if n > 0 {
-			log.Info("expired holds released", "count", n)
-		}
-	}
 }

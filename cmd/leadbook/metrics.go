@@ -144,7 +144,15 @@ var (
 	feedSkippedDesc = prometheus.NewDesc("leadbook_busy_feed_skipped_components",
 		"Components, or parts of one, that reading a busy feed's last good copy left out because they could not be understood (leadbook check and /staff/feeds list them).", []string{"source"}, nil)
 	dbSizeDesc = prometheus.NewDesc("leadbook_database_size_bytes",
-		"Size of the SQLite database file plus its write-ahead log.", nil, nil)
+		"Size of the database: the SQLite file plus its write-ahead log, or PostgreSQL's pg_database_size.", nil, nil)
+	poolConnsDesc = prometheus.NewDesc("leadbook_db_pool_connections",
+		"Connections of the pool that writes use, by state: in_use, idle.", []string{"state"}, nil)
+	poolMaxDesc = prometheus.NewDesc("leadbook_db_pool_max_connections",
+		"Most connections the pool opens.", nil, nil)
+	poolWaitsDesc = prometheus.NewDesc("leadbook_db_pool_waits_total",
+		"Times a query waited for a free connection.", nil, nil)
+	poolWaitDesc = prometheus.NewDesc("leadbook_db_pool_wait_seconds_total",
+		"Time spent waiting for a free connection.", nil, nil)
 )
 
 // stateCollector reads the outbox, the busy feeds and the database size
@@ -153,7 +161,8 @@ var (
 type stateCollector struct{ src metricsSource }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{outboxDesc, oldestDesc, feedAgeDesc, feedStaleDesc, feedSkippedDesc, dbSizeDesc} {
+	for _, d := range []*prometheus.Desc{outboxDesc, oldestDesc, feedAgeDesc, feedStaleDesc, feedSkippedDesc, dbSizeDesc,
+		poolConnsDesc, poolMaxDesc, poolWaitsDesc, poolWaitDesc} {
 		ch <- d
 	}
 }
@@ -189,9 +198,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	if n, err := c.src.store.Size(); err != nil {
+	if n, err := c.src.store.Size(ctx); err != nil {
 		ch <- prometheus.NewInvalidMetric(dbSizeDesc, err)
 	} else {
 		ch <- prometheus.MustNewConstMetric(dbSizeDesc, prometheus.GaugeValue, float64(n))
 	}
+	ps := c.src.store.PoolStats()
+	ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(ps.InUse), "in_use")
+	ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(ps.Idle), "idle")
+	ch <- prometheus.MustNewConstMetric(poolMaxDesc, prometheus.GaugeValue, float64(ps.MaxOpenConnections))
+	ch <- prometheus.MustNewConstMetric(poolWaitsDesc, prometheus.CounterValue, float64(ps.WaitCount))
+	ch <- prometheus.MustNewConstMetric(poolWaitDesc, prometheus.CounterValue, ps.WaitDuration.Seconds())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +25,42 @@ func backup(ctx context.Context, cfg *config, dst string, stdout io.Writer) erro
 			time.Since(start).Round(time.Millisecond), rep.Integrity)
 		for _, tc := range rep.Tables {
 			fmt.Fprintf(stdout, "  %-20s %d rows\n", tc.Table, tc.Rows)
+		}
+	}
+	return err
+}
+
+// runCopy copies the SQLite database of LEADBOOK_DB into the empty
+// PostgreSQL database that --to names (its password may come from
+// PGPASSWORD instead, to keep it off the command line) and prints what it
+// copied.
+func runCopy(ctx context.Context, cfg *config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	to := fs.String("to", "", "postgres:// URL of an empty database")
+	if err := fs.Parse(args); err != nil || *to == "" || fs.NArg() > 0 || !leads.IsServer(*to) {
+		return errors.New("copy takes --to postgres://... : the empty PostgreSQL database to copy LEADBOOK_DB into")
+	}
+	if leads.IsServer(cfg.DB) {
+		return errors.New("copy: LEADBOOK_DB must be the SQLite database to copy from")
+	}
+	if err := leads.CheckDB(*to); err != nil {
+		return fmt.Errorf("copy: --to: %w", err)
+	}
+	src, err := leads.Open(ctx, cfg.DB, leads.Options{NoMigrate: true})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	start := time.Now()
+	rep, err := src.CopyTo(ctx, *to)
+	if rep != nil {
+		fmt.Fprintf(stdout, "copied %s to %s in %s:\n", cfg.DB, leads.Describe(*to), time.Since(start).Round(time.Millisecond))
+		for _, tc := range rep.Tables {
+			fmt.Fprintf(stdout, "  %-20s %d rows\n", tc.Table, tc.Rows)
+		}
+		if err == nil {
+			fmt.Fprintf(stdout, "audit chain verified on the copy: %d entries\n", rep.AuditEntries)
 		}
 	}
 	return err
@@ -106,7 +143,8 @@ func skippedWhat(sk calendar.Skipped) string {
 }
 
 func checkDatabase(ctx context.Context, cfg *config) (string, error) {
-	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
+	name := leads.Describe(cfg.DB)
+	if _, err := os.Stat(cfg.DB); !leads.IsServer(cfg.DB) && errors.Is(err, os.ErrNotExist) {
 		// serve creates it; check only that it could.
 		if err := checkWritableDir(filepath.Dir(cfg.DB)); err != nil {
 			return "", fmt.Errorf("%s does not exist and cannot be created: %w", cfg.DB, err)
@@ -125,7 +163,7 @@ func checkDatabase(ctx context.Context, cfg *config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s, schema %d, %d leads", cfg.DB, leads.SchemaVersion(), n), nil
+	return fmt.Sprintf("%s %s, schema %d, %d leads", s.Engine(), name, leads.SchemaVersion(), n), nil
 }
 
 func checkMailDir(dir string) error {

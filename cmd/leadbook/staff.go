@@ -266,29 +266,55 @@ func runAudit(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	return nil
 }
 
-// privacyLoop forgets sign-in attempts the throttle no longer needs and
-// finishes erasures whose cancellations went out (each minute) and, with a
-// retention period set, deletes leads older than it (each hour), until ctx
-// ends.
-func privacyLoop(ctx context.Context, store *leads.Store, retentionDays int, log *slog.Logger) {
+// jobsLoop runs the periodic jobs until ctx ends: each minute it forgets
+// sign-in attempts the throttle no longer needs, releases booking holds
+// whose confirmation did not come (nothing depends on that: every query
+// treats an expired hold as free; it keeps the rows and the staff pages
+// tidy) and finishes erasures whose cancellations went out; with a
+// retention period set it deletes leads older than it (each hour); and it
+// drops old rate-limit counts. Each job takes its turn in the database,
+// so on several instances it runs once per interval in all, not once per
+// instance.
+func jobsLoop(ctx context.Context, store *leads.Store, holder string, retentionDays int, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
-	var lastPurge time.Time
+	turn := func(job string, every time.Duration) bool {
+		ok, err := store.TakeTurn(ctx, job, holder, every)
+		if err != nil && ctx.Err() == nil {
+			log.Error("periodic job", "job", job, "err", err)
+		}
+		return ok
+	}
 	for {
-		if _, err := store.PurgeSignIns(ctx); err != nil && ctx.Err() == nil {
-			log.Error("purge sign-in attempts", "err", err)
+		if turn("purge_sign_ins", 50*time.Second) {
+			if _, err := store.PurgeSignIns(ctx); err != nil && ctx.Err() == nil {
+				log.Error("purge sign-in attempts", "err", err)
+			}
 		}
-		if n, err := store.FinishErasures(ctx); err != nil && ctx.Err() == nil {
-			log.Error("finish erasures", "err", err)
-		} else if n > 0 {
-			log.Info("erasures completed", "count", n)
+		if turn("release_holds", 50*time.Second) {
+			if n, err := store.ReleaseExpiredHolds(ctx); err != nil && ctx.Err() == nil {
+				log.Error("release expired holds", "err", err)
+			} else if n > 0 {
+				log.Info("expired holds released", "count", n)
+			}
 		}
-		if retentionDays > 0 && time.Since(lastPurge) >= time.Hour {
-			lastPurge = time.Now()
+		if turn("finish_erasures", 50*time.Second) {
+			if n, err := store.FinishErasures(ctx); err != nil && ctx.Err() == nil {
+				log.Error("finish erasures", "err", err)
+			} else if n > 0 {
+				log.Info("erasures completed", "count", n)
+			}
+		}
+		if retentionDays > 0 && turn("retention", time.Hour) {
 			if n, err := store.PurgeExpired(ctx, retentionDays); err != nil && ctx.Err() == nil {
 				log.Error("retention purge", "err", err)
 			} else if n > 0 {
 				log.Info("retention purge", "leads", n, "days", retentionDays)
+			}
+		}
+		if turn("prune_rate_counts", 10*time.Minute) {
+			if _, err := store.PruneHits(ctx, store.Now().Add(-2*time.Minute)); err != nil && ctx.Err() == nil {
+				log.Error("prune rate counts", "err", err)
 			}
 		}
 		select {

@@ -12,13 +12,19 @@ import (
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"leadbook/leads/leadstest"
 )
 
 // cli runs one leadbook command against db and returns its stdout.
 func cli(t *testing.T, db, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var stdout bytes.Buffer
-	env := envOf(map[string]string{"LEADBOOK_DB": db, "LEADBOOK_MAIL_DIR": filepath.Join(filepath.Dir(db), "mail")})
+	mailDir := filepath.Join(filepath.Dir(db), "mail")
+	if leadstest.IsPostgres(db) {
+		mailDir = filepath.Join(t.TempDir(), "mail")
+	}
+	env := envOf(map[string]string{"LEADBOOK_DB": db, "LEADBOOK_MAIL_DIR": mailDir})
 	err := run(context.Background(), append([]string{"leadbook"}, args...), env, strings.NewReader(stdin), &stdout, io.Discard)
 	return stdout.String(), err
 }

@@ -1,0 +1,358 @@
+package leads_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"leadbook/leads"
+	"leadbook/leads/leadstest"
+)
+
+// These tests run several Store values on one database, as several
+// instances of leadbook do: each promise must hold because of what the
+// database does, not because one process orders its own writes. On SQLite
+// the stores are separate connections to one file.
+
+const instances = 3
+
+func openInstances(t *testing.T, db string, c *clock) []*leads.Store {
+	t.Helper()
+	stores := make([]*leads.Store, instances)
+	for i := range stores {
+		stores[i], _ = openStore(t, db, c)
+	}
+	return stores
+}
+
+// all runs f n times at once, the i-th on store i%instances, and waits.
+func all(stores []*leads.Store, n int, f func(i int, s *leads.Store)) {
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			f(i, stores[i%len(stores)])
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+// rules is a booking check with a buffer between calls and a daily cap,
+// the rules whose checks read rows that a concurrent booking is writing.
+func rules(start, end time.Time, buffer time.Duration, dailyCap int) leads.BookingCheck {
+	return func(live []leads.Booking) error {
+		day := 0
+		for _, b := range live {
+			if b.Start.Before(end.Add(buffer)) && start.Before(b.End.Add(buffer)) {
+				return leads.ErrSlotTaken
+			}
+			if b.Start.Truncate(24 * time.Hour).Equal(start.Truncate(24 * time.Hour)) {
+				day++
+			}
+		}
+		if dailyCap > 0 && day >= dailyCap {
+			return leads.Errorf(leads.ECONFLICT, "No more calls that day.")
+		}
+		return nil
+	}
+}
+
+func countOK(t *testing.T, errs []error) int {
+	t.Helper()
+	ok := 0
+	for _, err := range errs {
+		switch leads.ErrorCode(err) {
+		case "":
+			ok++
+		case leads.ECONFLICT:
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	return ok
+}
+
+func TestRaceOneSlotAcrossInstances(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		start := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+		errs := make([]error, 20)
+		all(stores, 20, func(i int, s *leads.Store) {
+			nb := newBooking(start, fmt.Sprintf("v%d@example.com", i), fmt.Sprintf("uid-%d", i))
+			_, _, errs[i] = s.CreateBooking(ctx, nb, rules(nb.Start, nb.End, 0, 0), bookingMail)
+		})
+		if ok := countOK(t, errs); ok != 1 {
+			t.Fatalf("%d bookings of one slot succeeded on %d instances, want 1", ok, instances)
+		}
+	})
+}
+
+// TestRaceOverlapBufferAndDailyCap books slots that do not share a start
+// (so no unique index can tell them apart) but overlap, sit inside each
+// other's buffer, or exceed the day's cap: only the rules, checked under
+// the calendar's lock, can refuse them.
+func TestRaceOverlapBufferAndDailyCap(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		day := time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)
+
+		// Overlapping: 10:00, 10:05, ... 10:25, 30 minutes each.
+		errs := make([]error, 6)
+		all(stores, len(errs), func(i int, s *leads.Store) {
+			nb := newBooking(day.Add(10*time.Hour+time.Duration(i)*5*time.Minute), fmt.Sprintf("o%d@example.com", i), fmt.Sprintf("o-%d", i))
+			_, _, errs[i] = s.CreateBooking(ctx, nb, rules(nb.Start, nb.End, 0, 0), bookingMail)
+		})
+		if ok := countOK(t, errs); ok != 1 {
+			t.Fatalf("%d of 6 overlapping calls booked, want 1", ok)
+		}
+
+		// Buffer of 30 minutes: 13:00 and 13:30 and 14:00 touch; each
+		// needs the half hour after the one before it free.
+		errs = make([]error, 2)
+		all(stores, len(errs), func(i int, s *leads.Store) {
+			nb := newBooking(day.Add(13*time.Hour+time.Duration(i)*30*time.Minute), fmt.Sprintf("b%d@example.com", i), fmt.Sprintf("b-%d", i))
+			_, _, errs[i] = s.CreateBooking(ctx, nb, rules(nb.Start, nb.End, 30*time.Minute, 0), bookingMail)
+		})
+		if ok := countOK(t, errs); ok != 1 {
+			t.Fatalf("%d of 2 calls within each other's buffer booked, want 1", ok)
+		}
+
+		// Daily cap of 3 on another day, 20 separate slots.
+		capDay := day.Add(24 * time.Hour)
+		errs = make([]error, 20)
+		all(stores, len(errs), func(i int, s *leads.Store) {
+			nb := newBooking(capDay.Add(8*time.Hour+time.Duration(i)*30*time.Minute), fmt.Sprintf("c%d@example.com", i), fmt.Sprintf("c-%d", i))
+			_, _, errs[i] = s.CreateBooking(ctx, nb, rules(nb.Start, nb.End, 0, 3), bookingMail)
+		})
+		if ok := countOK(t, errs); ok != 3 {
+			t.Fatalf("%d calls booked on a day capped at 3", ok)
+		}
+	})
+}
+
+// TestRaceOutboxWorkers drains one outbox with a worker loop per
+// instance: every message is claimed once.
+func TestRaceOutboxWorkers(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		const n = 150
+		var msgs []leads.OutboxMessage
+		for i := range n {
+			msgs = append(msgs, leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")})
+		}
+		if err := stores[0].QueueMail(ctx, msgs...); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			mu     sync.Mutex
+			claims = map[int64]int{}
+		)
+		all(stores, 6, func(i int, s *leads.Store) {
+			for {
+				got, err := s.ClaimMail(ctx, time.Minute, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				for _, m := range got {
+					mu.Lock()
+					claims[m.ID]++
+					mu.Unlock()
+					if err := s.MarkMailSent(ctx, m.ID, m.Attempts); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+		if len(claims) != n {
+			t.Fatalf("%d of %d messages claimed", len(claims), n)
+		}
+		for id, k := range claims {
+			if k != 1 {
+				t.Fatalf("message %d claimed %d times", id, k)
+			}
+		}
+		if st, err := stores[1].MailStats(ctx); err != nil || st.Sent != n {
+			t.Fatalf("stats %+v err %v", st, err)
+		}
+	})
+}
+
+func TestRaceAuditAppends(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		all(stores, 60, func(i int, s *leads.Store) {
+			if err := s.Audit(ctx, leads.Actor{Kind: "staff", ID: int64(i%instances + 1)}, leads.AuditExport, "", fmt.Sprintf(`{"rows":%d}`, i)); err != nil {
+				t.Error(err)
+			}
+		})
+		n, err := stores[2].VerifyAudit(ctx)
+		if err != nil || n != 60 {
+			t.Fatalf("verify after concurrent appends: %d entries, %v", n, err)
+		}
+	})
+}
+
+func TestRaceIdempotencyKey(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		ids := make([]int64, 10)
+		created := make([]bool, 10)
+		errs := make([]error, 10)
+		all(stores, 10, func(i int, s *leads.Store) {
+			l := validLead()
+			l.IdemKey = "retried-post"
+			created[i], errs[i] = s.CreateLead(ctx, l, fixed(leads.OutboxMessage{Kind: "k", Recipient: "r@x.io",
+				MessageID: fmt.Sprintf("<idem-%d@x>", i), Payload: []byte("{}")}))
+			ids[i] = l.ID
+		})
+		made := 0
+		for i := range ids {
+			if errs[i] != nil || ids[i] != ids[0] || ids[i] == 0 {
+				t.Fatalf("post %d: id %d (first %d) err %v", i, ids[i], ids[0], errs[i])
+			}
+			if created[i] {
+				made++
+			}
+		}
+		if n, _ := stores[0].CountLeads(ctx); n != 1 || made != 1 {
+			t.Fatalf("%d leads, %d answers said created; want 1 and 1", n, made)
+		}
+		if st, _ := stores[0].MailStats(ctx); st.Queued != 1 {
+			t.Fatalf("%d mails queued, want the first post's 1", st.Queued)
+		}
+	})
+}
+
+func TestRaceJobTurns(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		stores := openInstances(t, db, c)
+		var got atomic.Int32
+		all(stores, 9, func(i int, s *leads.Store) {
+			ok, err := s.TakeTurn(ctx, "retention", fmt.Sprintf("instance-%d", i), time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				got.Add(1)
+			}
+		})
+		if got.Load() != 1 {
+			t.Fatalf("%d instances got the turn, want 1", got.Load())
+		}
+		if ok, _ := stores[1].TakeTurn(ctx, "retention", "instance-1", time.Hour); ok {
+			t.Fatal("a turn was given again within its interval")
+		}
+		c.Add(time.Hour)
+		if ok, err := stores[1].TakeTurn(ctx, "retention", "instance-1", time.Hour); !ok || err != nil {
+			t.Fatalf("no turn after the interval: %v", err)
+		}
+	})
+}
+
+// TestBookingsVersionAcrossInstances books on one instance and watches
+// another's version change: the slot caches key on it.
+func TestBookingsVersionAcrossInstances(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		before := stores[1].BookingsVersion()
+		nb := newBooking(time.Date(2026, 3, 12, 9, 0, 0, 0, time.UTC), "x@example.com", "v-1")
+		if _, _, err := stores[0].CreateBooking(ctx, nb, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if stores[0].BookingsVersion() == before {
+			t.Fatal("the booking instance's own version did not change at once")
+		}
+		// Not a timing assertion: the other instance must see the change
+		// eventually; the deadline only stops a broken test from hanging.
+		deadline := time.Now().Add(30 * time.Second)
+		for stores[1].BookingsVersion() == before {
+			if time.Now().After(deadline) {
+				t.Fatal("another instance never saw the booking's version")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// TestRaceSharedHits counts one client's hits from every instance at once:
+// the window's count is the sum, so three instances do not triple a limit.
+func TestRaceSharedHits(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		stores := openInstances(t, db, c)
+		var mu sync.Mutex
+		seen := map[int]bool{}
+		all(stores, 30, func(i int, s *leads.Store) {
+			n, reset, err := s.CountHit(ctx, "client-a", time.Minute)
+			if err != nil || reset <= 0 || reset > time.Minute {
+				t.Errorf("hit %d: n %d reset %v err %v", i, n, reset, err)
+			}
+			mu.Lock()
+			seen[n] = true
+			mu.Unlock()
+		})
+		for n := 1; n <= 30; n++ {
+			if !seen[n] {
+				t.Fatalf("no hit was counted as number %d: counts %v", n, seen)
+			}
+		}
+		if n, _, _ := stores[0].CountHit(ctx, "client-b", time.Minute); n != 1 {
+			t.Fatalf("another client starts at %d", n)
+		}
+		c.Add(time.Minute)
+		if n, _, _ := stores[1].CountHit(ctx, "client-a", time.Minute); n != 1 {
+			t.Fatalf("the next window starts at %d", n)
+		}
+		if n, err := stores[2].PruneHits(ctx, c.Now().Truncate(time.Minute)); err != nil || n != 2 {
+			t.Fatalf("pruned %d windows (%v), want the old two", n, err)
+		}
+	})
+}
+
+// TestDatabaseRefusesOverlap books overlapping calls with no rule check at
+// all: the database itself refuses the second, on PostgreSQL by its
+// exclusion constraint (a unique start alone would let 10:15 beside
+// 10:00 through), and the error reads "slot taken".
+func TestDatabaseRefusesOverlap(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		at := time.Date(2026, 3, 13, 10, 0, 0, 0, time.UTC)
+		if _, _, err := s.CreateBooking(ctx, newBooking(at, "a@example.com", "ov-1"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := s.CreateBooking(ctx, newBooking(at, "b@example.com", "ov-2"), nil, nil)
+		if err != leads.ErrSlotTaken {
+			t.Fatalf("same start: %v, want ErrSlotTaken", err)
+		}
+		if !leadstest.IsPostgres(db) {
+			return // SQLite's last line is the unique start; the rules cover overlaps
+		}
+		_, _, err = s.CreateBooking(ctx, newBooking(at.Add(15*time.Minute), "c@example.com", "ov-3"), nil, nil)
+		if err != leads.ErrSlotTaken {
+			t.Fatalf("overlapping start: %v, want ErrSlotTaken", err)
+		}
+	})
+}
