@@ -59,6 +59,9 @@ type dialect struct {
 	// scrub are the statements that, after an erasure, make the erased
 	// rows' bytes go from the engine's files as far as it allows.
 	scrub []string
+	// relaxCommit, when set, lets the transaction it runs in commit
+	// without waiting for the log flush (the outbox's bookkeeping).
+	relaxCommit string
 	// lockMigrations, when set, takes the lock that migrations run under
 	// for the rest of the transaction.
 	lockMigrations string
@@ -151,6 +154,7 @@ var postgresDialect = &dialect{
 	// then find the migration applied.
 	lockMigrations: `SELECT pg_advisory_xact_lock(7810756212520087403)`, // the bytes of "leadbook"
 	size:           postgresSize,
+	relaxCommit:    `SET LOCAL synchronous_commit = off`,
 	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures`},
 	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {

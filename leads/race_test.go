@@ -356,3 +356,63 @@ func TestDatabaseRefusesOverlap(t *testing.T) {
 		}
 	})
 }
+
+// TestRaceFinishErasures finishes one erasure from three instances at
+// once, after its cancellation went out: it is done once, with one audit
+// entry, however many instances ran the job.
+func TestRaceFinishErasures(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		stores := openInstances(t, db, c)
+		nb := newBooking(c.Now().Add(72*time.Hour), "gone@example.com", "uid-gone")
+		if _, _, err := stores[0].CreateBooking(ctx, nb, nil, bookingMail); err != nil {
+			t.Fatal(err)
+		}
+		er, err := stores[0].EraseEmail(ctx, "gone@example.com", leads.Actor{Kind: "staff", ID: 1}, bookingMail)
+		if err != nil || er.Status != "pending" || er.Counts.Cancellations == 0 {
+			t.Fatalf("erasure %+v err %v: want one pending with its cancellation queued", er, err)
+		}
+		// The cancellation is delivered.
+		msgs, err := stores[1].ClaimMail(ctx, time.Minute, 10)
+		if err != nil || len(msgs) == 0 {
+			t.Fatalf("claim: %d %v", len(msgs), err)
+		}
+		for _, m := range msgs {
+			if err := stores[1].MarkMailSent(ctx, m.ID, m.Attempts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make([]int, 6)
+		all(stores, len(done), func(i int, s *leads.Store) {
+			n, err := s.FinishErasures(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			done[i] = n
+		})
+		total := 0
+		for _, n := range done {
+			total += n
+		}
+		if total != 1 {
+			t.Fatalf("the erasure was finished %d times over %d calls (%v), want once", total, len(done), done)
+		}
+		entries, err := stores[2].ListAudit(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		finished := 0
+		for _, e := range entries {
+			if e.Action == leads.AuditErasureDone {
+				finished++
+			}
+		}
+		if finished != 1 {
+			t.Fatalf("%d erasure_done entries in the audit log, want 1", finished)
+		}
+		if _, err := stores[0].VerifyAudit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
