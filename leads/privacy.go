@@ -490,15 +490,8 @@ func (s *Store) ReleaseSpam(ctx context.Context, id int64, l *Lead, compose Comp
 	in := *l
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		*l = in
-		var status string
-		if err := tx.QueryRowContext(ctx, `SELECT status FROM spam WHERE id = ?`, id).Scan(&status); err != nil {
-			if isNoRows(err) {
-				return Errorf(ENOTFOUND, "No such held submission.")
-			}
-			return fmt.Errorf("leads: release spam: %w", err)
-		}
-		if status != "held" {
-			return Errorf(ECONFLICT, "That submission was already handled.")
+		if err := checkHeldSpam(ctx, tx, id); err != nil {
+			return err
 		}
 		now := s.now()
 		l.CreatedAt, l.UpdatedAt = now, now
