@@ -286,10 +286,6 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 	var version uint64
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		b, created = nil, false
-		var err error
-		if version, err = lockCalendar(ctx, tx); err != nil {
-			return err
-		}
 		if nb.IdemKey != "" {
 			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, nb.IdemKey)
 			if err != nil {
@@ -304,14 +300,37 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
 			return err
 		}
-		if err := checkLimits(ctx, tx, nb, now); err != nil {
-			return err
-		}
-		if err := checkBooking(ctx, tx, nb, now, check); err != nil {
-			return err
-		}
+		// The booking is written first and its rules checked last, under
+		// the calendar's lock: the lock is then held for the checks and
+		// the commit only, not for the writes, so concurrent bookings
+		// (other instances' too) wait for each other as briefly as they
+		// can. A second writer still waits for the first to commit before
+		// it checks, and then sees its booking; the database refuses an
+		// overlapping insert outright, waiting for the first's outcome.
 		nbk, err := insertBooking(ctx, tx, nb, now, compose)
+		if errors.Is(err, errBookingIdemTaken) {
+			// The same request, retried on another instance at once: the
+			// first answer stands (the database waited for it).
+			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, nb.IdemKey)
+			if err != nil {
+				return err
+			}
+			if len(found) != 1 {
+				return fmt.Errorf("leads: create booking: idempotency key taken but not found")
+			}
+			b = &found[0]
+			return nil
+		}
 		if err != nil {
+			return err
+		}
+		if version, err = lockCalendar(ctx, tx); err != nil {
+			return err
+		}
+		if err := checkLimits(ctx, tx, nb, now, nbk.ID); err != nil {
+			return err
+		}
+		if err := checkBooking(ctx, tx, nb, now, check, nbk.ID); err != nil {
 			return err
 		}
 		b, created = nbk, true
@@ -342,11 +361,11 @@ func (nb *NewBooking) prepare() error {
 
 // checkLimits refuses a booking over nb.Limits, counting what the
 // database holds (so the limits hold across instances).
-func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time) error {
+func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, self int64) error {
 	if n := nb.Limits.UpcomingPerEmail; n > 0 {
 		var have int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings b WHERE b.email_key = ? AND b.end_at > ? AND `+liveCond,
-			EmailKey(nb.Lead.Email), formatTime(now), formatTime(now)).Scan(&have); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings b WHERE b.email_key = ? AND b.end_at > ? AND b.id != ? AND `+liveCond,
+			EmailKey(nb.Lead.Email), formatTime(now), self, formatTime(now)).Scan(&have); err != nil {
 			return fmt.Errorf("leads: count upcoming bookings: %w", err)
 		}
 		if have >= n {
@@ -355,8 +374,8 @@ func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time)
 	}
 	if n := nb.Limits.PerClientDay; n > 0 && nb.ClientKey != "" {
 		var made int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE client_key = ? AND created_at > ?`,
-			nb.ClientKey, formatTime(now.Add(-24*time.Hour))).Scan(&made); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE client_key = ? AND created_at > ? AND id != ?`,
+			nb.ClientKey, formatTime(now.Add(-24*time.Hour)), self).Scan(&made); err != nil {
 			return fmt.Errorf("leads: count client bookings: %w", err)
 		}
 		if made >= n {
@@ -366,20 +385,26 @@ func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time)
 	return nil
 }
 
-// checkBooking runs check against the bookings live at now in nb's window.
-func checkBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, check BookingCheck) error {
+// checkBooking runs check against the bookings live at now in nb's window,
+// but for the booking with id self (the one being checked, once written).
+func checkBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, check BookingCheck, self int64) error {
 	if check == nil {
 		return nil
 	}
-	live, err := liveBookings(ctx, tx, now, nb.WindowFrom, nb.WindowTo, 0)
+	live, err := liveBookings(ctx, tx, now, nb.WindowFrom, nb.WindowTo, self)
 	if err != nil {
 		return err
 	}
 	return check(live)
 }
 
+// errBookingIdemTaken says that a booking with the same idempotency key
+// was stored first, perhaps by another instance at the same moment.
+var errBookingIdemTaken = errors.New("leads: booking idempotency key taken")
+
 // insertBooking upserts nb's lead, inserts the booking and queues
-// compose's mail for it. A taken start is ErrSlotTaken.
+// compose's mail for it. A taken start is ErrSlotTaken; a taken
+// idempotency key errBookingIdemTaken.
 func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, compose BookingCompose) (*Booking, error) {
 	l := nb.Lead
 	if err := upsertLead(ctx, tx, &l, now); err != nil {
@@ -398,9 +423,13 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 	err := tx.QueryRowContext(ctx, `INSERT INTO bookings
 		(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key,
 		 hold_until, email_key, client_key)
-		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?)
+		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
 		formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
 		b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey)).Scan(&b.ID)
+	if isNoRows(err) {
+		return nil, errBookingIdemTaken
+	}
 	if err != nil {
 		if slotTaken(err) {
 			return nil, ErrSlotTaken

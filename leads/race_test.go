@@ -416,3 +416,33 @@ func TestRaceFinishErasures(t *testing.T) {
 		}
 	})
 }
+
+// TestRaceBookingIdempotencyKey retries one booking request ten times at
+// once over three instances: one booking, and every retry gets it.
+func TestRaceBookingIdempotencyKey(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		start := time.Date(2026, 3, 16, 9, 0, 0, 0, time.UTC)
+		ids := make([]int64, 10)
+		errs := make([]error, 10)
+		all(stores, 10, func(i int, s *leads.Store) {
+			nb := newBooking(start, "retry@example.com", fmt.Sprintf("uid-retry-%d", i))
+			nb.IdemKey = "one-request"
+			b, _, err := s.CreateBooking(ctx, nb, rules(nb.Start, nb.End, 0, 0), bookingMail)
+			if err == nil {
+				ids[i] = b.ID
+			}
+			errs[i] = err
+		})
+		for i := range ids {
+			if errs[i] != nil || ids[i] == 0 || ids[i] != ids[0] {
+				t.Fatalf("retry %d: booking %d (first %d), err %v", i, ids[i], ids[0], errs[i])
+			}
+		}
+		live, err := stores[0].LiveBookings(ctx, start, start.Add(time.Hour))
+		if err != nil || len(live) != 1 {
+			t.Fatalf("%d live bookings (%v), want 1", len(live), err)
+		}
+	})
+}

@@ -88,10 +88,19 @@ func (s *Store) ReleaseSpamBooking(ctx context.Context, id int64, nb *NewBooking
 	if err := nb.prepare(); err != nil {
 		return nil, err
 	}
-	var out *SpamBookingRelease
+	var (
+		out     *SpamBookingRelease
+		version uint64
+	)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = &SpamBookingRelease{}
 		if err := checkHeldSpam(ctx, tx, id); err != nil {
+			return err
+		}
+		// A booking write like any other: the calendar's lock before the
+		// rules are checked.
+		var err error
+		if version, err = lockCalendar(ctx, tx); err != nil {
 			return err
 		}
 		now := s.now()
@@ -128,7 +137,7 @@ func (s *Store) ReleaseSpamBooking(ctx context.Context, id int64, nb *NewBooking
 		return nil, err
 	}
 	if out.Booking != nil {
-		s.bookingsVersion.Add(1)
+		s.raiseBookingsVersion(version)
 	}
 	return out, nil
 }
@@ -137,7 +146,7 @@ func (s *Store) ReleaseSpamBooking(ctx context.Context, id int64, nb *NewBooking
 // booked is false when the slot is taken. The insert runs in a savepoint,
 // so a failed one leaves the transaction usable.
 func tryBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, check BookingCheck, compose BookingCompose) (b *Booking, booked bool, err error) {
-	if err := checkBooking(ctx, tx, nb, now, check); err != nil {
+	if err := checkBooking(ctx, tx, nb, now, check, 0); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			return nil, false, nil
 		}
