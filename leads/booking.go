@@ -457,18 +457,25 @@ func releaseExpiredHolds(ctx context.Context, tx *sql.Tx, now time.Time) (int, e
 // Every query already treats them as free; this tidies the rows (and is
 // what the staff pages then show as cancelled).
 func (s *Store) ReleaseExpiredHolds(ctx context.Context) (int, error) {
-	var n int
+	var (
+		n       int
+		version uint64
+	)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		n, err = releaseExpiredHolds(ctx, tx, s.now())
+		if n, err = releaseExpiredHolds(ctx, tx, s.now()); err != nil || n == 0 {
+			return err
+		}
+		// Slots came free: the calendar's version tells every instance's
+		// cache (a count of this process's own would hide the next
+		// change another instance makes).
+		version, err = lockCalendar(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	if n > 0 {
-		s.bookingsVersion.Add(1)
-	}
+	s.raiseBookingsVersion(version)
 	return n, nil
 }
 
@@ -477,12 +484,8 @@ func (s *Store) ReleaseExpiredHolds(ctx context.Context) (int, error) {
 // queued. Confirming a confirmed booking changes nothing and returns it; a
 // hold that ran out is ErrHoldExpired, a cancelled booking ECONFLICT.
 func (s *Store) ConfirmBooking(ctx context.Context, hash string, compose BookingCompose) (*Booking, error) {
-	var (
-		b       *Booking
-		changed bool
-	)
+	var b *Booking
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		changed = false
 		var err error
 		if b, err = findBookingByToken(ctx, tx, hash); err != nil {
 			return err
@@ -497,22 +500,26 @@ func (s *Store) ConfirmBooking(ctx context.Context, hash string, compose Booking
 			return ErrHoldExpired
 		}
 		b.HoldUntil, b.UpdatedAt = time.Time{}, now
-		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET hold_until = NULL, updated_at = ? WHERE id = ?`, formatTime(now), b.ID); err != nil {
+		// Only while it is still a live hold: a booking write on another
+		// instance may have released it since it was read.
+		res, err := tx.ExecContext(ctx, `UPDATE bookings SET hold_until = NULL, updated_at = ?
+			WHERE id = ? AND status = 'confirmed' AND hold_until > ?`, formatTime(now), b.ID, formatTime(now))
+		if err != nil {
 			return fmt.Errorf("leads: confirm booking: %w", err)
+		}
+		if affected(res) == 0 {
+			return ErrHoldExpired
 		}
 		l, err := findLead(ctx, tx, b.LeadID)
 		if err != nil {
 			return err
 		}
-		changed = true
 		return queueBookingMail(ctx, tx, now, b, l, compose)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if changed {
-		s.bookingsVersion.Add(1)
-	}
+	// The slot was taken already, by the hold: no cached answer changes.
 	return b, nil
 }
 

@@ -446,3 +446,35 @@ func TestRaceBookingIdempotencyKey(t *testing.T) {
 		}
 	})
 }
+
+// TestBookingsVersionAfterHoldRelease releases an expired hold on one
+// instance, then books on another: the first instance's version must still
+// change. (A local count raised on the release ran ahead of the database's
+// version, and hid the other instance's booking from this cache.)
+func TestBookingsVersionAfterHoldRelease(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		stores := openInstances(t, db, c)
+		nb := newBooking(c.Now().Add(48*time.Hour), "held@example.com", "uid-held-v")
+		nb.HoldUntil = c.Now().Add(30 * time.Minute)
+		if _, _, err := stores[0].CreateBooking(ctx, nb, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		c.Add(time.Hour)
+		if n, err := stores[0].ReleaseExpiredHolds(ctx); err != nil || n != 1 {
+			t.Fatalf("released %d holds (%v), want 1", n, err)
+		}
+		after := stores[0].BookingsVersion()
+		if _, _, err := stores[1].CreateBooking(ctx, newBooking(c.Now().Add(72*time.Hour), "other@example.com", "uid-other-v"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for stores[0].BookingsVersion() == after {
+			if time.Now().After(deadline) {
+				t.Fatal("the instance that released a hold never saw another instance's booking")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
