@@ -63,17 +63,7 @@ func TestBookingConcurrentSameSlot(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch leads.ErrorCode(err) {
-			case "":
-				ok++
-			case leads.ECONFLICT:
-			default:
-				t.Fatalf("unexpected error %v", err)
-			}
-		}
-		if ok != 1 {
+		if ok := countOK(t, errs); ok != 1 {
 			t.Fatalf("%d bookings of one slot succeeded, want exactly 1", ok)
 		}
 		live, err := s.LiveBookings(ctx, start, start.Add(time.Hour))

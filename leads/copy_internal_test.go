@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 
 	"leadbook/leads/leadstest"
@@ -58,5 +59,24 @@ func TestDialectsComplete(t *testing.T) {
 				t.Errorf("%s dialect: %s is not set", d.name, name)
 			}
 		}
+	}
+}
+
+// TestRebindCacheBounded rewrites more distinct query texts than the
+// cache holds (as erasures' id lists make): the cache stops at its bound,
+// and the texts past it are still rewritten right.
+func TestRebindCacheBounded(t *testing.T) {
+	for i := range reboundMax + 100 {
+		q := "DELETE FROM leads WHERE id IN (" + strconv.Itoa(i) + ") AND email = ? AND name = ?1"
+		want := "DELETE FROM leads WHERE id IN (" + strconv.Itoa(i) + ") AND email = $1 AND name = $1"
+		if got := rebind(q); got != want {
+			t.Fatalf("rebind(%q) = %q", q, got)
+		}
+	}
+	if n := reboundSize.Load(); n > reboundMax {
+		t.Fatalf("the rebind cache holds %d texts, more than its bound %d", n, reboundMax)
+	}
+	if got := rebind(`SELECT '?' , "a?b", ? -- what?`); got != `SELECT '?' , "a?b", $1 -- what?` {
+		t.Fatalf("quoted and commented question marks: %q", got)
 	}
 }

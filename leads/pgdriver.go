@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -61,8 +62,16 @@ func (c rebindConn) QueryContext(ctx context.Context, query string, args []drive
 }
 
 // rebound caches the rewrite of each query text: the store has a few
-// dozen, and they are asked for thousands of times a second.
-var rebound sync.Map
+// dozen, and they are asked for thousands of times a second. A few are
+// built with their values written in (the id lists of an erasure), so the
+// cache stops taking new texts at reboundMax rather than grow for ever;
+// those are rewritten each time.
+var (
+	rebound     sync.Map
+	reboundSize atomic.Int64
+)
+
+const reboundMax = 1024
 
 // rebind turns ? placeholders into $1, $2, ... in order, and ?N into $N,
 // leaving string literals, quoted identifiers and comments alone.
@@ -117,6 +126,10 @@ func rebind(query string) string {
 		}
 	}
 	out := b.String()
-	rebound.Store(query, out)
+	if reboundSize.Load() < reboundMax {
+		if _, loaded := rebound.LoadOrStore(query, out); !loaded {
+			reboundSize.Add(1)
+		}
+	}
 	return out
 }
