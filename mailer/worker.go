@@ -44,6 +44,13 @@ const (
 // the worker is being stopped so that a sent message is recorded as sent.
 const markTimeout = 10 * time.Second
 
+// Deliverer delivers one claimed outbox row that is not mail. It must
+// bound its own time (a request timeout) and be safe to call again for the
+// same row: a delivery whose outcome was not recorded is repeated.
+type Deliverer interface {
+	Deliver(ctx context.Context, row leads.OutboxMessage) error
+}
+
 // Worker drains the outbox: it claims due rows with a lease, sends them
 // one at a time, and marks each sent, due again later, or dead.
 //
@@ -78,6 +85,12 @@ type Worker struct {
 	// Result, when set, is told the outcome of each attempt: ResultSent,
 	// ResultRetry or ResultDead (metrics).
 	Result func(outcome string)
+	// Deliverers deliver the rows that are not mail, by the row's Kind (a
+	// webhook call, a write to the CEO's calendar). A row whose Kind has
+	// no Deliverer is mail for Sender. Their outcomes follow mail's rules:
+	// nil is delivered, a PermanentError is dead-lettered, anything else
+	// is retried with backoff until MaxAge.
+	Deliverers map[string]Deliverer
 
 	once sync.Once
 	wake chan struct{}
@@ -225,6 +238,9 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 		}
 	}
 	log := w.logger().With("id", row.ID, "kind", row.Kind, "attempt", row.Attempts)
+	if d, ok := w.Deliverers[row.Kind]; ok {
+		return w.outcome(ctx, row, log, row.CreatedAt, d.Deliver(ctx, row))
+	}
 
 	render := w.Render
 	if render == nil {
@@ -242,15 +258,34 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 		})
 	}
 
-	sendErr := w.Sender.Send(ctx, msg)
+	// Age counts from when the message was meant to go: its Date, which
+	// for a reminder queued weeks ahead is its due time.
+	since := row.CreatedAt
+	if msg.Date.After(since) {
+		since = msg.Date
+	}
+	return w.outcome(ctx, row, log, since, w.Sender.Send(ctx, msg))
+}
+
+// outcome records the result of one attempt at row, meant to go at since:
+// sent, dead-lettered (a permanent failure, or temporary ones for longer
+// than MaxAge) or due again after a backoff.
+func (w *Worker) outcome(ctx context.Context, row leads.OutboxMessage, log *slog.Logger, since time.Time, sendErr error) error {
+	result := func(outcome string) {
+		if w.Result != nil {
+			w.Result(outcome)
+		}
+	}
 	if sendErr == nil {
 		log.Debug("mailer: sent")
 		result(ResultSent)
 		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailSent(ctx, row.ID, row.Attempts) })
 	}
 
-	code, esc := SMTPCode(sendErr)
-	log = log.With("smtp_code", code, "smtp_status", esc, "err", safeError(sendErr))
+	if code, esc := SMTPCode(sendErr); code != 0 || esc != "" {
+		log = log.With("smtp_code", code, "smtp_status", esc)
+	}
+	log = log.With("err", safeError(sendErr))
 	reason := sendErr.Error()
 	if Permanent(sendErr) {
 		log.Warn("mailer: permanent failure, dead-lettered")
@@ -258,12 +293,6 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, reason) })
 	}
 	now := w.now()
-	// Age counts from when the message was meant to go: its Date, which
-	// for a reminder queued weeks ahead is its due time.
-	since := row.CreatedAt
-	if msg.Date.After(since) {
-		since = msg.Date
-	}
 	if maxAge := orDefault(w.MaxAge, DefaultMaxAge); !since.IsZero() && now.Sub(since) > maxAge {
 		log.Warn("mailer: temporary failures for longer than the maximum age, dead-lettered",
 			"max_age", maxAge.String())

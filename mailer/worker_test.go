@@ -380,3 +380,64 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// fakeDeliverer delivers rows of its kind, failing with fail's answer.
+type fakeDeliverer struct {
+	mu   sync.Mutex
+	rows []int64
+	fail func(n int) error
+}
+
+func (d *fakeDeliverer) Deliver(_ context.Context, row leads.OutboxMessage) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rows = append(d.rows, row.ID)
+	if d.fail != nil {
+		return d.fail(len(d.rows))
+	}
+	return nil
+}
+
+// TestWorkerDeliverers: rows of a kind with a Deliverer go to it, not to
+// the mail sender, with mail's outcomes: delivered, retried after a
+// temporary failure, dead on a permanent one.
+func TestWorkerDeliverers(t *testing.T) {
+	clock := newClock()
+	st := openStore(t, clock)
+	s := &fakeSender{}
+	w, _ := newWorker(t, st, s, clock)
+	ok := &fakeDeliverer{}
+	flaky := &fakeDeliverer{fail: func(n int) error {
+		if n == 1 {
+			return errTemporary
+		}
+		return nil
+	}}
+	gone := &fakeDeliverer{fail: func(int) error { return &PermanentError{Err: errTemporary} }}
+	w.Deliverers = map[string]Deliverer{"ok": ok, "flaky": flaky, "gone": gone}
+	ctx := context.Background()
+	for _, kind := range []string{"ok", "flaky", "gone"} {
+		if err := st.QueueMail(ctx, leads.OutboxMessage{
+			Kind: kind, Recipient: "hook", MessageID: "<" + kind + "@hooks>", Payload: []byte(`{}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mail := testMessage(1, "zoe@example.org")
+	queue(t, st, "test", mail)
+	mustDrain(t, w)
+	clock.Advance(time.Minute)
+	mustDrain(t, w)
+
+	if sent := s.Sent(); len(sent) != 1 || sent[0].MessageID != mail.MessageID {
+		t.Errorf("mail sender got %v, want only the mail", sent)
+	}
+	for kind, want := range map[string]struct {
+		status   string
+		attempts int
+	}{"ok": {leads.OutboxSent, 1}, "flaky": {leads.OutboxSent, 2}, "gone": {leads.OutboxDead, 1}} {
+		if r := outboxRow(t, st, "<"+kind+"@hooks>"); r.Status != want.status || r.Attempts != want.attempts {
+			t.Errorf("%s row: status %s after %d attempts, want %s after %d", kind, r.Status, r.Attempts, want.status, want.attempts)
+		}
+	}
+}
