@@ -336,6 +336,15 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		b, created = nbk, true
 		return nil
 	})
+	if errors.Is(err, ErrSlotTaken) && nb.IdemKey != "" {
+		// The same request, retried on another instance at the same
+		// moment, can find the slot taken by its twin before it finds the
+		// key taken: the database waited for the twin's commit, so the
+		// twin's booking is there to answer with.
+		if found, ferr := queryBookings(ctx, s.r, `WHERE b.idem_key = ?`, nb.IdemKey); ferr == nil && len(found) == 1 {
+			return &found[0], false, nil
+		}
+	}
 	if err != nil {
 		return nil, false, err
 	}
