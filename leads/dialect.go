@@ -59,9 +59,11 @@ type dialect struct {
 	// scrub are the statements that, after an erasure, make the erased
 	// rows' bytes go from the engine's files as far as it allows.
 	scrub []string
-	// relaxCommit, when set, lets the transaction it runs in commit
-	// without waiting for the log flush (the outbox's bookkeeping).
-	relaxCommit string
+	// relaxed, when set, are the session settings of a pool of its own on
+	// which the outbox's bookkeeping (claims, outcomes) runs, each a single
+	// statement that commits without waiting for the log flush. Unset: the
+	// bookkeeping runs in write transactions like any write.
+	relaxed map[string]string
 	// lockMigrations, when set, takes the lock that migrations run under
 	// for the rest of the transaction.
 	lockMigrations string
@@ -154,7 +156,7 @@ var postgresDialect = &dialect{
 	// then find the migration applied.
 	lockMigrations: `SELECT pg_advisory_xact_lock(7810756212520087403)`, // the bytes of "leadbook"
 	size:           postgresSize,
-	relaxCommit:    `SET LOCAL synchronous_commit = off`,
+	relaxed:        map[string]string{"synchronous_commit": "off"},
 	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures`},
 	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {
