@@ -64,6 +64,10 @@ type dialect struct {
 	// statement that commits without waiting for the log flush. Unset: the
 	// bookkeeping runs in write transactions like any write.
 	relaxed map[string]string
+	// gatherLeads, when set, writes the lead submissions that wait at the
+	// same moment in one transaction of multi-row inserts (leadbatch.go).
+	// SQLite's writer gathers every write already.
+	gatherLeads bool
 	// lockMigrations, when set, takes the lock that migrations run under
 	// for the rest of the transaction.
 	lockMigrations string
@@ -157,6 +161,7 @@ var postgresDialect = &dialect{
 	lockMigrations: `SELECT pg_advisory_xact_lock(7810756212520087403)`, // the bytes of "leadbook"
 	size:           postgresSize,
 	relaxed:        map[string]string{"synchronous_commit": "off"},
+	gatherLeads:    true,
 	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures`},
 	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {

@@ -218,47 +218,55 @@ func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (creat
 	if err := l.Validate(); err != nil {
 		return false, err
 	}
+	if s.leadReqs != nil {
+		return s.createLeadGathered(ctx, l, compose)
+	}
 	in := *l
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		*l = in
-		created = false
-		now := s.now()
-		l.CreatedAt, l.UpdatedAt = now, now
-		if l.ConsentAt.IsZero() {
-			l.ConsentAt = now
-		}
-		if err := insertLead(ctx, tx, l); err == errIdemTaken {
-			// A retried POST, here or on another instance: the first
-			// answer stands and nothing new is written.
-			existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
-			if err != nil {
-				return err
-			}
-			*l = *existing
-			return nil
-		} else if err != nil {
-			return err
-		}
-		var msgs []OutboxMessage
-		if compose != nil {
-			var err error
-			if msgs, err = compose(l); err != nil {
-				return fmt.Errorf("leads: create lead: compose mail: %w", err)
-			}
-		}
-		for i := range msgs {
-			msgs[i].LeadID = l.ID
-			if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
-				return err
-			}
-		}
-		created = true
-		return nil
+		var err error
+		created, err = s.insertLeadTx(ctx, tx, l, compose)
+		return err
 	})
 	if err != nil {
 		return false, err
 	}
 	return created, nil
+}
+
+// insertLeadTx stores l and compose's messages for it in tx, or loads the
+// lead that holds l.IdemKey into l (created false).
+func (s *Store) insertLeadTx(ctx context.Context, tx *sql.Tx, l *Lead, compose Compose) (created bool, err error) {
+	now := s.now()
+	l.CreatedAt, l.UpdatedAt = now, now
+	if l.ConsentAt.IsZero() {
+		l.ConsentAt = now
+	}
+	if err := insertLead(ctx, tx, l); err == errIdemTaken {
+		// A retried POST, here or on another instance: the first
+		// answer stands and nothing new is written.
+		existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
+		if err != nil {
+			return false, err
+		}
+		*l = *existing
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	var msgs []OutboxMessage
+	if compose != nil {
+		if msgs, err = compose(l); err != nil {
+			return false, fmt.Errorf("leads: create lead: compose mail: %w", err)
+		}
+	}
+	for i := range msgs {
+		msgs[i].LeadID = l.ID
+		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // errIdemTaken says that a lead with the same idempotency key was stored
@@ -269,12 +277,8 @@ var errIdemTaken = errors.New("leads: idempotency key taken")
 // no error of the database's: the insert does nothing (on PostgreSQL it
 // waits for the other transaction to end first) and errIdemTaken says so.
 func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
-	err := tx.QueryRowContext(ctx, `INSERT INTO leads
-		(created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
-		formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
-		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)).Scan(&l.ID)
+	err := tx.QueryRowContext(ctx, `INSERT INTO leads (`+leadInsertColumns+`) VALUES (`+leadInsertMarks+`)
+		ON CONFLICT (idem_key) DO NOTHING RETURNING id`, leadInsertArgs(l)...).Scan(&l.ID)
 	if isNoRows(err) {
 		return errIdemTaken
 	}
@@ -282,6 +286,19 @@ func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
 		return fmt.Errorf("leads: insert lead: %w", err)
 	}
 	return nil
+}
+
+// leadInsertColumns are the columns a new lead is written with (its id
+// aside), leadInsertMarks their placeholders and leadInsertArgs their
+// values, in one place for the single and the gathered insert.
+const (
+	leadInsertColumns = `created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key`
+	leadInsertMarks   = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+)
+
+func leadInsertArgs(l *Lead) []any {
+	return []any{formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
+		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)}
 }
 
 const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key`

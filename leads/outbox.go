@@ -42,14 +42,9 @@ type OutboxMessage struct {
 }
 
 func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessage) error {
-	m.Recipient = NormalizeEmail(m.Recipient)
-	if m.Kind == "" || m.Recipient == "" || m.MessageID == "" {
-		return fmt.Errorf("leads: queue mail: kind, recipient and message id are required")
+	if err := m.prepare(now); err != nil {
+		return err
 	}
-	if m.NextAttemptAt.IsZero() {
-		m.NextAttemptAt = now
-	}
-	m.CreatedAt, m.Status = now, OutboxQueued
 	err := tx.QueryRowContext(ctx, `INSERT INTO outbox
 		(created_at, kind, recipient, message_id, payload, lead_id, booking_id, status, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id`,
@@ -58,6 +53,19 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessa
 	if err != nil {
 		return fmt.Errorf("leads: queue mail: %w", err)
 	}
+	return nil
+}
+
+// prepare normalizes m and fills in what queueing it at now sets.
+func (m *OutboxMessage) prepare(now time.Time) error {
+	m.Recipient = NormalizeEmail(m.Recipient)
+	if m.Kind == "" || m.Recipient == "" || m.MessageID == "" {
+		return fmt.Errorf("leads: queue mail: kind, recipient and message id are required")
+	}
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = now
+	}
+	m.CreatedAt, m.Status = now, OutboxQueued
 	return nil
 }
 

@@ -86,10 +86,12 @@ type Store struct {
 	hashWait        time.Duration
 	check           func(encoded, password string) (bool, error)
 
-	writes     chan writeReq
-	closing    chan struct{}
-	closeOnce  sync.Once
-	writerDone chan struct{}
+	writes       chan writeReq
+	leadReqs     chan *leadReq // gathered lead submissions (dialect.gatherLeads)
+	closing      chan struct{}
+	batchersDone chan struct{}
+	closeOnce    sync.Once
+	writerDone   chan struct{}
 }
 
 // Open opens the database that db names, applies pending migrations and
@@ -123,6 +125,9 @@ func Open(ctx context.Context, db string, opts Options) (*Store, error) {
 		s.closing = make(chan struct{})
 		s.writerDone = make(chan struct{})
 		go s.writer()
+	}
+	if s.d.gatherLeads {
+		s.startLeadBatchers()
 	}
 	return s, nil
 }
@@ -263,6 +268,10 @@ func (s *Store) Engine() string { return s.d.name }
 // pools.
 func (s *Store) Close() error {
 	if s.d == postgresDialect {
+		if s.leadReqs != nil {
+			s.closeOnce.Do(func() { close(s.closing) })
+			<-s.batchersDone
+		}
 		if s.bk != nil {
 			return errors.Join(s.bk.Close(), s.w.Close())
 		}
