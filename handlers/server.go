@@ -133,6 +133,7 @@ type Server struct {
 
 	booking   *Booking
 	slotCache slotCache
+	rules     rulesCache
 	zones     zoneCache
 
 	staff *Staff

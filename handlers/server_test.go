@@ -121,13 +121,13 @@ func newApp(t testing.TB, o options) *app {
 	if o.baseURL == "" {
 		o.baseURL = "https://consult.example"
 	}
-	staff := &handlers.Staff{Store: store, Feeds: busy}
+	staff := &handlers.Staff{Store: store, Accounts: store, Feeds: busy}
 	if o.staff != nil {
 		o.staff(staff)
 	}
 	booking := &handlers.Booking{
 		Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
-		FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
+		FeedSecret: "feed-secret-0123456789", Store: store, Settings: store, Busy: busy, Composer: composer,
 	}
 	if o.booking != nil {
 		o.booking(booking)
