@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,12 +43,17 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// adminRoutes registers the pages and actions only admins reach.
+// adminRoutes registers the pages and actions only admins reach (and
+// lists them for AdminRoutes). Register new admin pages here.
 func (s *Server) adminRoutes(e *echo.Echo) {
 	limit := middleware.BodyLimit(s.cfg.BodyLimit)
-	get := func(path string, h echo.HandlerFunc) { e.Match(getHead, path, h, s.requireStaff, s.requireAdmin) }
+	get := func(path string, h echo.HandlerFunc) {
+		e.Match(getHead, path, h, s.requireStaff, s.requireAdmin)
+		s.adminPaths = append(s.adminPaths, Route{http.MethodGet, path}, Route{http.MethodHead, path})
+	}
 	post := func(path string, h echo.HandlerFunc) {
 		e.POST(path, h, s.crossOrigin, limit, s.requireStaff, s.requireAdmin)
+		s.adminPaths = append(s.adminPaths, Route{http.MethodPost, path})
 	}
 	post("/staff/privacy/erase", s.handleErase)
 	if s.staff.Accounts != nil {
@@ -66,6 +72,10 @@ func (s *Server) adminRoutes(e *echo.Echo) {
 		post("/staff/settings/reset", s.handleSettingsReset)
 	}
 }
+
+// AdminRoutes lists the routes only admins reach, so that tests can try
+// each one as staff and with a token.
+func (s *Server) AdminRoutes() []Route { return slices.Clone(s.adminPaths) }
 
 // oneTimePassword is a password for an account an admin made or reset,
 // shown to the admin once, to pass on.

@@ -136,7 +136,8 @@ type Server struct {
 	rules     rulesCache
 	zones     zoneCache
 
-	staff *Staff
+	staff      *Staff
+	adminPaths []Route // the routes behind requireAdmin
 }
 
 // New builds the server: it renders the articles, loads the static files

@@ -55,6 +55,7 @@ type options struct {
 	staff     func(st *handlers.Staff)
 	store     func(o *leads.Options)
 	booking   func(b *handlers.Booking) // limits and confirmation by email
+	db        string                    // another app's database: a second instance on it
 }
 
 type app struct {
@@ -75,6 +76,9 @@ func newApp(t testing.TB, o options) *app {
 	dir := t.TempDir()
 	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dbPath := filepath.Join(dir, "leadbook.db")
+	if o.db != "" {
+		dbPath = o.db
+	}
 	storeOpts := leads.Options{Now: c.Now, Password: cheapPasswords}
 	if o.store != nil {
 		o.store(&storeOpts)
