@@ -52,7 +52,12 @@ type BookingComposer interface {
 // Booking configures the booking side; without it the booking routes are
 // not registered.
 type Booking struct {
+	// Rules are the environment's booking rules. Settings, when set,
+	// overrides them from the database: read the rules in force with
+	// Server.bookingRules, never from here (Location alone is the
+	// environment's only).
 	Rules      calendar.Rules
+	Settings   SettingsStore
 	CEO        calendar.Person
 	Reminder   time.Duration
 	FeedSecret string
@@ -178,8 +183,7 @@ func intervals(bs []leads.Booking) []calendar.Interval {
 // in [from, to) are open: widened by the buffer and a slot for overlaps
 // and, when there is a daily cap, to the whole CEO-local days, whose
 // bookings all count.
-func (s *Server) bookingWindow(from, to time.Time) (time.Time, time.Time) {
-	r := s.booking.Rules
+func (s *Server) bookingWindow(r calendar.Rules, from, to time.Time) (time.Time, time.Time) {
 	pad := r.Buffer + r.Slot + time.Minute
 	wf, wt := from.Add(-pad), to.Add(pad)
 	if r.DailyCap > 0 {
@@ -195,15 +199,19 @@ func (s *Server) bookingWindow(from, to time.Time) (time.Time, time.Time) {
 
 // openSlots computes the open slots with a start in [from, to).
 func (s *Server) openSlots(ctx context.Context, from, to time.Time) ([]calendar.Slot, error) {
-	slots, _, err := s.openSlotsUntil(ctx, from, to)
+	r, err := s.bookingRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slots, _, err := s.openSlotsUntil(ctx, r, from, to)
 	return slots, err
 }
 
 // openSlotsUntil is openSlots, and also the earliest moment a hold among
 // the bookings considered runs out and frees its slot (zero: none), when
 // the answer changes without a booking being written.
-func (s *Server) openSlotsUntil(ctx context.Context, from, to time.Time) ([]calendar.Slot, time.Time, error) {
-	wf, wt := s.bookingWindow(from, to)
+func (s *Server) openSlotsUntil(ctx context.Context, r calendar.Rules, from, to time.Time) ([]calendar.Slot, time.Time, error) {
+	wf, wt := s.bookingWindow(r, from, to)
 	live, err := s.booking.Store.LiveBookings(ctx, wf, wt)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -215,7 +223,7 @@ func (s *Server) openSlotsUntil(ctx context.Context, from, to time.Time) ([]cale
 		}
 	}
 	busy := s.booking.Busy.Busy(wf, wt)
-	return s.booking.Rules.Slots(s.now(), from, to, busy, intervals(live)), holdEnds, nil
+	return r.Slots(s.now(), from, to, busy, intervals(live)), holdEnds, nil
 }
 
 // clientKey identifies the client's network address for the per-address
@@ -232,12 +240,13 @@ func (s *Server) clientKey(c echo.Context) string {
 	return hex.EncodeToString(s.tokens.sum([]byte("client:" + addr))[:16])
 }
 
-// checkSlot is the rule check that runs inside the booking transaction.
-func (s *Server) checkSlot(start time.Time) leads.BookingCheck {
+// checkSlot is the rule check that runs inside the booking transaction,
+// with the rules read before it began.
+func (s *Server) checkSlot(r calendar.Rules, start time.Time) leads.BookingCheck {
 	return func(live []leads.Booking) error {
-		wf, wt := s.bookingWindow(start, start)
+		wf, wt := s.bookingWindow(r, start, start)
 		busy := s.booking.Busy.Busy(wf, wt)
-		if _, err := s.booking.Rules.Check(s.now(), start, busy, intervals(live)); err != nil {
+		if _, err := r.Check(s.now(), start, busy, intervals(live)); err != nil {
 			if errors.Is(err, calendar.ErrNotOffered) {
 				return leads.ErrSlotTaken
 			}
@@ -248,8 +257,7 @@ func (s *Server) checkSlot(start time.Time) leads.BookingCheck {
 }
 
 // horizonEnd is the end of the last bookable day.
-func (s *Server) horizonEnd() time.Time {
-	r := s.booking.Rules
+func (s *Server) horizonEnd(r calendar.Rules) time.Time {
 	today := calendar.DateOf(s.now().In(r.Location))
 	return today.AddDays(r.HorizonDays + 1).In(r.Location)
 }

@@ -73,13 +73,17 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if from.Before(today) {
 		from = today
 	}
-	slots, err := s.openSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
+	r, err := s.bookingRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slots, _, err := s.openSlotsUntil(ctx, r, from.In(loc), from.AddDays(pickerDays).In(loc))
 	if err != nil {
 		return nil, err
 	}
 	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String()),
-		CEOName: s.booking.CEO.Name, CEOZone: s.booking.Rules.Location.String(),
-		SlotMinutes: int(s.booking.Rules.Slot / time.Minute), Empty: len(slots) == 0}
+		CEOName: s.booking.CEO.Name, CEOZone: r.Location.String(),
+		SlotMinutes: int(r.Slot / time.Minute), Empty: len(slots) == 0}
 	var cur *dayView
 	var curDate calendar.Date
 	for i, sl := range slots {
@@ -105,7 +109,7 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if today.Before(from) {
 		pv.Prev = q(from.AddDays(-pickerDays))
 	}
-	if next := from.AddDays(pickerDays); next.In(s.booking.Rules.Location).Before(s.horizonEnd()) {
+	if next := from.AddDays(pickerDays); next.In(r.Location).Before(s.horizonEnd(r)) {
 		pv.Next = q(next)
 	}
 	return pv, nil
@@ -204,11 +208,15 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	}
 	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message)
 	token, hash := s.manageTokenFor(idem)
-	nb, compose := s.newBooking(l, start, loc, hash, token)
+	rules, err := s.bookingRules(ctx)
+	if err != nil {
+		return err
+	}
+	nb, compose := s.newBooking(rules, l, start, loc, hash, token)
 	nb.IdemKey = idem
 	nb.ClientKey = s.clientKey(c)
 	nb.Limits = leads.BookingLimits{UpcomingPerEmail: s.booking.MaxUpcomingPerEmail, PerClientDay: s.booking.BookingsPerAddressDay}
-	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), compose)
+	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(rules, start), compose)
 	if err != nil {
 		switch {
 		case errors.Is(err, leads.ErrSlotTaken):
@@ -251,10 +259,10 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 // loc, with the manage token and its hash, and the mail it sends when
 // made: a hold with the "confirm your call" mail when bookings are
 // confirmed by email, else the call with its invitations.
-func (s *Server) newBooking(l *leads.Lead, start time.Time, loc *time.Location, hash, token string) (*leads.NewBooking, leads.BookingCompose) {
-	wf, wt := s.bookingWindow(start, start)
+func (s *Server) newBooking(r calendar.Rules, l *leads.Lead, start time.Time, loc *time.Location, hash, token string) (*leads.NewBooking, leads.BookingCompose) {
+	wf, wt := s.bookingWindow(r, start, start)
 	nb := &leads.NewBooking{
-		Lead: *l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
+		Lead: *l, Start: start, End: start.Add(r.Slot), Timezone: loc.String(), Message: l.Message,
 		UID: newUID(s.cfg.BaseURL), TokenHash: hash, WindowFrom: wf, WindowTo: wt,
 	}
 	if !s.booking.ConfirmByEmail {
@@ -535,9 +543,13 @@ func (s *Server) handleBookingReschedule(c echo.Context) error {
 	if !b.Live() {
 		return echo.NewHTTPError(http.StatusConflict, "This booking was cancelled, so it cannot be moved. Please book a new call.")
 	}
-	wf, wt := s.bookingWindow(start, start)
+	rules, err := s.bookingRules(ctx)
+	if err != nil {
+		return err
+	}
+	wf, wt := s.bookingWindow(rules, start, start)
 	moved, err := s.booking.Store.RescheduleBooking(ctx, leads.Reschedule{TokenHash: hashToken(token), Start: start,
-		End: start.Add(s.booking.Rules.Slot), WindowFrom: wf, WindowTo: wt}, s.checkSlot(start), s.composeBooking(mailer.ChangeRescheduled, token))
+		End: start.Add(rules.Slot), WindowFrom: wf, WindowTo: wt}, s.checkSlot(rules, start), s.composeBooking(mailer.ChangeRescheduled, token))
 	if err != nil {
 		if leads.ErrorCode(err) != leads.ECONFLICT {
 			return err

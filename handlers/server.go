@@ -133,9 +133,11 @@ type Server struct {
 
 	booking   *Booking
 	slotCache slotCache
+	rules     rulesCache
 	zones     zoneCache
 
-	staff *Staff
+	staff      *Staff
+	adminPaths []Route // the routes behind requireAdmin
 }
 
 // New builds the server: it renders the articles, loads the static files

@@ -56,6 +56,9 @@ type Staff struct {
 	Store StaffStore
 	// Feeds, when set, is shown on /staff/feeds.
 	Feeds FeedStatuser
+	// Accounts, when set, enables the admin pages of accounts and API
+	// tokens.
+	Accounts AccountStore
 	// Session bounds sessions; 2h idle and 12h absolute when zero.
 	Session leads.SessionPolicy
 }

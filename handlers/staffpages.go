@@ -21,7 +21,8 @@ import (
 // staffRoutes registers the dashboard: sign-in, the pages (GET, behind
 // requireStaff) and the actions (POST, same-origin, behind requireStaff).
 // Pages and actions need a signed-in person; only the routes registered
-// with read (the CSV export) are open to API tokens.
+// with read (the CSV export) are open to API tokens. adminRoutes adds the
+// ones only admins reach.
 func (s *Server) staffRoutes(e *echo.Echo) {
 	if s.staff == nil {
 		return
@@ -49,7 +50,7 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 	post("/staff/logout", s.handleStaffLogout)
 	post("/staff/outbox/:id/retry", s.handleMailRetry)
 	post("/staff/spam/:id/release", s.handleSpamRelease)
-	post("/staff/privacy/erase", s.handleErase)
+	s.adminRoutes(e)
 }
 
 func (s *Server) renderStaff(c echo.Context, status int, name, title, nav string, data any) error {
@@ -343,15 +344,19 @@ func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
 	}
 	l := req.lead(leads.SourceBooking)
 	loc, _ := s.visitorZone(req.TZ)
+	rules, err := s.bookingRules(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	check := leads.BookingCheck(func([]leads.Booking) error { return leads.ErrSlotTaken })
 	start, err := parseStart(req.Start)
 	if err == nil {
-		check = s.checkSlot(start)
+		check = s.checkSlot(rules, start)
 	} else {
 		start = s.now() // any valid span: the check above refuses it
 	}
 	token, hash := newManageToken()
-	nb, compose := s.newBooking(l, start, loc, hash, token)
+	nb, compose := s.newBooking(rules, l, start, loc, hash, token)
 	r, err := s.staff.Store.ReleaseSpamBooking(c.Request().Context(), sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.EINVALID {

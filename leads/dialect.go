@@ -21,6 +21,10 @@ type dialect struct {
 	// rows another transaction holds are passed over. SQLite has one
 	// writer, so there is nothing to skip.
 	skipLocked string
+	// forUpdate ends a SELECT whose rows the transaction must hold until
+	// it ends (the admins, while one is demoted or removed). SQLite's one
+	// writer holds everything already.
+	forUpdate string
 	// day is the expression for the UTC calendar day (YYYY-MM-DD) of a
 	// time column.
 	day func(col string) string
@@ -84,6 +88,7 @@ type dialect struct {
 var sqliteDialect = &dialect{
 	name:       "sqlite",
 	skipLocked: "",
+	forUpdate:  "",
 	day:        func(col string) string { return "substr(" + col + ", 1, 10)" },
 	emailKey:   func(col string) string { return "lower(" + col + ")" },
 	timeText:   func(col string) string { return col },
@@ -121,6 +126,7 @@ var sqliteDialect = &dialect{
 var postgresDialect = &dialect{
 	name:       "postgres",
 	skipLocked: " FOR UPDATE SKIP LOCKED",
+	forUpdate:  " FOR UPDATE",
 	day: func(col string) string {
 		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	},

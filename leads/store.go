@@ -79,12 +79,16 @@ type Store struct {
 	bookingsVersion atomic.Uint64 // the newest calendar version seen
 	versionReadAt   atomic.Int64  // when it was last read, Unix ns
 	versionMu       sync.Mutex    // one reader of the version at a time
-	pw              PasswordParams
-	dummyHash       dummyHash
-	signIn          SignInLimits
-	hashSlots       chan struct{}
-	hashWait        time.Duration
-	check           func(encoded, password string) (bool, error)
+
+	rulesVersion   atomic.Uint64 // the newest booking-settings version seen
+	rulesReadAt    atomic.Int64  // when it was last read, Unix ns
+	rulesVersionMu sync.Mutex    // one reader of it at a time
+	pw             PasswordParams
+	dummyHash      dummyHash
+	signIn         SignInLimits
+	hashSlots      chan struct{}
+	hashWait       time.Duration
+	check          func(encoded, password string) (bool, error)
 
 	writes       chan writeReq
 	leadReqs     chan *leadReq // gathered lead submissions (dialect.gatherLeads)

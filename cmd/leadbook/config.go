@@ -502,8 +502,11 @@ func printHelp(w io.Writer) {
 Usage:
   leadbook [flags] [serve]              serve the site (the default)
   leadbook [flags] migrate              apply database migrations and exit
-  leadbook [flags] staff add EMAIL --password-stdin
-                                        create a staff account (password on stdin)
+  leadbook [flags] staff add EMAIL --password-stdin [--role admin|staff]
+                                        create an account (password on stdin); the
+                                        first is an admin, later ones staff by default
+  leadbook [flags] staff role EMAIL admin|staff
+                                        change an account's role (one admin stays)
   leadbook [flags] staff passwd EMAIL --password-stdin
                                         set a new password; ends the account's sessions
   leadbook [flags] staff list           list staff accounts

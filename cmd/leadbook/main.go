@@ -184,6 +184,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			Reminder:   cfg.Reminder,
 			FeedSecret: cfg.FeedSecret,
 			Store:      store,
+			Settings:   store,
 			Busy:       feeds,
 			Composer:   composer,
 
@@ -192,7 +193,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			ConfirmByEmail:        cfg.BookingConfirm == "email",
 			Hold:                  cfg.BookingHold,
 		},
-		Staff: &handlers.Staff{Store: store, Feeds: feeds},
+		Staff: &handlers.Staff{Store: store, Accounts: store, Feeds: feeds},
 		Hits:  hits,
 	})
 	if err != nil {
