@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 	"leadbook/templates"
@@ -132,6 +133,7 @@ type Server struct {
 	draining atomic.Bool
 
 	booking   *Booking
+	svc       *booking.Service // the booking use case, when booking is set
 	slotCache slotCache
 	zones     zoneCache
 
@@ -207,6 +209,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		tokens:  tokenSigner{key: deps.FormKey},
 		cop:     http.NewCrossOriginProtection(),
 		observe: deps.Observe,
+	}
+	if b := deps.Booking; b != nil {
+		s.svc = b.Service(cfg.BaseURL, cfg.Now)
 	}
 	var prefix [4]byte
 	rand.Read(prefix[:])
