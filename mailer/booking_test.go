@@ -154,7 +154,9 @@ func TestHostBookingMessagesGolden(t *testing.T) {
 		change string
 		edit   func(b *leads.Booking)
 	}{
-		{ChangeRescheduled, func(b *leads.Booking) { b.Sequence, b.Start, b.End = 1, b.Start.Add(48*time.Hour), b.End.Add(48*time.Hour) }},
+		{ChangeRescheduled, func(b *leads.Booking) {
+			b.Sequence, b.Start, b.End = 1, b.Start.Add(48*time.Hour), b.End.Add(48*time.Hour)
+		}},
 		{ChangeCancelled, func(b *leads.Booking) { b.Sequence, b.Status = 2, leads.BookingCancelled }},
 	} {
 		st.edit(b)
