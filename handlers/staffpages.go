@@ -51,6 +51,12 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 	post("/staff/outbox/:id/retry", s.handleMailRetry)
 	post("/staff/spam/:id/release", s.handleSpamRelease)
 	post("/staff/privacy/erase", s.handleErase)
+	if s.svc != nil {
+		get("/staff/bookings/:id", s.handleStaffBooking)
+		post("/staff/bookings/:id/cancel", s.handleHostCancel)
+		post("/staff/bookings/:id/move", s.handleHostMove)
+		post("/staff/bookings/:id/outcome", s.handleHostOutcome)
+	}
 }
 
 func (s *Server) renderStaff(c echo.Context, status int, name, title, nav string, data any) error {
