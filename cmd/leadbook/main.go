@@ -181,8 +181,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
 		Observe: m.observe, Count: m.count, Metrics: m.handler(),
 		Booking: bookingSettings(cfg, store, feeds, composer),
-		Staff: &handlers.Staff{Store: store, Feeds: feeds},
-		Hits:  hits,
+		Staff:   &handlers.Staff{Store: store, Feeds: feeds},
+		Hits:    hits,
 	})
 	if err != nil {
 		return err
