@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"leadbook/calendar"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 )
@@ -24,12 +26,59 @@ type bookingRequest struct {
 	Visitor
 	Start string `form:"start" json:"start"`
 	TZ    string `form:"tz" json:"tz"`
+	// Rebook is the token of an "ask to rebook" link: the visitor's
+	// details come from the call the host cancelled.
+	Rebook string `form:"rebook" json:"rebook"`
 }
 
 func (r *bookingRequest) values() map[string]string {
 	v := r.Visitor.values()
 	v["start"] = r.Start
+	if r.Rebook != "" {
+		v["rebook"] = r.Rebook
+	}
 	return v
+}
+
+// keep fills the details the visitor did not send from the lead of the
+// call the host cancelled, whose rebook link this is.
+func (r *bookingRequest) keep(l *leads.Lead) {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&r.Name, l.Name}, {&r.Email, l.Email}, {&r.Company, l.Company}, {&r.Phone, l.Phone}, {&r.Message, l.Message},
+	} {
+		if strings.TrimSpace(*f.dst) == "" {
+			*f.dst = f.src
+		}
+	}
+	if l.ConsentVersion != "" {
+		r.Consent = true
+	}
+}
+
+// msgRebookGone answers a rebook link that is not valid or was used.
+const msgRebookGone = "This link to book again is not valid, or a call was booked with it already. Please book a new call."
+
+// handleRebookShow opens the slot picker with the details of the visitor
+// whose call the host cancelled, from the link in the cancellation.
+func (s *Server) handleRebookShow(c echo.Context) error {
+	token := c.Param("token")
+	_, l, err := s.svc.Rebook(c.Request().Context(), token)
+	if err != nil {
+		if leads.ErrorCode(err) == leads.ENOTFOUND {
+			return echo.NewHTTPError(http.StatusNotFound, msgRebookGone)
+		}
+		return err
+	}
+	req := bookingRequest{Rebook: token}
+	req.keep(l)
+	noStore(c)
+	form := &formView{Prefix: "book", Values: req.values(), Errors: map[string]string{}, Status: "success",
+		Message: "Your details are kept: please pick a new time for the call."}
+	loc, _ := s.visitorZone(c.QueryParam("tz"))
+	return s.renderBook(c, http.StatusOK, loc, c.QueryParam("tz") != "", pickerStart(c), form)
 }
 
 func (r *bookingRequest) fields() [][2]string {
@@ -73,17 +122,14 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if from.Before(today) {
 		from = today
 	}
-	r, err := s.bookingRules(ctx)
+	open, err := s.svc.OpenSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
 	if err != nil {
 		return nil, err
 	}
-	slots, _, err := s.openSlotsUntil(ctx, r, from.In(loc), from.AddDays(pickerDays).In(loc))
-	if err != nil {
-		return nil, err
-	}
+	slots, rules := open.Slots, open.Rules
 	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String()),
-		CEOName: s.booking.CEO.Name, CEOZone: r.Location.String(),
-		SlotMinutes: int(r.Slot / time.Minute), Empty: len(slots) == 0}
+		CEOName: s.booking.CEO.Name, CEOZone: rules.Location.String(),
+		SlotMinutes: int(rules.Slot / time.Minute), Empty: len(slots) == 0}
 	var cur *dayView
 	var curDate calendar.Date
 	for i, sl := range slots {
@@ -109,7 +155,7 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if today.Before(from) {
 		pv.Prev = q(from.AddDays(-pickerDays))
 	}
-	if next := from.AddDays(pickerDays); next.In(r.Location).Before(s.horizonEnd(r)) {
+	if next := from.AddDays(pickerDays); next.In(rules.Location).Before(rules.HorizonEnd(now)) {
 		pv.Next = q(next)
 	}
 	return pv, nil
@@ -147,7 +193,11 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	if form.Token == "" {
 		form.Token = s.tokens.issue(s.now())
 	}
-	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], "/book", zoneChosen, "")
+	base := "/book"
+	if tok := form.Values["rebook"]; tok != "" {
+		base = "/bookings/" + tok + "/rebook" // the week and zone links keep the details
+	}
+	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], base, zoneChosen, "")
 	if err != nil {
 		return err
 	}
@@ -173,6 +223,17 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	loc, _ := s.visitorZone(req.TZ)
 	if err := s.allow(c); err != nil {
 		return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "invalid", httpMessage(err), nil, nil)
+	}
+	if req.Rebook != "" {
+		_, kept, err := s.svc.Rebook(ctx, req.Rebook)
+		if err != nil {
+			if leads.ErrorCode(err) == leads.ENOTFOUND {
+				req.Rebook = ""
+				return s.bookAnswer(c, &req, loc, http.StatusConflict, "error", msgRebookGone, nil, nil)
+			}
+			return err
+		}
+		req.keep(kept)
 	}
 	verdict, reason := s.screen(req.Website, req.Token, true)
 	switch verdict {
@@ -207,16 +268,9 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		return s.bookAnswer(c, &req, loc, http.StatusOK, "confirm", msgConfirm, nil, nil)
 	}
 	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message)
-	token, hash := s.manageTokenFor(idem)
-	rules, err := s.bookingRules(ctx)
-	if err != nil {
-		return err
-	}
-	nb, compose := s.newBooking(rules, l, start, loc, hash, token)
-	nb.IdemKey = idem
-	nb.ClientKey = s.clientKey(c)
-	nb.Limits = leads.BookingLimits{UpcomingPerEmail: s.booking.MaxUpcomingPerEmail, PerClientDay: s.booking.BookingsPerAddressDay}
-	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(rules, start), compose)
+	token, _ := s.manageTokenFor(idem)
+	b, created, err := s.svc.Create(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token,
+		IdemKey: idem, ClientKey: s.clientKey(c), Rebook: req.Rebook})
 	if err != nil {
 		switch {
 		case errors.Is(err, leads.ErrSlotTaken):
@@ -253,25 +307,6 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		return c.JSON(http.StatusCreated, s.bookingJSON(b, token))
 	}
 	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?created=1")
-}
-
-// newBooking is the booking of lead l at start, for the visitor's zone
-// loc, with the manage token and its hash, and the mail it sends when
-// made: a hold with the "confirm your call" mail when bookings are
-// confirmed by email, else the call with its invitations.
-func (s *Server) newBooking(r calendar.Rules, l *leads.Lead, start time.Time, loc *time.Location, hash, token string) (*leads.NewBooking, leads.BookingCompose) {
-	wf, wt := s.bookingWindow(r, start, start)
-	nb := &leads.NewBooking{
-		Lead: *l, Start: start, End: start.Add(r.Slot), Timezone: loc.String(), Message: l.Message,
-		UID: newUID(s.cfg.BaseURL), TokenHash: hash, WindowFrom: wf, WindowTo: wt,
-	}
-	if !s.booking.ConfirmByEmail {
-		return nb, s.composeBooking(mailer.ChangeCreated, token)
-	}
-	nb.HoldUntil = s.now().Add(s.booking.Hold)
-	return nb, func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
-		return s.booking.Composer.HoldMessages(s.bookingMail(b, l, mailer.ChangeCreated, token))
-	}
 }
 
 // manageTokenFor derives the manage token from the idempotency key, so a
@@ -365,7 +400,7 @@ func (s *Server) findByToken(c echo.Context) (*leads.Booking, string, error) {
 	if !validManageToken(token) {
 		return nil, "", echo.ErrNotFound
 	}
-	b, err := s.booking.Store.FindBookingByToken(c.Request().Context(), hashToken(token))
+	b, err := s.svc.Find(c.Request().Context(), token)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.ENOTFOUND {
 			return nil, "", echo.NewHTTPError(http.StatusNotFound, "This booking link is not valid. Please check the link in your confirmation email.")
@@ -427,7 +462,7 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 		Expired: b.HoldExpired(now) || (!b.Live() && !b.HoldUntil.IsZero() && !b.CancelledAt.Before(b.HoldUntil)),
 		Past:    !b.End.After(now), Notice: notice, NoticeBad: bad,
 		Visitor: mailer.FormatSpan(b.Start, b.End, loc),
-		CEO:     mailer.FormatSpan(b.Start, b.End, s.booking.Rules.Location),
+		CEO:     mailer.FormatSpan(b.Start, b.End, s.svc.CEOZone(c.Request().Context())),
 		UTC:     mailer.FormatSpan(b.Start, b.End, time.UTC),
 		ICSURL:  "/bookings/" + token + "/invite.ics",
 		Form:    &formView{Prefix: "move", Values: map[string]string{}, Errors: map[string]string{}},
@@ -470,7 +505,7 @@ func (s *Server) handleBookingCancel(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusConflict, "This call has already taken place.")
 	}
 	held := b.Held()
-	b, err = s.booking.Store.CancelBooking(ctx, hashToken(token), s.composeBooking(mailer.ChangeCancelled, token))
+	b, err = s.svc.Cancel(ctx, token)
 	if err != nil {
 		return err
 	}
@@ -495,7 +530,7 @@ func (s *Server) handleBookingConfirm(c echo.Context) error {
 	if err := s.allow(c); err != nil {
 		return err
 	}
-	b, err := s.booking.Store.ConfirmBooking(c.Request().Context(), hashToken(token), s.composeBooking(mailer.ChangeCreated, token))
+	b, err := s.svc.Confirm(c.Request().Context(), token)
 	if err != nil {
 		if leads.ErrorCode(err) != leads.ECONFLICT {
 			return err
@@ -543,13 +578,7 @@ func (s *Server) handleBookingReschedule(c echo.Context) error {
 	if !b.Live() {
 		return echo.NewHTTPError(http.StatusConflict, "This booking was cancelled, so it cannot be moved. Please book a new call.")
 	}
-	rules, err := s.bookingRules(ctx)
-	if err != nil {
-		return err
-	}
-	wf, wt := s.bookingWindow(rules, start, start)
-	moved, err := s.booking.Store.RescheduleBooking(ctx, leads.Reschedule{TokenHash: hashToken(token), Start: start,
-		End: start.Add(rules.Slot), WindowFrom: wf, WindowTo: wt}, s.checkSlot(rules, start), s.composeBooking(mailer.ChangeRescheduled, token))
+	moved, err := s.svc.Reschedule(ctx, token, start)
 	if err != nil {
 		if leads.ErrorCode(err) != leads.ECONFLICT {
 			return err
@@ -579,7 +608,7 @@ func (s *Server) handleBookingInvite(c echo.Context) error {
 	if b.Held() {
 		return echo.NewHTTPError(http.StatusConflict, "Please confirm the call first; its invitation is ready then.")
 	}
-	inv := s.booking.Composer.Invitation(s.bookingMail(b, nil, "", token))
+	inv := s.booking.Composer.Invitation(s.svc.Mail(c.Request().Context(), b, nil, "", token))
 	body, err := inv.Encode()
 	if err != nil {
 		return err

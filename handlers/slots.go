@@ -94,32 +94,19 @@ func (s *Server) handleSlotsList(c echo.Context) error {
 	body := s.slotCache.get(key, bv, fv, rules.version, now)
 	if body == nil {
 		start, end := from.In(loc), to.AddDays(1).In(loc)
-		slots, holdEnds, err := s.openSlotsUntil(ctx, rules.rules, start, end)
+		open, err := s.svc.OpenSlots(ctx, start, end)
 		if err != nil {
 			return err
 		}
-		body = appendSlotsJSON(make([]byte, 0, 64+len(slots)*72), loc.String(), slots, loc)
-		until := s.slotsValidUntil(rules.rules, now, slots)
-		if !holdEnds.IsZero() && holdEnds.Before(until) {
-			until = holdEnds
+		body = appendSlotsJSON(make([]byte, 0, 64+len(open.Slots)*72), loc.String(), open.Slots, loc)
+		until := open.ValidUntil
+		if !open.HoldEnds.IsZero() && open.HoldEnds.Before(until) {
+			until = open.HoldEnds
 		}
 		s.slotCache.put(key, &slotEntry{body: body, bookings: bv, busy: fv, rules: rules.version, validUntil: until})
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSONBlob(http.StatusOK, body)
-}
-
-// slotsValidUntil is when a slot list computed at now may change by the
-// clock alone: when its first slot falls inside the minimum notice, or at
-// the CEO's next midnight, when a new day enters the horizon.
-func (s *Server) slotsValidUntil(r calendar.Rules, now time.Time, slots []calendar.Slot) time.Time {
-	until := calendar.DateOf(now.In(r.Location)).AddDays(1).In(r.Location)
-	if len(slots) > 0 {
-		if t := slots[0].Start.Add(-r.MinNotice); t.Before(until) {
-			until = t
-		}
-	}
-	return until
 }
 
 // appendSlotsJSON writes {"timezone": tz, "slots": [{"start", "end"}]}

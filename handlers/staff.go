@@ -43,6 +43,8 @@ type StaffStore interface {
 	FinishErasures(ctx context.Context) (int, error)
 	ListErasures(ctx context.Context, limit int) ([]leads.Erasure, error)
 	FindPerson(ctx context.Context, email string) (*leads.PersonData, error)
+	FindBooking(ctx context.Context, id int64) (*leads.Booking, error)
+	BookingHistory(ctx context.Context, id int64) ([]leads.AuditEntry, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.

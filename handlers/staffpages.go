@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"leadbook/calendar"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 )
@@ -50,6 +51,12 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 	post("/staff/logout", s.handleStaffLogout)
 	post("/staff/outbox/:id/retry", s.handleMailRetry)
 	post("/staff/spam/:id/release", s.handleSpamRelease)
+	if s.svc != nil {
+		get("/staff/bookings/:id", s.handleStaffBooking)
+		post("/staff/bookings/:id/cancel", s.handleHostCancel)
+		post("/staff/bookings/:id/move", s.handleHostMove)
+		post("/staff/bookings/:id/outcome", s.handleHostOutcome)
+	}
 	s.adminRoutes(e)
 }
 
@@ -344,20 +351,21 @@ func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
 	}
 	l := req.lead(leads.SourceBooking)
 	loc, _ := s.visitorZone(req.TZ)
-	rules, err := s.bookingRules(c.Request().Context())
+	start, perr := parseStart(req.Start)
+	if perr != nil {
+		start = s.now() // any valid span: the check below refuses it
+	}
+	token, _ := newManageToken()
+	ctx := c.Request().Context()
+	nb, check, compose, err := s.svc.Prepare(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token})
 	if err != nil {
 		return err
 	}
-	check := leads.BookingCheck(func([]leads.Booking) error { return leads.ErrSlotTaken })
-	start, err := parseStart(req.Start)
-	if err == nil {
-		check = s.checkSlot(rules, start)
-	} else {
-		start = s.now() // any valid span: the check above refuses it
+	nb.Limits = leads.BookingLimits{} // staff release it: no visitor limits
+	if perr != nil {
+		check = func([]leads.Booking) error { return leads.ErrSlotTaken }
 	}
-	token, hash := newManageToken()
-	nb, compose := s.newBooking(rules, l, start, loc, hash, token)
-	r, err := s.staff.Store.ReleaseSpamBooking(c.Request().Context(), sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
+	r, err := s.staff.Store.ReleaseSpamBooking(ctx, sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.EINVALID {
 			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission is not a valid lead (a field is missing or consent was not given).")
@@ -484,12 +492,7 @@ func (s *Server) handleErase(c echo.Context) error {
 	}
 	var compose leads.BookingCompose
 	if s.booking != nil {
-		compose = func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
-			return s.booking.Composer.BookingMessages(mailer.BookingMail{
-				Booking: b, Lead: l, Change: mailer.ChangeCancelled,
-				CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now(),
-			})
-		}
+		compose = s.svc.CancelCompose(c.Request().Context())
 	}
 	ctx := c.Request().Context()
 	er, err := s.staff.Store.EraseEmail(ctx, req.Email, authOf(c).actor, compose)

@@ -253,6 +253,8 @@ type MailFilter struct {
 	Status string // "" for all
 	LeadID int64  // 0 for all
 	Limit  int    // 100 when zero
+	// BookingID, when set, keeps the rows about that booking.
+	BookingID int64
 }
 
 // ListMail returns outbox rows, newest first.
@@ -261,8 +263,8 @@ func (s *Store) ListMail(ctx context.Context, f MailFilter) ([]OutboxMessage, er
 		f.Limit = 100
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
-		WHERE (? = '' OR status = ?) AND (? = 0 OR lead_id = ?)
-		ORDER BY id DESC LIMIT ?`, f.Status, f.Status, f.LeadID, f.LeadID, f.Limit)
+		WHERE (? = '' OR status = ?) AND (? = 0 OR lead_id = ?) AND (? = 0 OR booking_id = ?)
+		ORDER BY id DESC LIMIT ?`, f.Status, f.Status, f.LeadID, f.LeadID, f.BookingID, f.BookingID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list mail: %w", err)
 	}

@@ -514,6 +514,17 @@ Usage:
   leadbook [flags] token create NAME    make an API token for scripts; prints it once
   leadbook [flags] token list           list API tokens (never the tokens themselves)
   leadbook [flags] token revoke NAME|ID revoke an API token
+  leadbook [flags] booking list [upcoming|past|cancelled]
+                                        list calls (number, start, status, name, email)
+  leadbook [flags] booking cancel ID [--message TEXT] [--rebook]
+                                        cancel a call on our side; the visitor and the CEO
+                                        get a cancellation with the message (--rebook: and
+                                        the visitor a link to book again, details kept)
+  leadbook [flags] booking move ID START
+                                        move a call to an open slot (RFC 3339); both get
+                                        an updated invitation
+  leadbook [flags] booking mark ID completed|no_show
+                                        record what became of a call after it
   leadbook [flags] export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--bom]
                                         write leads as CSV to stdout (to is included)
   leadbook [flags] audit verify         check the audit log's hash chain
