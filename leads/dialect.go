@@ -155,7 +155,7 @@ var postgresDialect = &dialect{
 	lockMigrations: `SELECT pg_advisory_xact_lock(7810756212520087403)`, // the bytes of "leadbook"
 	size:           postgresSize,
 	relaxCommit:    `SET LOCAL synchronous_commit = off`,
-	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures`},
+	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures, lead_events`},
 	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {
 		var pe *pgconn.PgError
