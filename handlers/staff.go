@@ -43,6 +43,10 @@ type StaffStore interface {
 	FinishErasures(ctx context.Context) (int, error)
 	ListErasures(ctx context.Context, limit int) ([]leads.Erasure, error)
 	FindPerson(ctx context.Context, email string) (*leads.PersonData, error)
+
+	ListStaff(ctx context.Context) ([]leads.Staff, error)
+	UpdateLeadPipeline(ctx context.Context, leadID int64, ch leads.PipelineChange, by leads.Actor) (*leads.LeadUpdate, error)
+	LeadTimeline(ctx context.Context, leadID int64) ([]leads.LeadEvent, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.

@@ -48,7 +48,9 @@ func newPipelineFixture(t *testing.T, db string) *pipelineFixture {
 	return f
 }
 
-func (f *pipelineFixture) actor(st *leads.Staff) leads.Actor { return leads.Actor{Kind: "staff", ID: st.ID} }
+func (f *pipelineFixture) actor(st *leads.Staff) leads.Actor {
+	return leads.Actor{Kind: "staff", ID: st.ID}
+}
 
 func TestUpdateLeadPipelineRecordsTimelineAndAudit(t *testing.T) {
 	leadstest.Each(t, func(t *testing.T, db string) {
