@@ -384,3 +384,33 @@ func TestErasureAndRetentionTakeTheTimeline(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestCopyToPostgresKeepsThePipeline copies a lead with an owner and a
+// timeline: the leads are written before the staff accounts they point to.
+func TestCopyToPostgresKeepsThePipeline(t *testing.T) {
+	ctx := context.Background()
+	f := newPipelineFixture(t, leadstest.DB(t, "sqlite"))
+	dst := leadstest.DB(t, "postgres")
+	if _, err := f.s.UpdateLeadPipeline(ctx, f.ada.ID, leads.PipelineChange{
+		Status: ptr(leads.StatusWon), OwnerID: ptr(f.eve.ID), NextStepAt: ptr("2026-05-01"), Note: "signed",
+	}, f.actor(f.dana)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.CopyTo(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	to := openStaffStore(t, dst, f.c)
+	l, err := to.FindLead(ctx, f.ada.ID)
+	if err != nil || l.Status != leads.StatusWon || l.OwnerEmail != "eve@example.com" || l.NextStepAt != "2026-05-01" {
+		t.Fatalf("copied lead = %+v, %v", l, err)
+	}
+	tl, err := to.LeadTimeline(ctx, f.ada.ID)
+	if err != nil || len(tl) != 4 || tl[0].Body != "signed" || tl[0].Who() != "dana@example.com" {
+		t.Fatalf("copied timeline = %+v, %v", tl, err)
+	}
+	// New events get ids after the copied ones.
+	up, err := to.AddLeadNote(ctx, f.ada.ID, "after the move", f.actor(f.dana))
+	if err != nil || up.Events[0].ID <= tl[0].ID {
+		t.Fatalf("a note after the copy = %+v, %v", up, err)
+	}
+}
