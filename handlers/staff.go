@@ -45,6 +45,10 @@ type StaffStore interface {
 	FindPerson(ctx context.Context, email string) (*leads.PersonData, error)
 	FindBooking(ctx context.Context, id int64) (*leads.Booking, error)
 	BookingHistory(ctx context.Context, id int64) ([]leads.AuditEntry, error)
+
+	ListStaff(ctx context.Context) ([]leads.Staff, error)
+	UpdateLeadPipeline(ctx context.Context, leadID int64, ch leads.PipelineChange, by leads.Actor) (*leads.LeadUpdate, error)
+	LeadTimeline(ctx context.Context, leadID int64) ([]leads.LeadEvent, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.

@@ -57,6 +57,8 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 		post("/staff/bookings/:id/move", s.handleHostMove)
 		post("/staff/bookings/:id/outcome", s.handleHostOutcome)
 	}
+	post("/staff/leads/:id/pipeline", s.handleLeadPipeline)
+	post("/staff/leads/:id/notes", s.handleLeadNote)
 	s.adminRoutes(e)
 }
 
@@ -191,23 +193,42 @@ func (s *Server) handleStaffLeads(c echo.Context) error {
 	if len(q) > 200 {
 		q = q[:200]
 	}
-	page, err := s.staff.Store.ListLeads(c.Request().Context(), leads.LeadFilter{
-		Query: q, From: r.From, To: r.To, Before: c.QueryParam("before"),
-	})
+	f := leads.LeadFilter{Query: q, From: r.From, To: r.To, Before: c.QueryParam("before"), Status: c.QueryParam("status")}
+	if f.Status != "" && !leads.ValidStatus(f.Status) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Status is one of new, contacted, qualified, won, lost.")
+	}
+	if err := ownerFilter(c, &f); err != nil {
+		return err
+	}
+	sort := c.QueryParam("sort")
+	if sort == leads.SortNextStep {
+		f.Sort = leads.SortNextStep
+	} else {
+		sort = ""
+	}
+	ctx := c.Request().Context()
+	page, err := s.staff.Store.ListLeads(ctx, f)
 	if err != nil {
 		return err
 	}
-	filter := map[string]string{"q": q, "from": c.QueryParam("from"), "to": c.QueryParam("to")}
+	staff, err := s.staff.Store.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	filter := map[string]string{"q": q, "from": c.QueryParam("from"), "to": c.QueryParam("to"),
+		"status": f.Status, "owner": c.QueryParam("owner"), "sort": sort}
 	next := ""
 	if page.Next != "" {
 		v := urlValues(filter)
 		v.Set("before", page.Next)
 		next = "/staff/leads?" + v.Encode()
 	}
+	first := urlValues(filter).Encode()
 	csvQuery := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]}).Encode()
 	return s.renderStaff(c, http.StatusOK, "staff_leads", "Leads", "leads", map[string]any{
 		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": "/staff/leads.csv?" + csvQuery,
-		"First": c.QueryParam("before") == "",
+		"First": c.QueryParam("before") == "", "FirstPage": "/staff/leads?" + first,
+		"Statuses": leads.Statuses, "Staff": staff, "Owners": staffEmails(staff),
 	})
 }
 
@@ -216,21 +237,36 @@ func (s *Server) handleStaffLead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	l, err := s.staff.Store.FindLead(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.renderLead(c, http.StatusOK, l, formOf(l))
+}
+
+// renderLead renders the lead page with its pipeline and note forms
+// filled in from f.
+func (s *Server) renderLead(c echo.Context, status int, l *leads.Lead, f pipelineForm) error {
 	ctx := c.Request().Context()
-	l, err := s.staff.Store.FindLead(ctx, id)
+	bookings, err := s.staff.Store.LeadBookings(ctx, l.ID)
 	if err != nil {
 		return err
 	}
-	bookings, err := s.staff.Store.LeadBookings(ctx, id)
+	mail, err := s.staff.Store.ListMail(ctx, leads.MailFilter{LeadID: l.ID, Limit: 200})
 	if err != nil {
 		return err
 	}
-	mail, err := s.staff.Store.ListMail(ctx, leads.MailFilter{LeadID: id, Limit: 200})
+	timeline, err := s.staff.Store.LeadTimeline(ctx, l.ID)
 	if err != nil {
 		return err
 	}
-	return s.renderStaff(c, http.StatusOK, "staff_lead", "Lead "+strconv.FormatInt(id, 10), "leads", map[string]any{
-		"Lead": l, "Bookings": bookings, "Mail": mail,
+	staff, err := s.staff.Store.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, status, "staff_lead", "Lead "+strconv.FormatInt(l.ID, 10), "leads", map[string]any{
+		"Lead": l, "Bookings": bookings, "Mail": mail, "Timeline": timeline, "Form": f, "Staff": staff,
+		"Statuses": leads.Statuses, "Notice": c.QueryParam("notice"),
 	})
 }
 

@@ -17,6 +17,7 @@ var (
 		"leads", "bookings", "erasures", "outbox", "spam", "settings",
 		"staff", "sessions", "api_tokens", "sign_in_attempts", "audit", "audit_head", "calendar_state",
 		"booking_settings", "booking_settings_state",
+		"lead_events",
 	}
 	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )

@@ -168,7 +168,7 @@ var postgresDialect = &dialect{
 	size:           postgresSize,
 	relaxed:        map[string]string{"synchronous_commit": "off"},
 	gatherLeads:    true,
-	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures`},
+	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures, lead_events`},
 	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {
 		var pe *pgconn.PgError

@@ -43,6 +43,17 @@ type Lead struct {
 	// IdemKey identifies the submission that created the lead; a second
 	// submission with the same key returns this lead instead of a new one.
 	IdemKey string
+	// Status is where the lead stands in the pipeline (StatusNew and so
+	// on), LostReason why it was lost. OwnerID is the staff account that
+	// follows it up (0: nobody); NextStepAt the day the next step is due,
+	// YYYY-MM-DD ("": none). UpdateLeadPipeline changes them.
+	Status     string
+	LostReason string
+	OwnerID    int64
+	NextStepAt string
+	// OwnerEmail is the owner's address; FindLead fills it in, lists
+	// leave it empty.
+	OwnerEmail string
 }
 
 // Normalize trims and tidies the visitor-typed fields in place: invalid
@@ -285,7 +296,13 @@ func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
 	if err != nil {
 		return fmt.Errorf("leads: insert lead: %w", err)
 	}
+	l.stored()
 	return nil
+}
+
+// stored sets what the database gives a lead it has just inserted.
+func (l *Lead) stored() {
+	l.Status, l.LostReason, l.OwnerID, l.NextStepAt = StatusNew, "", 0, ""
 }
 
 // leadInsertColumns are the columns a new lead is written with (its id
@@ -301,7 +318,8 @@ func leadInsertArgs(l *Lead) []any {
 		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)}
 }
 
-const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key`
+const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key,
+	status, lost_reason, owner_id, next_step_at`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -310,9 +328,11 @@ func scanLead(row rowScanner) (*Lead, error) {
 		l                  Lead
 		created, updated   string
 		consentAt, idemKey sql.NullString
+		owner              sql.NullInt64
+		nextStep           sql.NullString
 	)
 	if err := row.Scan(&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
-		&l.Source, &l.ConsentVersion, &consentAt, &idemKey); err != nil {
+		&l.Source, &l.ConsentVersion, &consentAt, &idemKey, &l.Status, &l.LostReason, &owner, &nextStep); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Lead not found.")
 		}
@@ -331,6 +351,8 @@ func scanLead(row rowScanner) (*Lead, error) {
 		}
 	}
 	l.IdemKey = idemKey.String
+	l.OwnerID = owner.Int64
+	l.NextStepAt = dayOf(nextStep.String)
 	return &l, nil
 }
 
@@ -348,7 +370,14 @@ func (s *Store) FindLead(ctx context.Context, id int64) (*Lead, error) {
 }
 
 func findLead(ctx context.Context, q queryer, id int64) (*Lead, error) {
-	return scanLead(q.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, id))
+	l, err := scanLead(q.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, id))
+	if err != nil || l.OwnerID == 0 {
+		return l, err
+	}
+	if err := q.QueryRowContext(ctx, `SELECT email FROM staff WHERE id = ?`, l.OwnerID).Scan(&l.OwnerEmail); err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("leads: find lead: owner: %w", err)
+	}
+	return l, nil
 }
 
 // CountLeads returns how many leads are stored.

@@ -244,6 +244,7 @@ func insertLeads(ctx context.Context, tx *sql.Tx, now time.Time, batch []*leadRe
 		if failed[req] != nil || !inserted[req.l.ID] {
 			continue
 		}
+		req.l.stored()
 		for j := range msgs[i] {
 			msgs[i][j].LeadID = req.l.ID
 			out = append(out, &msgs[i][j])
