@@ -203,6 +203,16 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			rows[i].NextAttemptAt = due
 		}
 	}
+	if c.CalDAV {
+		// The payload names the change only for people reading the
+		// outbox: the delivery writes the booking as it is then.
+		rows = append(rows, leads.OutboxMessage{
+			Kind: KindCalDAV, Recipient: m.CEO.Email, MessageID: NewMessageID(c.From.Address),
+			Payload:   fmt.Appendf(nil, `{"uid":%q,"sequence":%d,"change":%q}`, b.UID, b.Sequence, m.Change),
+			LeadID:    b.LeadID,
+			BookingID: b.ID,
+		})
+	}
 	return rows, nil
 }
 
