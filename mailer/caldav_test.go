@@ -2,8 +2,8 @@ package mailer
 
 import (
 	"context"
-	"net/mail"
 	"net/http"
+	"net/mail"
 	"strings"
 	"testing"
 	"time"
