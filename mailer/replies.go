@@ -286,8 +286,8 @@ func (r *Replies) staffNote(b *leads.Booking) (leads.OutboxMessage, error) {
 		"Please move or cancel it, or ask %s to accept it after all:\n%s\n", r.CEO.Name, leads.DisplayName(b.Name), when, r.CEO.Name, link)
 	m := &Message{
 		From: c.From, To: c.Staff, Subject: cleanHeader(fmt.Sprintf("%s declined the call on %s", r.CEO.Name, when)),
-		Text: text,
-		HTML: "<p>" + strings.ReplaceAll(html.EscapeString(strings.TrimSpace(text)), "\n\n", "</p><p>") + "</p>",
+		Text:      text,
+		HTML:      "<p>" + strings.ReplaceAll(html.EscapeString(strings.TrimSpace(text)), "\n\n", "</p><p>") + "</p>",
 		MessageID: NewMessageID(c.From.Address), Date: r.now(),
 	}
 	p, err := m.MarshalPayload()
