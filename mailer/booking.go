@@ -88,6 +88,7 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		Chair:     m.CEO,
 		Attendee:  calendar.Person{Name: leads.DisplayName(b.Name), Email: b.Email},
 		URL:       m.ManageURL,
+		RSVP:      c.RepliesRead,
 	}
 	if inv.Stamp.IsZero() {
 		inv.Stamp = c.now()
@@ -155,7 +156,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			SiteName: c.SiteName, BaseURL: c.BaseURL, Name: leads.DisplayName(b.Name), Change: m.Change, CEOName: m.CEO.Name,
 			VisitorTime: FormatSpan(b.Start, b.End, visitorZone), CEOTime: FormatSpan(b.Start, b.End, m.CEOZone),
 			UTCTime: FormatSpan(b.Start, b.End, time.UTC), VisitorZone: visitorZone.String(), CEOZone: m.CEOZone.String(),
-			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
+			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book", RepliesRead: c.RepliesRead,
 		}
 	}
 	ceoData := visitorData()

@@ -398,7 +398,7 @@ var settings = []setting{
 		return nil
 	}},
 	{env: "LEADBOOK_IMAP_POLL", def: "1m", help: "how often the mailbox is read for replies", parse: func(c *config, v string) error {
-		return durationIn(&c.IMAPPoll, v, time.Second, 24*time.Hour)
+		return durationIn(&c.IMAPPoll, v, 10*time.Second, 24*time.Hour)
 	}},
 }
 

@@ -243,6 +243,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			feeds.Run(workerCtx, 5*time.Minute)
 		}()
 	}
+	if cfg.IMAPURL != "" {
+		replies := &mailer.Replies{URL: cfg.IMAPURL, Username: cfg.IMAPUsername, Password: cfg.IMAPPassword,
+			Store: store, Composer: composer, CEO: ceo, CEOZone: cfg.Timezone, Logger: log, Now: store.Now}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			repliesLoop(workerCtx, store, instance, replies, cfg.IMAPPoll, worker.Wake, log)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -278,6 +287,36 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}
 	log.Info("stopped")
 	return err
+}
+
+// repliesLoop reads the organizer's mailbox every interval, on one
+// instance at a time: the one holding the job's turn, whose poll ends
+// before the turn does.
+func repliesLoop(ctx context.Context, store *leads.Store, holder string, r *mailer.Replies, every time.Duration, wake func(), log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ok, err := store.TakeTurn(ctx, "imap_replies", holder, every)
+		if err != nil && ctx.Err() == nil {
+			log.Error("periodic job", "job", "imap_replies", "err", err)
+		}
+		if ok {
+			pctx, cancel := context.WithTimeout(ctx, every*9/10)
+			res, err := r.Poll(pctx)
+			cancel()
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("reading replies", "err", err)
+			case res.Acted > 0:
+				wake() // cancellations and notes were queued
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // calDAV returns the CEO's CalDAV calendar, or nil when none is set.
