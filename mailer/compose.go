@@ -197,7 +197,7 @@ type emailData struct {
 	CEOZone     string `json:"ceo_zone,omitempty"`
 	ManageURL   string `json:"manage_url,omitempty"`
 	// RepliesRead: answers to the invitation are read (Composer.RepliesRead).
-	RepliesRead bool `json:"replies_read,omitempty"`
+	RepliesRead bool   `json:"replies_read,omitempty"`
 	ICSURL      string `json:"ics_url,omitempty"`
 	HoldUntil   string `json:"hold_until,omitempty"` // booking_hold: until when the time is held, in the visitor's zone
 }
