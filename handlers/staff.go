@@ -43,6 +43,7 @@ type StaffStore interface {
 	FinishErasures(ctx context.Context) (int, error)
 	ListErasures(ctx context.Context, limit int) ([]leads.Erasure, error)
 	FindPerson(ctx context.Context, email string) (*leads.PersonData, error)
+	BookingReplies(ctx context.Context, bookingID int64) ([]leads.BookingReply, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.

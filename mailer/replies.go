@@ -281,7 +281,7 @@ func (r *Replies) staffNote(b *leads.Booking) (leads.OutboxMessage, error) {
 		zone = time.UTC
 	}
 	when := FormatSpan(b.Start, b.End, zone)
-	link := fmt.Sprintf("%s/staff/bookings/%d", c.BaseURL, b.ID)
+	link := fmt.Sprintf("%s/staff/leads/%d", c.BaseURL, b.LeadID)
 	text := fmt.Sprintf("%s declined the call with %s on %s.\n\nThe call still stands: the visitor has not been told. "+
 		"Please move or cancel it, or ask %s to accept it after all:\n%s\n", r.CEO.Name, leads.DisplayName(b.Name), when, r.CEO.Name, link)
 	m := &Message{
