@@ -119,6 +119,9 @@ func (p *Process) Stop() {
 	p.cmd = nil
 }
 
+// Addr is the server's host:port.
+func (p *Process) Addr() string { return p.addr }
+
 // Output is what the server printed so far.
 func (p *Process) Output() string {
 	p.mu.Lock()
