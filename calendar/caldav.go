@@ -308,14 +308,16 @@ func ObjectSequence(data []byte) (uid string, seq int, err error) {
 	if err != nil {
 		return "", 0, fmt.Errorf("calendar: read object: %w", err)
 	}
-	for _, ev := range cal.Events() {
-		uid, _ = ev.Props.Text(ical.PropUID)
-		if p := ev.Props.Get(ical.PropSequence); p != nil {
-			if seq, err = p.Int(); err != nil {
-				return uid, 0, fmt.Errorf("calendar: read object: SEQUENCE: %w", err)
-			}
-		}
-		return uid, seq, nil
+	events := cal.Events()
+	if len(events) == 0 {
+		return "", 0, errors.New("calendar: read object: no VEVENT")
 	}
-	return "", 0, errors.New("calendar: read object: no VEVENT")
+	ev := events[0]
+	uid, _ = ev.Props.Text(ical.PropUID)
+	if p := ev.Props.Get(ical.PropSequence); p != nil {
+		if seq, err = p.Int(); err != nil {
+			return uid, 0, fmt.Errorf("calendar: read object: SEQUENCE: %w", err)
+		}
+	}
+	return uid, seq, nil
 }
