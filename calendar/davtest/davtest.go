@@ -63,7 +63,7 @@ type Process struct {
 	waited chan error
 	mu     sync.Mutex
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *lockedWriter
 }
 
 // Start runs the server and waits until its port accepts connections.
@@ -76,8 +76,8 @@ func (p *Process) Start() {
 	}
 	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Env = append(os.Environ(), p.env...)
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: out}, &lockedWriter{w: out}
+	out := &lockedWriter{w: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		p.t.Fatalf("%s: %v", p.name, err)
@@ -130,6 +130,12 @@ func (p *Process) Output() string {
 		return ""
 	}
 	return p.out.String()
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 type lockedWriter struct {
