@@ -56,8 +56,11 @@ type Invitation struct {
 	URL                            string // manage link
 	Organizer                      Person // equal to the mail From:
 	Chair                          Person // the CEO: ATTENDEE;ROLE=CHAIR;PARTSTAT=ACCEPTED
-	Attendee                       Person // the visitor: ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE
+	Attendee                       Person // the visitor: ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE or FALSE
 	Cancelled                      bool
+	// RSVP asks the visitor for a reply (RSVP=TRUE): only where replies
+	// are read (the organizer's mailbox over IMAP). False: RSVP=FALSE.
+	RSVP bool
 }
 
 // Encode returns inv as a complete iTIP calendar (VERSION, PRODID,
@@ -157,7 +160,11 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 		if err != nil {
 			return fail("attendee: %w", err)
 		}
-		attendees = append(attendees, "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE"+a)
+		rsvp := "FALSE"
+		if inv.RSVP {
+			rsvp = "TRUE"
+		}
+		attendees = append(attendees, "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP="+rsvp+a)
 	}
 	if inv.Method != "" && len(attendees) == 0 {
 		return fail("an invitation needs an attendee")

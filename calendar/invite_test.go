@@ -27,6 +27,7 @@ func sampleInvitation(t testing.TB) Invitation {
 		Organizer:   Person{"Bookings", "bookings@leadbook.example.com"},
 		Chair:       Person{"Jürgen Müller-Lüdenscheidt", "ceo@leadbook.example.com"},
 		Attendee:    Person{"Ångström, Zoë", "zoe@example.org"},
+		RSVP:        true,
 	}
 }
 
@@ -281,5 +282,20 @@ func TestInvitationCapsVisitorText(t *testing.T) {
 	}
 	if seen != 4 {
 		t.Fatalf("%d lines checked, want SUMMARY and the name, in the invitation and the feed", seen)
+	}
+}
+
+// TestInvitationNoRSVP: where replies are not read, the visitor is asked
+// for none.
+func TestInvitationNoRSVP(t *testing.T) {
+	inv := Invitation{Method: MethodRequest, UID: "u1@example.com", Stamp: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC),
+		Organizer: Person{"Firm", "hello@example.com"}, Attendee: Person{"Zoë", "zoe@example.org"}}
+	b, err := inv.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if un := string(unfold(b)); !strings.Contains(un, "PARTSTAT=NEEDS-ACTION;RSVP=FALSE;CN=Zoë:mailto:zoe@example.org\r\n") {
+		t.Fatalf("no RSVP=FALSE:\n%s", un)
 	}
 }

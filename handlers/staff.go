@@ -49,6 +49,7 @@ type StaffStore interface {
 	ListStaff(ctx context.Context) ([]leads.Staff, error)
 	UpdateLeadPipeline(ctx context.Context, leadID int64, ch leads.PipelineChange, by leads.Actor) (*leads.LeadUpdate, error)
 	LeadTimeline(ctx context.Context, leadID int64) ([]leads.LeadEvent, error)
+	BookingReplies(ctx context.Context, bookingID int64) ([]leads.BookingReply, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.

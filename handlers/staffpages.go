@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -264,8 +265,12 @@ func (s *Server) renderLead(c echo.Context, status int, l *leads.Lead, f pipelin
 	if err != nil {
 		return err
 	}
+	replies, err := s.bookingReplies(ctx, bookings)
+	if err != nil {
+		return err
+	}
 	return s.renderStaff(c, status, "staff_lead", "Lead "+strconv.FormatInt(l.ID, 10), "leads", map[string]any{
-		"Lead": l, "Bookings": bookings, "Mail": mail, "Timeline": timeline, "Form": f, "Staff": staff,
+		"Lead": l, "Bookings": bookings, "Mail": mail, "Timeline": timeline, "Form": f, "Staff": staff, "Replies": replies,
 		"Statuses": leads.Statuses, "Notice": c.QueryParam("notice"),
 	})
 }
@@ -615,3 +620,26 @@ func (d *deadlineWriter) Flush() {
 // exportWriteTimeout is how long one flushed batch of an export may take
 // to reach the client.
 const exportWriteTimeout = time.Minute
+
+// bookingReply is one answer to a booking's invitation, for the staff
+// lead page.
+type bookingReply struct {
+	Booking leads.Booking
+	leads.BookingReply
+}
+
+// bookingReplies returns the answers to the bookings' invitations read
+// from the organizer's mailbox (LEADBOOK_IMAP_URL).
+func (s *Server) bookingReplies(ctx context.Context, bookings []leads.Booking) ([]bookingReply, error) {
+	var out []bookingReply
+	for _, b := range bookings {
+		got, err := s.staff.Store.BookingReplies(ctx, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range got {
+			out = append(out, bookingReply{Booking: b, BookingReply: r})
+		}
+	}
+	return out, nil
+}

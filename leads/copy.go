@@ -18,6 +18,7 @@ var (
 		"staff", "sessions", "api_tokens", "sign_in_attempts", "audit", "audit_head", "calendar_state",
 		"booking_settings", "booking_settings_state",
 		"lead_events",
+		"caldav_events", "booking_replies", "imap_messages",
 	}
 	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )

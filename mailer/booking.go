@@ -97,6 +97,7 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		Chair:     m.CEO,
 		Attendee:  calendar.Person{Name: leads.DisplayName(b.Name), Email: b.Email},
 		URL:       m.ManageURL,
+		RSVP:      c.RepliesRead,
 	}
 	if inv.Stamp.IsZero() {
 		inv.Stamp = c.now()
@@ -165,7 +166,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			VisitorTime: FormatSpan(b.Start, b.End, visitorZone), CEOTime: FormatSpan(b.Start, b.End, m.CEOZone),
 			UTCTime: FormatSpan(b.Start, b.End, time.UTC), VisitorZone: visitorZone.String(), CEOZone: m.CEOZone.String(),
 			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
-			ByHost: m.ByHost, HostMessage: m.HostMessage, RebookURL: m.RebookURL,
+			ByHost: m.ByHost, HostMessage: m.HostMessage, RebookURL: m.RebookURL, RepliesRead: c.RepliesRead,
 		}
 	}
 	ceoData := visitorData()
@@ -212,6 +213,16 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 		if kinds[i] == KindReminder {
 			rows[i].NextAttemptAt = due
 		}
+	}
+	if c.CalDAV {
+		// The payload names the change only for people reading the
+		// outbox: the delivery writes the booking as it is then.
+		rows = append(rows, leads.OutboxMessage{
+			Kind: KindCalDAV, Recipient: m.CEO.Email, MessageID: NewMessageID(c.From.Address),
+			Payload:   fmt.Appendf(nil, `{"uid":%q,"sequence":%d,"change":%q}`, b.UID, b.Sequence, m.Change),
+			LeadID:    b.LeadID,
+			BookingID: b.ID,
+		})
 	}
 	return rows, nil
 }

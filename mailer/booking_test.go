@@ -208,3 +208,37 @@ func TestHostBookingMessagesGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestBookingMessagesReplies: invitations ask for a reply only where
+// replies are read, and say to use the manage link where they are not;
+// with CalDAV each change queues one calendar write.
+func TestBookingMessagesReplies(t *testing.T) {
+	for _, read := range []bool{false, true} {
+		c, _ := testComposer(t)
+		c.RepliesRead, c.CalDAV = read, read
+		rows, err := c.BookingMessages(bookingMail(testBooking(), ChangeCreated))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Render(rows[0].Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsvp := strings.Contains(string(unfoldICS(m.Calendar)), "RSVP=TRUE")
+		hint := strings.Contains(m.Text, "does not reach us") && strings.Contains(m.HTML, "does not reach us")
+		if rsvp != read || hint == read {
+			t.Errorf("replies read %v: RSVP=TRUE %v, manage-link hint %v", read, rsvp, hint)
+		}
+		caldav := 0
+		for _, r := range rows {
+			if r.Kind == KindCalDAV {
+				caldav++
+			}
+		}
+		if want := map[bool]int{false: 0, true: 1}[read]; caldav != want {
+			t.Errorf("caldav rows %d, want %d", caldav, want)
+		}
+	}
+}
+
+func unfoldICS(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "\r\n ", "")) }

@@ -47,6 +47,15 @@ type Composer struct {
 	SiteName string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// CalDAV, when set, makes every booking change queue a KindCalDAV row
+	// beside its mail: the write of the event into the CEO's calendar
+	// (LEADBOOK_CALDAV_URL), in the same transaction.
+	CalDAV bool
+	// RepliesRead says that replies to invitations are read (the
+	// organizer's mailbox, LEADBOOK_IMAP_URL): invitations then ask for
+	// them (RSVP=TRUE). Without it they carry RSVP=FALSE and the mail
+	// points to the manage link instead.
+	RepliesRead bool
 
 	text map[string]*texttemplate.Template
 	html map[string]*htmltemplate.Template
@@ -187,6 +196,8 @@ type emailData struct {
 	VisitorZone string `json:"visitor_zone,omitempty"`
 	CEOZone     string `json:"ceo_zone,omitempty"`
 	ManageURL   string `json:"manage_url,omitempty"`
+	// RepliesRead: answers to the invitation are read (Composer.RepliesRead).
+	RepliesRead bool   `json:"replies_read,omitempty"`
 	ICSURL      string `json:"ics_url,omitempty"`
 	HoldUntil   string `json:"hold_until,omitempty"` // booking_hold: until when the time is held, in the visitor's zone
 	// A host-side change, for booking_visitor and booking_ceo: made by

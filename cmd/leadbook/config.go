@@ -66,6 +66,16 @@ type config struct {
 	BookingConfirm        string // "" or "email"
 	BookingHold           time.Duration
 
+	// The CEO's calendar over CalDAV, and the organizer's mailbox over
+	// IMAP for replies to invitations.
+	CalDAVURL      string
+	CalDAVUsername string
+	CalDAVPassword string
+	IMAPURL        string
+	IMAPUsername   string
+	IMAPPassword   string
+	IMAPPoll       time.Duration
+
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
 	onStore func(*leads.Store)
@@ -350,6 +360,46 @@ var settings = []setting{
 		c.LogFormat = v
 		return nil
 	}},
+	{env: "LEADBOOK_CALDAV_URL", def: "", help: "the CEO's calendar collection on a CalDAV server: bookings are written there and its events are busy time; empty: none", parse: func(c *config, v string) error {
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+				return errors.New("want an http(s) URL of a calendar collection, without credentials (use LEADBOOK_CALDAV_USERNAME and _PASSWORD)")
+			}
+		}
+		c.CalDAVURL = v
+		return nil
+	}},
+	{env: "LEADBOOK_CALDAV_USERNAME", def: "", help: "CalDAV user name", parse: func(c *config, v string) error {
+		c.CalDAVUsername = v
+		return nil
+	}},
+	{env: "LEADBOOK_CALDAV_PASSWORD", def: "", help: "CalDAV password", secret: true, parse: func(c *config, v string) error {
+		c.CalDAVPassword = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_URL", def: "", help: "the organizer's mailbox (imaps://host[:port] or imap://host[:port] with STARTTLS), where replies to invitations are read; empty: invitations ask for none", parse: func(c *config, v string) error {
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "imap" && u.Scheme != "imaps") || u.Hostname() == "" || u.User != nil || u.RawQuery != "" ||
+				(u.Path != "" && u.Path != "/") {
+				return errors.New("want imaps://host[:port] or imap://host[:port], without credentials (use LEADBOOK_IMAP_USERNAME and _PASSWORD)")
+			}
+		}
+		c.IMAPURL = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_USERNAME", def: "", help: "IMAP user name", parse: func(c *config, v string) error {
+		c.IMAPUsername = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_PASSWORD", def: "", help: "IMAP password", secret: true, parse: func(c *config, v string) error {
+		c.IMAPPassword = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_POLL", def: "1m", help: "how often the mailbox is read for replies", parse: func(c *config, v string) error {
+		return durationIn(&c.IMAPPoll, v, 10*time.Second, 24*time.Hour)
+	}},
 }
 
 func intIn(dst *int, v string, lo, hi int) error {
@@ -450,6 +500,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	}
 	if c.SMTPPassword != "" && c.SMTPUsername == "" {
 		return nil, nil, &configError{"LEADBOOK_SMTP_USERNAME", errors.New("must be set when a password is")}
+	}
+	if c.CalDAVPassword != "" && c.CalDAVUsername == "" {
+		return nil, nil, &configError{"LEADBOOK_CALDAV_USERNAME", errors.New("must be set when a password is")}
+	}
+	if c.IMAPURL != "" && (c.IMAPUsername == "" || c.IMAPPassword == "") {
+		return nil, nil, &configError{"LEADBOOK_IMAP_USERNAME", errors.New("and LEADBOOK_IMAP_PASSWORD must be set with LEADBOOK_IMAP_URL")}
 	}
 	if c.MailRetryMax < c.MailRetryBase {
 		return nil, nil, &configError{"LEADBOOK_MAIL_RETRY_MAX", errors.New("must not be less than LEADBOOK_MAIL_RETRY_BASE")}

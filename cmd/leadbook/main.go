@@ -150,15 +150,22 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	composer.Now = store.Now
+	composer.CalDAV, composer.RepliesRead = cfg.CalDAVURL != "", cfg.IMAPURL != ""
 	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
 		MaxStale: cfg.BusyMaxStale,
 		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
 		Floating: cfg.Timezone,
 	})
+	ceo := calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail}
+	deliverers := map[string]mailer.Deliverer{}
+	if cal := cfg.calDAV(); cal != nil {
+		feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
+		deliverers[mailer.KindCalDAV] = &mailer.CalDAV{Calendar: cal, Store: store, Composer: composer, CEO: ceo}
+	}
 	m := newMetrics(metricsSource{store: store, feeds: feeds, now: store.Now})
 	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now,
 		BaseDelay: cfg.MailRetryBase, MaxDelay: cfg.MailRetryMax, Lease: cfg.MailLease, Result: m.workerResult,
-		Render: composer.Render}
+		Render: composer.Render, Deliverers: deliverers}
 	if cfg.onStore != nil {
 		cfg.onStore(store)
 	}
@@ -216,13 +223,22 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			log.Error("outbox worker stopped", "err", err)
 		}
 	}()
-	if len(cfg.BusyICS) > 0 {
+	if len(cfg.BusyICS) > 0 || cfg.CalDAVURL != "" {
 		// The first fetch runs in the background: until it succeeds, the
 		// feeds report everything busy, so no slot can clash.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			feeds.Run(workerCtx, 5*time.Minute)
+		}()
+	}
+	if cfg.IMAPURL != "" {
+		replies := &mailer.Replies{URL: cfg.IMAPURL, Username: cfg.IMAPUsername, Password: cfg.IMAPPassword,
+			Store: store, Composer: composer, CEO: ceo, CEOZone: cfg.Timezone, Logger: log, Now: store.Now}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			repliesLoop(workerCtx, store, instance, replies, cfg.IMAPPoll, worker.Wake, log)
 		}()
 	}
 	wg.Add(1)
@@ -261,6 +277,48 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	log.Info("stopped")
 	return err
 }
+
+// repliesLoop reads the organizer's mailbox every interval, on one
+// instance at a time: the one holding the job's turn, whose poll ends
+// before the turn does.
+func repliesLoop(ctx context.Context, store *leads.Store, holder string, r *mailer.Replies, every time.Duration, wake func(), log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ok, err := store.TakeTurn(ctx, "imap_replies", holder, every)
+		if err != nil && ctx.Err() == nil {
+			log.Error("periodic job", "job", "imap_replies", "err", err)
+		}
+		if ok {
+			pctx, cancel := context.WithTimeout(ctx, every*9/10)
+			res, err := r.Poll(pctx)
+			cancel()
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("reading replies", "err", err)
+			case res.Acted > 0:
+				wake() // cancellations and notes were queued
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// calDAV returns the CEO's CalDAV calendar, or nil when none is set.
+func (c *config) calDAV() *calendar.CalDAV {
+	if c.CalDAVURL == "" {
+		return nil
+	}
+	return &calendar.CalDAV{URL: c.CalDAVURL, Username: c.CalDAVUsername, Password: c.CalDAVPassword,
+		Client: &http.Client{Timeout: 30 * time.Second}, Skip: handlers.OwnUID(c.BaseURL)}
+}
+
+// calDAVSourceName is how the busy sources' status shows the calendar.
+func calDAVSourceName(c *config) string { return "caldav " + calendar.RedactURL(c.CalDAVURL) }
 
 // instanceName names this process among the instances on one database:
 // the host, the process id and a random part (a restarted container may

@@ -161,6 +161,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_BOOKINGS_PER_ADDRESS_DAY": "many"}, nil, "LEADBOOK_BOOKINGS_PER_ADDRESS_DAY"},
 		{map[string]string{"LEADBOOK_BOOKING_CONFIRM": "sms"}, nil, "LEADBOOK_BOOKING_CONFIRM"},
 		{map[string]string{"LEADBOOK_BOOKING_HOLD": "10s"}, nil, "LEADBOOK_BOOKING_HOLD"},
+		{map[string]string{"LEADBOOK_CALDAV_URL": "ftp://dav.example.com/cal/"}, nil, "LEADBOOK_CALDAV_URL"},
+		{map[string]string{"LEADBOOK_CALDAV_URL": "https://ceo:pw@dav.example.com/cal/"}, nil, "LEADBOOK_CALDAV_URL"},
+		{map[string]string{"LEADBOOK_CALDAV_PASSWORD": "pw"}, nil, "LEADBOOK_CALDAV_USERNAME"},
+		{map[string]string{"LEADBOOK_IMAP_URL": "pop3://mail.example.com"}, nil, "LEADBOOK_IMAP_URL"},
+		{map[string]string{"LEADBOOK_IMAP_URL": "imaps://mail.example.com"}, nil, "LEADBOOK_IMAP_USERNAME"},
+		{map[string]string{"LEADBOOK_IMAP_POLL": "1s"}, nil, "LEADBOOK_IMAP_POLL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
