@@ -16,6 +16,7 @@ var (
 	copyTables = []string{
 		"leads", "bookings", "erasures", "outbox", "spam", "settings",
 		"staff", "sessions", "api_tokens", "sign_in_attempts", "audit", "audit_head", "calendar_state",
+		"webhook_endpoints",
 	}
 	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )

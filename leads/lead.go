@@ -239,6 +239,9 @@ func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (creat
 		} else if err != nil {
 			return err
 		}
+		if err := leadEvent(ctx, tx, now, EventLeadCreated, l); err != nil {
+			return err
+		}
 		var msgs []OutboxMessage
 		if compose != nil {
 			var err error
