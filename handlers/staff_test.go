@@ -110,6 +110,8 @@ var staffRoutes = []staffRoute{
 	{"GET", "/staff/privacy"}, {"GET", "/staff/privacy/export?email=ada%40example.com"}, {"GET", "/staff/audit"},
 	{"POST", "/staff/logout"}, {"POST", "/staff/outbox/1/retry"}, {"POST", "/staff/spam/1/release"},
 	{"POST", "/staff/privacy/erase"},
+	{"GET", "/staff/webhooks"}, {"POST", "/staff/webhooks"}, {"POST", "/staff/webhooks/1/test"}, {"POST", "/staff/webhooks/1/disable"},
+	{"POST", "/staff/webhooks/1/remove"}, {"POST", "/staff/webhooks/deliveries/1/retry"},
 }
 
 func TestStaffRoutesRefuseStrangers(t *testing.T) {

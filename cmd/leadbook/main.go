@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runStaff(ctx, cfg, rest, stdin, stdout)
 	case "token":
 		return runToken(ctx, cfg, rest, stdout)
+	case "webhook":
+		return runWebhook(ctx, cfg, rest, stdout)
 	case "export":
 		return runExport(ctx, cfg, rest, stdout)
 	case "audit":
@@ -156,7 +158,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	m := newMetrics(metricsSource{store: store, feeds: feeds, now: store.Now})
 	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now,
 		BaseDelay: cfg.MailRetryBase, MaxDelay: cfg.MailRetryMax, Lease: cfg.MailLease, Result: m.workerResult,
-		Render: composer.Render}
+		Render: composer.Render,
+		Deliverers: map[string]mailer.Deliverer{
+			leads.KindWebhook: &mailer.WebhookDeliverer{Store: store, AllowPrivate: cfg.WebhookAllowPrivate},
+		}}
 	if cfg.onStore != nil {
 		cfg.onStore(store)
 	}
@@ -192,7 +197,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			ConfirmByEmail:        cfg.BookingConfirm == "email",
 			Hold:                  cfg.BookingHold,
 		},
-		Staff: &handlers.Staff{Store: store, Feeds: feeds},
+		Staff: &handlers.Staff{Store: store, Feeds: feeds, API: store, Webhooks: store, AllowPrivateWebhooks: cfg.WebhookAllowPrivate},
 		Hits:  hits,
 	})
 	if err != nil {

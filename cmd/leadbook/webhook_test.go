@@ -1,0 +1,57 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWebhookCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "l.db")
+	// Loopback is refused unless allowed.
+	if _, err := cli(t, db, "", "webhook", "add", "http://127.0.0.1:8080/in", "--events", "lead.created"); err == nil ||
+		!strings.Contains(err.Error(), "LEADBOOK_WEBHOOK_ALLOW_PRIVATE") {
+		t.Fatalf("loopback target: %v", err)
+	}
+	if _, err := cli(t, db, "", "webhook", "add", "https://93.184.215.14/in", "--events", "lead.nope"); err == nil {
+		t.Fatal("an unknown event was accepted")
+	}
+	if _, err := cli(t, db, "", "webhook", "add", "https://93.184.215.14/in"); err == nil || !strings.Contains(err.Error(), "--events") {
+		t.Fatalf("no events: %v", err)
+	}
+	out, err := cli(t, db, "", "webhook", "add", "https://93.184.215.14/in", "--events", "booking.created, lead.created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, _ := strings.Cut(out, "\n")
+	if !strings.HasPrefix(secret, "whsec_") || !strings.Contains(out, "# webhook 1 https://93.184.215.14/in (booking.created,lead.created)") {
+		t.Fatalf("add: %q", out)
+	}
+	list, err := cli(t, db, "", "webhook", "list")
+	if err != nil || !strings.Contains(list, "https://93.184.215.14/in") || !strings.Contains(list, "enabled") ||
+		strings.Contains(list, strings.TrimPrefix(secret, "whsec_")) {
+		t.Fatalf("list: %q %v", list, err)
+	}
+	if out, err := cli(t, db, "", "webhook", "remove", "1"); err != nil || !strings.Contains(out, "removed webhook 1") {
+		t.Fatalf("remove: %q %v", out, err)
+	}
+	if _, err := cli(t, db, "", "webhook", "remove", "1"); err == nil {
+		t.Fatal("second remove succeeded")
+	}
+}
+
+func TestTokenCreateScope(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "l.db")
+	if out, err := cli(t, db, "", "token", "create", "w", "--scope", "write"); err != nil || !strings.Contains(out, "(scope write)") {
+		t.Fatalf("write token: %q %v", out, err)
+	}
+	if out, err := cli(t, db, "", "token", "create", "r"); err != nil || !strings.Contains(out, "(scope read)") {
+		t.Fatalf("read token: %q %v", out, err)
+	}
+	if _, err := cli(t, db, "", "token", "create", "x", "--scope", "admin"); err == nil {
+		t.Fatal("scope admin accepted")
+	}
+	if out, err := cli(t, db, "", "token", "list"); err != nil || !strings.Contains(out, "SCOPE") || !strings.Contains(out, "write") {
+		t.Fatalf("list: %q %v", out, err)
+	}
+}
