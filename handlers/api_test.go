@@ -24,6 +24,7 @@ import (
 // apiChecker validates requests' answers against handlers.OpenAPI.
 type apiChecker struct {
 	t      *testing.T
+	doc    *openapi3.T
 	router routers.Router
 }
 
@@ -41,7 +42,7 @@ func newAPIChecker(t *testing.T) *apiChecker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apiChecker{t: t, router: r}
+	return &apiChecker{t: t, doc: doc, router: r}
 }
 
 // check fails the test unless the answer is one the document describes
@@ -60,6 +61,25 @@ func (ac *apiChecker) check(req *http.Request, rec *httptest.ResponseRecorder) {
 	in.SetBodyBytes(rec.Body.Bytes())
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		ac.t.Fatalf("%s %s answered %d %s, not as documented: %v", req.Method, req.URL, rec.Code, rec.Body, err)
+	}
+}
+
+// checkWebhook fails the test unless body is what the document's
+// webhooks section says the event's request body is.
+func (ac *apiChecker) checkWebhook(body []byte) {
+	ac.t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		ac.t.Fatal(err)
+	}
+	event, _ := v["type"].(string)
+	item, ok := ac.doc.Webhooks[event]
+	if !ok {
+		ac.t.Fatalf("webhook %q is not in the document", event)
+	}
+	schema := item.Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	if err := schema.VisitJSON(v); err != nil {
+		ac.t.Fatalf("webhook body %s is not as documented: %v", body, err)
 	}
 }
 
@@ -82,6 +102,9 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	ctx := context.Background()
 	token, _, err := a.store.CreateToken(ctx, "script", leads.ActorCLI)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.store.AddWebhook(ctx, "https://hooks.example.com/", leads.WebhookEvents, leads.ActorCLI); err != nil {
 		t.Fatal(err)
 	}
 	var ids []int64
@@ -167,6 +190,17 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 		if rec := a.apiGet(ac, path, leads.TokenPrefix+"wrong"); rec.Code != http.StatusUnauthorized {
 			t.Errorf("%s with a wrong token: %d", path, rec.Code)
 		}
+	}
+	// Cancel the booking too; then every webhook body queued is checked.
+	if _, err := a.store.CancelBooking(ctx, "h1", nil); err != nil {
+		t.Fatal(err)
+	}
+	hooks, err := a.store.WebhookDeliveries(ctx, 1, 100)
+	if err != nil || len(hooks) != 8 {
+		t.Fatalf("%d webhook deliveries, want 8 (6 leads, a booking, its cancellation): %v", len(hooks), err)
+	}
+	for _, m := range hooks {
+		ac.checkWebhook(m.Payload)
 	}
 	rec = a.apiGet(ac, "/api/v1/openapi.json", "")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"openapi": "3.1.0"`) {
