@@ -272,7 +272,7 @@ func TestStaffWebhooksPage(t *testing.T) {
 	if eps, _ := a.store.ListWebhooks(ctx); len(eps) != 0 {
 		t.Fatalf("a refused endpoint was stored: %+v", eps)
 	}
-	rec = a.staffPost("/staff/webhooks", url.Values{"url": {"https://93.184.215.14/hook"}, "events": {"booking.created", "lead.created"}}, c)
+	rec = a.staffPost("/staff/webhooks", url.Values{"url": {"https://203.0.113.10/hook"}, "events": {"booking.created", "lead.created"}}, c)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("add: %d %s", rec.Code, rec.Body)
 	}
@@ -298,7 +298,7 @@ func TestStaffWebhooksPage(t *testing.T) {
 	if body := html.UnescapeString(page.Body.String()); page.Code != 200 || strings.Contains(body, strings.TrimPrefix(secret, "whsec_")[:20]) {
 		t.Fatalf("the list shows the secret again (or failed: %d)", page.Code)
 	}
-	if !strings.Contains(page.Body.String(), "webhook.test") || !strings.Contains(page.Body.String(), "93.184.215.14") {
+	if !strings.Contains(page.Body.String(), "webhook.test") || !strings.Contains(page.Body.String(), "203.0.113.10") {
 		t.Fatalf("the list does not show the endpoint and its test delivery: %s", page.Body)
 	}
 	if rec := a.staffPost(fmt.Sprintf("/staff/webhooks/%d/disable", eps[0].ID), nil, c); rec.Code != http.StatusSeeOther {

@@ -296,7 +296,7 @@ func TestWebhookPrivateAddressGuard(t *testing.T) {
 			t.Errorf("CheckWebhookTarget(%q, allowed) = %v", u, err)
 		}
 	}
-	if err := CheckWebhookTarget(ctx, "https://93.184.215.14/hook", false); err != nil {
+	if err := CheckWebhookTarget(ctx, "https://203.0.113.10/hook", false); err != nil {
 		t.Errorf("a public address: %v", err)
 	}
 

@@ -22,22 +22,22 @@ func TestWebhookCommands(t *testing.T) {
 		!strings.Contains(err.Error(), "LEADBOOK_WEBHOOK_ALLOW_PRIVATE") {
 		t.Fatalf("loopback target: %v", err)
 	}
-	if _, err := cli(t, db, "", "webhook", "add", "https://93.184.215.14/in", "--events", "lead.nope"); err == nil {
+	if _, err := cli(t, db, "", "webhook", "add", "https://203.0.113.10/in", "--events", "lead.nope"); err == nil {
 		t.Fatal("an unknown event was accepted")
 	}
-	if _, err := cli(t, db, "", "webhook", "add", "https://93.184.215.14/in"); err == nil || !strings.Contains(err.Error(), "--events") {
+	if _, err := cli(t, db, "", "webhook", "add", "https://203.0.113.10/in"); err == nil || !strings.Contains(err.Error(), "--events") {
 		t.Fatalf("no events: %v", err)
 	}
-	out, err := cli(t, db, "", "webhook", "add", "https://93.184.215.14/in", "--events", "booking.created, lead.created")
+	out, err := cli(t, db, "", "webhook", "add", "https://203.0.113.10/in", "--events", "booking.created, lead.created")
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret, _, _ := strings.Cut(out, "\n")
-	if !strings.HasPrefix(secret, "whsec_") || !strings.Contains(out, "# webhook 1 https://93.184.215.14/in (booking.created,lead.created)") {
+	if !strings.HasPrefix(secret, "whsec_") || !strings.Contains(out, "# webhook 1 https://203.0.113.10/in (booking.created,lead.created)") {
 		t.Fatalf("add: %q", out)
 	}
 	list, err := cli(t, db, "", "webhook", "list")
-	if err != nil || !strings.Contains(list, "https://93.184.215.14/in") || !strings.Contains(list, "enabled") ||
+	if err != nil || !strings.Contains(list, "https://203.0.113.10/in") || !strings.Contains(list, "enabled") ||
 		strings.Contains(list, strings.TrimPrefix(secret, "whsec_")) {
 		t.Fatalf("list: %q %v", list, err)
 	}
