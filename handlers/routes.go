@@ -40,4 +40,6 @@ func (s *Server) routes(e *echo.Echo) {
 		post.POST("/bookings/:token/reschedule", s.handleBookingReschedule)
 	}
 	s.staffRoutes(e)
+	s.apiRoutes(e)
+	s.webhookRoutes(e)
 }

@@ -125,7 +125,7 @@ func newApp(t testing.TB, o options) *app {
 	if o.baseURL == "" {
 		o.baseURL = "https://consult.example"
 	}
-	staff := &handlers.Staff{Store: store, Accounts: store, Feeds: busy}
+	staff := &handlers.Staff{Store: store, Accounts: store, Feeds: busy, API: store, Webhooks: store}
 	if o.staff != nil {
 		o.staff(staff)
 	}

@@ -68,6 +68,13 @@ type Staff struct {
 	Accounts AccountStore
 	// Session bounds sessions; 2h idle and 12h absolute when zero.
 	Session leads.SessionPolicy
+	// API, when set, serves /api/v1/.
+	API APIStore
+	// Webhooks, when set, serves /staff/webhooks.
+	Webhooks WebhookAdmin
+	// AllowPrivateWebhooks lets endpoints on loopback and private
+	// addresses be added (LEADBOOK_WEBHOOK_ALLOW_PRIVATE).
+	AllowPrivateWebhooks bool
 }
 
 // staffAuth is what a request is signed in as.
@@ -131,7 +138,7 @@ func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return err
 			}
-			if err := tokenMayUse(c); err != nil {
+			if err := tokenMayUse(c, t.Scope); err != nil {
 				return err
 			}
 			c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "token", ID: t.ID}})

@@ -111,6 +111,8 @@ var staffRoutes = []staffRoute{
 	{"POST", "/staff/logout"}, {"POST", "/staff/outbox/1/retry"}, {"POST", "/staff/spam/1/release"},
 	{"POST", "/staff/privacy/erase"},
 	{"POST", "/staff/leads/1/pipeline"}, {"POST", "/staff/leads/1/notes"},
+	{"GET", "/staff/webhooks"}, {"POST", "/staff/webhooks"}, {"POST", "/staff/webhooks/1/test"}, {"POST", "/staff/webhooks/1/disable"},
+	{"POST", "/staff/webhooks/1/remove"}, {"POST", "/staff/webhooks/deliveries/1/retry"},
 }
 
 func TestStaffRoutesRefuseStrangers(t *testing.T) {

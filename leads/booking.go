@@ -470,6 +470,12 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 	if err := queueBookingMail(ctx, tx, now, b, &l, compose); err != nil {
 		return nil, err
 	}
+	if !b.Held() {
+		// A hold is a booking once confirmed (ConfirmBooking).
+		if err := bookingEvent(ctx, tx, now, EventBookingCreated, b, &l); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -545,6 +551,9 @@ func (s *Store) ConfirmBooking(ctx context.Context, hash string, compose Booking
 		if err != nil {
 			return err
 		}
+		if err := bookingEvent(ctx, tx, now, EventBookingCreated, b, l); err != nil {
+			return err
+		}
 		return queueBookingMail(ctx, tx, now, b, l, compose)
 	})
 	if err != nil {
@@ -581,7 +590,10 @@ func upsertLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time) error {
 	if existing == nil {
 		l.CreatedAt, l.UpdatedAt, l.ConsentAt = now, now, now
 		l.IdemKey = ""
-		return insertLead(ctx, tx, l)
+		if err := insertLead(ctx, tx, l); err != nil {
+			return err
+		}
+		return leadEvent(ctx, tx, now, EventLeadCreated, l)
 	}
 	if l.Company == "" {
 		l.Company = existing.Company
@@ -597,7 +609,7 @@ func upsertLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time) error {
 	if l.Message == "" {
 		l.Message = existing.Message
 	}
-	return nil
+	return leadEvent(ctx, tx, now, EventLeadUpdated, l)
 }
 
 // FindBookingByToken returns the booking whose manage token hashes to hash.
@@ -653,6 +665,9 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		changed = true
 		if held {
 			return nil
+		}
+		if err := bookingEvent(ctx, tx, now, EventBookingCancelled, b, l); err != nil {
+			return err
 		}
 		return queueBookingMail(ctx, tx, now, b, l, compose)
 	})
@@ -754,6 +769,9 @@ func moveBooking(ctx context.Context, tx *sql.Tx, now time.Time, b *Booking, r R
 	}
 	l, err := findLead(ctx, tx, b.LeadID)
 	if err != nil {
+		return err
+	}
+	if err := bookingEvent(ctx, tx, now, EventBookingRescheduled, b, l); err != nil {
 		return err
 	}
 	return queueBookingMail(ctx, tx, now, b, l, compose)

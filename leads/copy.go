@@ -19,6 +19,7 @@ var (
 		"booking_settings", "booking_settings_state",
 		"lead_events",
 		"caldav_events", "booking_replies", "imap_messages",
+		"webhook_endpoints",
 	}
 	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )

@@ -84,6 +84,9 @@ func (s *Store) HostCancelBooking(ctx context.Context, hc HostCancel, compose Bo
 		if err != nil {
 			return err
 		}
+		if err := bookingEvent(ctx, tx, now, EventBookingCancelled, b, l); err != nil {
+			return err
+		}
 		return queueBookingMail(ctx, tx, now, b, l, compose)
 	})
 	if err != nil {

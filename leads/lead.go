@@ -265,6 +265,9 @@ func (s *Store) insertLeadTx(ctx context.Context, tx *sql.Tx, l *Lead, compose C
 	} else if err != nil {
 		return false, err
 	}
+	if err := leadEvent(ctx, tx, now, EventLeadCreated, l); err != nil {
+		return false, err
+	}
 	var msgs []OutboxMessage
 	if compose != nil {
 		if msgs, err = compose(l); err != nil {

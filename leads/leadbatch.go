@@ -239,12 +239,19 @@ func insertLeads(ctx context.Context, tx *sql.Tx, now time.Time, batch []*leadRe
 		return nil, nil, fmt.Errorf("leads: create leads: %w", err)
 	}
 
+	hooks, err := webhookTargets(ctx, tx, EventLeadCreated)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []*OutboxMessage
 	for i, req := range batch {
 		if failed[req] != nil || !inserted[req.l.ID] {
 			continue
 		}
 		req.l.stored()
+		if err := enqueueWebhooksTo(ctx, tx, now, hooks, EventLeadCreated, webhookLead(req.l), req.l.ID, 0); err != nil {
+			return nil, nil, err
+		}
 		for j := range msgs[i] {
 			msgs[i][j].LeadID = req.l.ID
 			out = append(out, &msgs[i][j])

@@ -262,8 +262,10 @@ func (s *Store) UpdateLeadPipeline(ctx context.Context, leadID int64, ch Pipelin
 		if err := appendAudit(ctx, tx, now, by, AuditLeadUpdate, "lead:"+strconv.FormatInt(leadID, 10), string(d)); err != nil {
 			return err
 		}
-		up.Lead, err = findLead(ctx, tx, leadID)
-		return err
+		if up.Lead, err = findLead(ctx, tx, leadID); err != nil {
+			return err
+		}
+		return leadEvent(ctx, tx, now, EventLeadUpdated, up.Lead)
 	})
 	if err != nil {
 		return nil, err

@@ -527,6 +527,9 @@ func (s *Store) ReleaseSpam(ctx context.Context, id int64, l *Lead, compose Comp
 		} else if err != nil {
 			return err
 		}
+		if err := leadEvent(ctx, tx, now, EventLeadCreated, l); err != nil {
+			return err
+		}
 		if compose != nil {
 			msgs, err := compose(l)
 			if err != nil {

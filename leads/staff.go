@@ -406,14 +406,30 @@ type APIToken struct {
 	CreatedBy  string
 	LastUsedAt time.Time
 	RevokedAt  time.Time
+	// Scope is ScopeRead or ScopeWrite.
+	Scope string
 }
+
+// API token scopes: read lists and reads; write also changes leads.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
 
 // TokenPrefix starts every API token, so a leaked one is recognisable.
 const TokenPrefix = "lb_"
 
-// CreateToken makes an API token with a name unique among live tokens and
-// returns it; this is the only time it is shown.
+// CreateToken makes a read API token with a name unique among live tokens
+// and returns it; this is the only time it is shown.
 func (s *Store) CreateToken(ctx context.Context, name string, by Actor) (string, *APIToken, error) {
+	return s.CreateScopedToken(ctx, name, ScopeRead, by)
+}
+
+// CreateScopedToken is CreateToken for a token of the given scope.
+func (s *Store) CreateScopedToken(ctx context.Context, name, scope string, by Actor) (string, *APIToken, error) {
+	if scope != ScopeRead && scope != ScopeWrite {
+		return "", nil, Errorf(EINVALID, "A token's scope is read or write.")
+	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 || strings.ContainsAny(name, "\r\n\t") {
 		return "", nil, Errorf(EINVALID, "A token needs a name of one line, up to 100 characters.")
@@ -425,12 +441,12 @@ func (s *Store) CreateToken(ctx context.Context, name string, by Actor) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	t := &APIToken{Name: name, CreatedBy: by.String()}
+	t := &APIToken{Name: name, CreatedBy: by.String(), Scope: scope}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		t.CreatedAt = now
-		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?) RETURNING id`,
-			name, hash, formatTime(now), t.CreatedBy).Scan(&t.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by, scope) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			name, hash, formatTime(now), t.CreatedBy, scope).Scan(&t.ID)
 		if err != nil {
 			if isUnique(err) {
 				return Errorf(ECONFLICT, "A live token is already named %q.", name)
@@ -451,7 +467,7 @@ func scanToken(row rowScanner) (*APIToken, error) {
 		created       string
 		used, revoked sql.NullString
 	)
-	if err := row.Scan(&t.ID, &t.Name, &created, &t.CreatedBy, &used, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &created, &t.CreatedBy, &used, &revoked, &t.Scope); err != nil {
 		if isNoRows(err) {
 			return nil, ErrBadCredentials
 		}
@@ -474,7 +490,7 @@ func scanToken(row rowScanner) (*APIToken, error) {
 	return &t, nil
 }
 
-const tokenColumns = `id, name, created_at, created_by, last_used_at, revoked_at`
+const tokenColumns = `id, name, created_at, created_by, last_used_at, revoked_at, scope`
 
 // ListTokens returns every token, live and revoked, newest first.
 func (s *Store) ListTokens(ctx context.Context) ([]APIToken, error) {

@@ -75,6 +75,9 @@ type config struct {
 	IMAPUsername   string
 	IMAPPassword   string
 	IMAPPoll       time.Duration
+	// WebhookAllowPrivate lets webhook endpoints be on loopback and
+	// private addresses.
+	WebhookAllowPrivate bool
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -400,6 +403,14 @@ var settings = []setting{
 	{env: "LEADBOOK_IMAP_POLL", def: "1m", help: "how often the mailbox is read for replies", parse: func(c *config, v string) error {
 		return durationIn(&c.IMAPPoll, v, 10*time.Second, 24*time.Hour)
 	}},
+	{env: "LEADBOOK_WEBHOOK_ALLOW_PRIVATE", def: "false", help: "true: webhook endpoints may be on loopback, private and link-local addresses (refused otherwise, when added and when connecting)", parse: func(c *config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		c.WebhookAllowPrivate = b
+		return nil
+	}},
 }
 
 func intIn(dst *int, v string, lo, hi int) error {
@@ -567,7 +578,8 @@ Usage:
                                         set a new password; ends the account's sessions
   leadbook [flags] staff list           list staff accounts
   leadbook [flags] staff remove EMAIL   delete an account and its sessions
-  leadbook [flags] token create NAME    make an API token for scripts; prints it once
+  leadbook [flags] token create NAME [--scope read|write]
+                                        make an API token for scripts (read by default); prints it once
   leadbook [flags] token list           list API tokens (never the tokens themselves)
   leadbook [flags] token revoke NAME|ID revoke an API token
   leadbook [flags] booking list [upcoming|past|cancelled]
@@ -581,6 +593,11 @@ Usage:
                                         an updated invitation
   leadbook [flags] booking mark ID completed|no_show
                                         record what became of a call after it
+  leadbook [flags] webhook add URL --events a,b
+                                        post signed events (lead.created, lead.updated, booking.created,
+                                        booking.rescheduled, booking.cancelled) to URL; prints its secret once
+  leadbook [flags] webhook list         list webhook endpoints (never their secrets)
+  leadbook [flags] webhook remove ID    delete an endpoint and its deliveries
   leadbook [flags] export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--bom]
                                         write leads as CSV to stdout (to is included)
   leadbook [flags] audit verify         check the audit log's hash chain

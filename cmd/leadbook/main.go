@@ -77,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runToken(ctx, cfg, rest, stdout)
 	case "booking":
 		return runBooking(ctx, cfg, rest, stdout)
+	case "webhook":
+		return runWebhook(ctx, cfg, rest, stdout)
 	case "export":
 		return runExport(ctx, cfg, rest, stdout)
 	case "audit":
@@ -158,6 +160,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	})
 	ceo := calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail}
 	deliverers := map[string]mailer.Deliverer{}
+	deliverers[leads.KindWebhook] = &mailer.WebhookDeliverer{Store: store, AllowPrivate: cfg.WebhookAllowPrivate}
 	if cal := cfg.calDAV(); cal != nil {
 		feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
 		deliverers[mailer.KindCalDAV] = &mailer.CalDAV{Calendar: cal, Store: store, Composer: composer, CEO: ceo}
@@ -166,6 +169,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now,
 		BaseDelay: cfg.MailRetryBase, MaxDelay: cfg.MailRetryMax, Lease: cfg.MailLease, Result: m.workerResult,
 		Render: composer.Render, Deliverers: deliverers}
+
 	if cfg.onStore != nil {
 		cfg.onStore(store)
 	}
@@ -188,7 +192,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
 		Observe: m.observe, Count: m.count, Metrics: m.handler(),
 		Booking: bookingSettings(cfg, store, feeds, composer),
-		Staff:   &handlers.Staff{Store: store, Accounts: store, Feeds: feeds},
+		Staff:   &handlers.Staff{Store: store, Accounts: store, Feeds: feeds, API: store, Webhooks: store, AllowPrivateWebhooks: cfg.WebhookAllowPrivate},
 		Hits:    hits,
 	})
 	if err != nil {

@@ -158,6 +158,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_HASH_CONCURRENCY": "0"}, nil, "LEADBOOK_HASH_CONCURRENCY"},
 		{map[string]string{"LEADBOOK_FORM_MAX_AGE": "0"}, nil, "LEADBOOK_FORM_MAX_AGE"},
 		{map[string]string{"LEADBOOK_MAX_UPCOMING_PER_EMAIL": "-1"}, nil, "LEADBOOK_MAX_UPCOMING_PER_EMAIL"},
+		{map[string]string{"LEADBOOK_WEBHOOK_ALLOW_PRIVATE": "yes please"}, nil, "LEADBOOK_WEBHOOK_ALLOW_PRIVATE"},
 		{map[string]string{"LEADBOOK_BOOKINGS_PER_ADDRESS_DAY": "many"}, nil, "LEADBOOK_BOOKINGS_PER_ADDRESS_DAY"},
 		{map[string]string{"LEADBOOK_BOOKING_CONFIRM": "sms"}, nil, "LEADBOOK_BOOKING_CONFIRM"},
 		{map[string]string{"LEADBOOK_BOOKING_HOLD": "10s"}, nil, "LEADBOOK_BOOKING_HOLD"},

@@ -170,17 +170,23 @@ func runToken(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	defer store.Close()
 	switch sub {
 	case "create":
-		if len(rest) != 1 {
-			return errors.New("token create: want one NAME")
+		fs := subFlags("token create")
+		scope := fs.String("scope", leads.ScopeRead, "read (lists and reads) or write (also changes leads)")
+		rest, err := parseInterleaved(fs, rest)
+		if err != nil {
+			return err
 		}
-		tok, t, err := store.CreateToken(ctx, rest[0], leads.ActorCLI)
+		if len(rest) != 1 {
+			return errors.New("token create: want one NAME [--scope read|write]")
+		}
+		tok, t, err := store.CreateScopedToken(ctx, rest[0], *scope, leads.ActorCLI)
 		if err != nil {
 			return err
 		}
 		// The token goes to stdout alone, for scripts; the note to
 		// humans goes on its own line after it.
 		fmt.Fprintln(stdout, tok)
-		fmt.Fprintf(stdout, "# token %d %q: shown once, only its hash is stored. Use it as: Authorization: Bearer TOKEN\n", t.ID, t.Name)
+		fmt.Fprintf(stdout, "# token %d %q (scope %s): shown once, only its hash is stored. Use it as: Authorization: Bearer TOKEN\n", t.ID, t.Name, t.Scope)
 		return nil
 	case "list":
 		list, err := store.ListTokens(ctx)
@@ -188,7 +194,7 @@ func runToken(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED\tSTATE")
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tLAST USED\tSTATE")
 		for _, t := range list {
 			used, state := "never", "live"
 			if !t.LastUsedAt.IsZero() {
@@ -197,7 +203,7 @@ func runToken(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 			if !t.RevokedAt.IsZero() {
 				state = "revoked " + t.RevokedAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), used, state)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, t.CreatedAt.Format(time.RFC3339), used, state)
 		}
 		return tw.Flush()
 	case "revoke":

@@ -1,0 +1,236 @@
+package handlers
+
+import (
+	"context"
+	_ "embed"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"leadbook/leads"
+)
+
+// OpenAPI is the OpenAPI 3.1 document of /api/v1/, served at
+// /api/v1/openapi.json. Tests validate every API answer against it.
+//
+//go:embed openapi/openapi.json
+var OpenAPI []byte
+
+// APIStore is what the JSON API needs from the system of record.
+type APIStore interface {
+	LeadsChanged(ctx context.Context, f leads.ChangeFilter) ([]leads.Lead, bool, error)
+	BookingsChanged(ctx context.Context, f leads.ChangeFilter) ([]leads.Booking, bool, error)
+	FindLead(ctx context.Context, id int64) (*leads.Lead, error)
+	FindBooking(ctx context.Context, id int64) (*leads.Booking, error)
+}
+
+// apiRoutes registers /api/v1/: the document for anyone, the data for API
+// tokens of scope read (and signed-in staff).
+func (s *Server) apiRoutes(e *echo.Echo) {
+	if s.staff == nil || s.staff.API == nil {
+		return
+	}
+	e.Match(getHead, "/api/v1/openapi.json", s.handleOpenAPI)
+	read := func(path string, h echo.HandlerFunc) {
+		e.Match(getHead, path, h, tokenScope(scopeRead), s.requireStaff)
+	}
+	read("/api/v1/leads", s.handleAPILeadsList)
+	read("/api/v1/leads/:id", s.handleAPILeadShow)
+	read("/api/v1/bookings", s.handleAPIBookingsList)
+	read("/api/v1/bookings/:id", s.handleAPIBookingShow)
+}
+
+func (s *Server) handleOpenAPI(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return c.Blob(http.StatusOK, "application/json", OpenAPI)
+}
+
+// apiLead and apiBooking are the API's JSON forms (openapi.json's Lead
+// and Booking).
+type apiLead struct {
+	ID             int64      `json:"id"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	Name           string     `json:"name"`
+	Email          string     `json:"email"`
+	Company        string     `json:"company"`
+	Phone          string     `json:"phone"`
+	Message        string     `json:"message"`
+	Source         string     `json:"source"`
+	ConsentVersion string     `json:"consent_version"`
+	ConsentAt      *time.Time `json:"consent_at"`
+}
+
+type apiBooking struct {
+	ID          int64      `json:"id"`
+	LeadID      int64      `json:"lead_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	Status      string     `json:"status"`
+	Start       time.Time  `json:"start"`
+	End         time.Time  `json:"end"`
+	Timezone    string     `json:"timezone"`
+	Message     string     `json:"message"`
+	HeldUntil   *time.Time `json:"held_until"`
+	CancelledAt *time.Time `json:"cancelled_at"`
+	Name        string     `json:"name"`
+	Email       string     `json:"email"`
+	Company     string     `json:"company"`
+}
+
+type apiPage[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func toAPILead(l *leads.Lead) apiLead {
+	return apiLead{ID: l.ID, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Name: l.Name, Email: l.Email,
+		Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion,
+		ConsentAt: optTime(l.ConsentAt)}
+}
+
+func toAPIBooking(b *leads.Booking) apiBooking {
+	return apiBooking{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(), Status: b.Status,
+		Start: b.Start.UTC(), End: b.End.UTC(), Timezone: b.Timezone, Message: b.Message, HeldUntil: optTime(b.HoldUntil),
+		CancelledAt: optTime(b.CancelledAt), Name: b.Name, Email: b.Email, Company: b.Company}
+}
+
+// encodeCursor makes the opaque cursor of a position: base64url of
+// "unix-nanoseconds.id", the same on both engines.
+func encodeCursor(p leads.Position) *string {
+	s := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.UpdatedAt.UnixNano(), 10) + "." + strconv.FormatInt(p.ID, 10)))
+	return &s
+}
+
+func decodeCursor(s string) (leads.Position, bool) {
+	if len(s) > 200 {
+		return leads.Position{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return leads.Position{}, false
+	}
+	ns, id, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return leads.Position{}, false
+	}
+	n, err1 := strconv.ParseInt(ns, 10, 64)
+	i, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || i < 0 {
+		return leads.Position{}, false
+	}
+	return leads.Position{UpdatedAt: time.Unix(0, n).UTC(), ID: i}, true
+}
+
+func apiBadRequest(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, msg) }
+
+// changeFilter reads updated_since, cursor and limit.
+func changeFilter(c echo.Context) (leads.ChangeFilter, error) {
+	var f leads.ChangeFilter
+	if v := c.QueryParam("updated_since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return f, apiBadRequest("updated_since must be an RFC 3339 time, such as 2026-03-01T00:00:00Z.")
+		}
+		f.Since = t
+	}
+	if v := c.QueryParam("cursor"); v != "" {
+		p, ok := decodeCursor(v)
+		if !ok {
+			return f, apiBadRequest("cursor is not one this API gave; start again without it.")
+		}
+		f.After = p
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return f, apiBadRequest("limit must be a whole number from 1 to 500.")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func apiID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, apiBadRequest("The id must be a positive whole number.")
+	}
+	return id, nil
+}
+
+func (s *Server) handleAPILeadsList(c echo.Context) error {
+	f, err := changeFilter(c)
+	if err != nil {
+		return err
+	}
+	ls, more, err := s.staff.API.LeadsChanged(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	page := apiPage[apiLead]{Data: make([]apiLead, 0, len(ls))}
+	for i := range ls {
+		page.Data = append(page.Data, toAPILead(&ls[i]))
+	}
+	if more {
+		last := ls[len(ls)-1]
+		page.NextCursor = encodeCursor(leads.Position{UpdatedAt: last.UpdatedAt, ID: last.ID})
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) handleAPILeadShow(c echo.Context) error {
+	id, err := apiID(c)
+	if err != nil {
+		return err
+	}
+	l, err := s.staff.API.FindLead(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPILead(l))
+}
+
+func (s *Server) handleAPIBookingsList(c echo.Context) error {
+	f, err := changeFilter(c)
+	if err != nil {
+		return err
+	}
+	bs, more, err := s.staff.API.BookingsChanged(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	page := apiPage[apiBooking]{Data: make([]apiBooking, 0, len(bs))}
+	for i := range bs {
+		page.Data = append(page.Data, toAPIBooking(&bs[i]))
+	}
+	if more {
+		last := bs[len(bs)-1]
+		page.NextCursor = encodeCursor(leads.Position{UpdatedAt: last.UpdatedAt, ID: last.ID})
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) handleAPIBookingShow(c echo.Context) error {
+	id, err := apiID(c)
+	if err != nil {
+		return err
+	}
+	b, err := s.staff.API.FindBooking(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPIBooking(b))
+}
