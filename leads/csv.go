@@ -12,7 +12,8 @@ import (
 
 // CSVHeader is the export's header row: DESIGN.md's columns in its order,
 // then the consent record.
-var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at"}
+var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at",
+	"article", "landing_page", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
 
 // GuardCell neutralises a cell that a spreadsheet would run as a formula:
 // one that starts with =, +, -, @, a tab or a carriage return gets a leading
@@ -71,12 +72,12 @@ func (e *CSVEncoder) Encode(l *Lead) error {
 		consentAt = formatTime(l.ConsentAt)
 	}
 	return e.encodeRow(l.ID, formatTime(l.CreatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message, l.Source,
-		l.ConsentVersion, consentAt)
+		l.ConsentVersion, consentAt, &l.Attribution)
 }
 
 // encodeRow writes a row from stored values; the export uses it to pass
 // created_at through as stored (already RFC 3339 UTC) without parsing it.
-func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt string) error {
+func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt string, a *Attribution) error {
 	if err := e.writeHeader(); err != nil {
 		return err
 	}
@@ -91,6 +92,9 @@ func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone,
 	r[7] = GuardCell(source)
 	r[8] = GuardCell(consentVersion)
 	r[9] = consentAt
+	for i, v := range a.args() {
+		r[10+i] = GuardCell(v.(string))
+	}
 	if err := e.w.Write(r); err != nil {
 		return fmt.Errorf("leads: csv: %w", err)
 	}
@@ -155,7 +159,7 @@ const exportFlushEvery = 4096
 func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom bool) (int, error) {
 	from, to := f.bounds()
 	rows, err := s.r.QueryContext(ctx, `SELECT id, `+s.d.timeText("created_at")+`, name, email, company, phone, message, source, consent_version,
-		COALESCE(`+s.d.timeText("consent_at")+`, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
+		COALESCE(`+s.d.timeText("consent_at")+`, ''), `+attribColumns+` FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("leads: export: %w", err)
 	}
@@ -165,15 +169,17 @@ func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom 
 		n                                                                                int
 		id                                                                               int64
 		created, name, email, company, phone, message, source, consentVersion, consentAt string
+		a                                                                                Attribution
 	)
 	if err := enc.writeHeader(); err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		if err := rows.Scan(&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt); err != nil {
+		if err := rows.Scan(append([]any{&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt},
+			a.dest()...)...); err != nil {
 			return n, fmt.Errorf("leads: export: %w", err)
 		}
-		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt); err != nil {
+		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt, &a); err != nil {
 			return n, err
 		}
 		n++

@@ -43,6 +43,8 @@ type Lead struct {
 	// IdemKey identifies the submission that created the lead; a second
 	// submission with the same key returns this lead instead of a new one.
 	IdemKey string
+	// Attribution is where the visit that created the lead came from.
+	Attribution Attribution
 }
 
 // Normalize trims and tidies the visitor-typed fields in place: invalid
@@ -55,6 +57,7 @@ func (l *Lead) Normalize() {
 	l.Company = SingleLine(l.Company)
 	l.Phone = SingleLine(l.Phone)
 	l.Message = multiLine(l.Message)
+	l.Attribution.Normalize()
 }
 
 // NormalizeEmail tidies an address as a lead's is stored: one clean line
@@ -239,6 +242,9 @@ func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (creat
 		} else if err != nil {
 			return err
 		}
+		if err := addConversion(ctx, tx, now, l.Attribution, "leads"); err != nil {
+			return err
+		}
 		var msgs []OutboxMessage
 		if compose != nil {
 			var err error
@@ -270,11 +276,11 @@ var errIdemTaken = errors.New("leads: idempotency key taken")
 // waits for the other transaction to end first) and errIdemTaken says so.
 func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
 	err := tx.QueryRowContext(ctx, `INSERT INTO leads
-		(created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key, `+attribColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
-		formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
-		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)).Scan(&l.ID)
+		append([]any{formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
+			l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)}, l.Attribution.args()...)...).Scan(&l.ID)
 	if isNoRows(err) {
 		return errIdemTaken
 	}
@@ -284,7 +290,7 @@ func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
 	return nil
 }
 
-const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key`
+const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key, ` + attribColumns
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -294,8 +300,8 @@ func scanLead(row rowScanner) (*Lead, error) {
 		created, updated   string
 		consentAt, idemKey sql.NullString
 	)
-	if err := row.Scan(&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
-		&l.Source, &l.ConsentVersion, &consentAt, &idemKey); err != nil {
+	if err := row.Scan(append([]any{&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
+		&l.Source, &l.ConsentVersion, &consentAt, &idemKey}, l.Attribution.dest()...)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Lead not found.")
 		}
