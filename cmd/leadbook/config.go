@@ -66,6 +66,10 @@ type config struct {
 	BookingConfirm        string // "" or "email"
 	BookingHold           time.Duration
 
+	// ViewsFlush is how often the article views counted in memory are
+	// added to the database.
+	ViewsFlush time.Duration
+
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
 	onStore func(*leads.Store)
@@ -349,6 +353,9 @@ var settings = []setting{
 		}
 		c.LogFormat = v
 		return nil
+	}},
+	{env: "LEADBOOK_VIEWS_FLUSH", def: "1m", help: "how often the article views counted in memory are added to the database (and once at shutdown)", parse: func(c *config, v string) error {
+		return durationIn(&c.ViewsFlush, v, time.Second, time.Hour)
 	}},
 }
 

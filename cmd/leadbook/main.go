@@ -139,6 +139,14 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
+	attribKey, err := store.Secret(ctx, "attrib_key", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return err
+	}
 	sender, err := newSender(cfg)
 	if err != nil {
 		return err
@@ -192,8 +200,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			ConfirmByEmail:        cfg.BookingConfirm == "email",
 			Hold:                  cfg.BookingHold,
 		},
-		Staff: &handlers.Staff{Store: store, Feeds: feeds},
-		Hits:  hits,
+		Staff:     &handlers.Staff{Store: store, Feeds: feeds},
+		Hits:      hits,
+		Views:     store,
+		AttribKey: attribKey,
 	})
 	if err != nil {
 		return err
@@ -241,6 +251,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		defer wg.Done()
 		jobsLoop(workerCtx, store, instance, cfg.RetentionDays, log)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		flushViews(workerCtx, srv, cfg.ViewsFlush, log)
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "db", leads.Describe(cfg.DB))
@@ -265,12 +280,33 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}
 	stopWorker()
 	wg.Wait()
+	// The listener is closed: the last views counted go in now.
+	if ferr := srv.FlushViews(shutdownCtx); ferr != nil {
+		log.Error("article views", "err", ferr)
+	}
 	if derr := direct.Close(shutdownCtx); derr != nil {
 		log.Error("fallback mail", "err", derr)
 		err = errors.Join(err, derr)
 	}
 	log.Info("stopped")
 	return err
+}
+
+// flushViews adds the article views counted in memory to the database
+// every interval until ctx ends; counts that fail stay for the next turn.
+func flushViews(ctx context.Context, srv *handlers.Server, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := srv.FlushViews(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("article views: flush", "err", err)
+			}
+		}
+	}
 }
 
 // instanceName names this process among the instances on one database:
