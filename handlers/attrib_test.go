@@ -259,3 +259,55 @@ func TestViewCounting(t *testing.T) {
 		}
 	}
 }
+
+// TestStaffAnalyticsAndAttribution shows a visit's first touch on the
+// lead's and the booking's staff pages, and its view, lead and call on
+// the analytics page, per article and per source, within the period only.
+func TestStaffAnalyticsAndAttribution(t *testing.T) {
+	a := newApp(t, options{})
+	a.addStaff()
+	ctx := context.Background()
+	page := a.browse(landing, "https://mail.example/inbox").Body.String()
+	v := contactValues("")
+	a.submit("/contact", page, v, false)
+	book := a.browse(link(t, page, "/book"), "https://consult.example/").Body.String()
+	a.submit("/book", book, bookingValues("", wednesday9), false)
+	a.browse("/articles/ui-design-tech-startups", "")
+	if err := a.srv.FlushViews(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := a.login("")
+	lead := a.staffGet("/staff/leads/1", c).Body.String()
+	for _, want := range []string{"Came from", "newsletter", "/articles/cto-vs-cio", "https://mail.example/inbox", "winter"} {
+		if !strings.Contains(lead, want) {
+			t.Errorf("lead page lacks %q", want)
+		}
+	}
+	if bookings := a.staffGet("/staff/bookings", c).Body.String(); !strings.Contains(bookings, `<dl class="attribution">`) ||
+		!strings.Contains(bookings, "https://mail.example/inbox") {
+		t.Error("bookings page does not show where the call came from")
+	}
+	rec := a.staffGet("/staff/analytics?from=2026-03-02&to=2026-03-02", c)
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(body, "<svg") || !strings.Contains(body, `class="bar-leads"`) {
+		t.Fatalf("analytics: %d, no chart", rec.Code)
+	}
+	// Views 1 (the landing; the visit's other pages are not articles),
+	// one lead and one call: 200%.
+	for _, want := range []string{
+		"<tr><td>cto-vs-cio</td><td>1</td><td>1</td><td>1</td><td>200.0%</td></tr>",
+		"<tr><td>ui-design-tech-startups</td><td>1</td><td>0</td><td>0</td><td>0.0%</td></tr>",
+		"<tr><td>newsletter</td><td>1</td><td>1</td><td>1</td><td>200.0%</td></tr>",
+		"<tr><td>direct</td><td>1</td><td>0</td><td>0</td><td>0.0%</td></tr>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("analytics lacks %s", want)
+		}
+	}
+	if body := a.staffGet("/staff/analytics?from=2026-02-01&to=2026-03-01", c).Body.String(); !strings.Contains(body, "None in this period.") {
+		t.Error("an earlier period shows this day's figures")
+	}
+	if rec := a.staffGet("/staff/analytics?from=2026-03-02&to=2026-03-01", c); rec.Code != http.StatusBadRequest {
+		t.Errorf("reversed period: %d", rec.Code)
+	}
+}

@@ -43,6 +43,7 @@ type StaffStore interface {
 	FinishErasures(ctx context.Context) (int, error)
 	ListErasures(ctx context.Context, limit int) ([]leads.Erasure, error)
 	FindPerson(ctx context.Context, email string) (*leads.PersonData, error)
+	ArticleStats(ctx context.Context, from, to time.Time) (*leads.Stats, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.

@@ -110,6 +110,7 @@ var staffRoutes = []staffRoute{
 	{"GET", "/staff/privacy"}, {"GET", "/staff/privacy/export?email=ada%40example.com"}, {"GET", "/staff/audit"},
 	{"POST", "/staff/logout"}, {"POST", "/staff/outbox/1/retry"}, {"POST", "/staff/spam/1/release"},
 	{"POST", "/staff/privacy/erase"},
+	{"GET", "/staff/analytics"}, {"GET", "/staff/analytics?from=2026-02-01&to=2026-03-02"},
 }
 
 func TestStaffRoutesRefuseStrangers(t *testing.T) {
