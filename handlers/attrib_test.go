@@ -185,6 +185,12 @@ func TestAttributionTampered(t *testing.T) {
 // first touch, and internal navigation adds none.
 func TestAttributionOffTheCache(t *testing.T) {
 	a := newApp(t, options{})
+	// A visit with a first touch gets its own copy, not cached.
+	carried := a.browse("/articles/cto-vs-cio", "https://news.example/item?id=7")
+	if body := carried.Body.String(); !strings.Contains(body, `href="/contact?a=`) || strings.Contains(body, "news.example/item?id=7") ||
+		carried.Header().Get("Cache-Control") != "no-store" || carried.Header().Get("ETag") != "" {
+		t.Fatal("a visit from another site is served the cached page")
+	}
 	for _, ref := range []string{"", "https://consult.example/", "http://example.com/"} {
 		req := httptest.NewRequest(http.MethodGet, "/articles/cto-vs-cio", nil)
 		req.Host = "example.com"
