@@ -204,7 +204,19 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	pv.Action = "/book"
 	p := s.page("Free consultation call with our CEO", "Book a free consultation call with our CEO at a time that suits you.", "book",
 		map[string]any{"Picker": pv, "Form": form})
-	return s.renderHTML(c, status, "book", p)
+	body, err := s.pages.render("book", p)
+	if err != nil {
+		return err
+	}
+	signed := ""
+	if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
+		_, signed = s.visit(c)
+	} else if v := c.FormValue(carryParam); v != "" {
+		if _, ok := s.carry.parse(v, s.now()); ok {
+			signed = v
+		}
+	}
+	return s.serveCarried(c, status, body, signed)
 }
 
 // Messages of the booking and contact forms beyond CONTENT.md's.
@@ -253,6 +265,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		req.Token = s.tokens.issueConfirm(s.now())
 	}
 	l := req.lead(leads.SourceBooking)
+	l.Attribution = s.posted(req.Carry, "")
 	fields := map[string]string{}
 	if err := l.Validate(); err != nil {
 		fields = fieldErrors(err)

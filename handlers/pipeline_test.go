@@ -267,8 +267,8 @@ func TestLeadsListPipelineFiltersAndOverview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || strings.Join(recs[1][10:], ",") != "won,"+staffEmail+","+d1 || strings.Join(recs[2][10:], ",") != "qualified,eve@consult.example,"+d2 ||
-		strings.Join(recs[3][10:], ",") != "new,," {
+	if len(recs) != 4 || strings.Join(recs[1][10:13], ",") != "won,"+staffEmail+","+d1 || strings.Join(recs[2][10:13], ",") != "qualified,eve@consult.example,"+d2 ||
+		strings.Join(recs[3][10:13], ",") != "new,," {
 		t.Fatalf("export = %q", recs)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -98,6 +99,11 @@ type Deps struct {
 	// Hits, when set, counts the POST rate limit in the database, shared
 	// by every instance on it; otherwise each process counts in memory.
 	Hits HitCounter
+	// Views, when set, keeps the article view counts (see FlushViews).
+	Views ViewStore
+	// AttribKey signs the first touch that pages carry in their links and
+	// forms; FormKey does when it is empty.
+	AttribKey []byte
 }
 
 // Events passed to Deps.Count.
@@ -140,6 +146,10 @@ type Server struct {
 
 	staff      *Staff
 	adminPaths []Route // the routes behind requireAdmin
+
+	carry    carrySigner
+	baseHost string // the host of BaseURL, in lower case
+	views    viewCounter
 }
 
 // New builds the server: it renders the articles, loads the static files
@@ -218,6 +228,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			// The rules in force, cached by the settings' version.
 			s.svc.Rules = s.bookingRules
 		}
+	}
+	s.carry = carrySigner{key: deps.AttribKey}
+	if len(deps.AttribKey) == 0 {
+		s.carry.key = s.tokens.sum([]byte("attribution"))
+	}
+	if u, err := url.Parse(cfg.BaseURL); err == nil {
+		s.baseHost = strings.ToLower(u.Host)
 	}
 	var prefix [4]byte
 	rand.Read(prefix[:])

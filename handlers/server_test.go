@@ -140,7 +140,7 @@ func newApp(t testing.TB, o options) *app {
 		BaseURL: o.baseURL, RateLimit: o.rateLimit, MinFill: o.minFill, Now: c.Now,
 		Logger: slog.New(slog.DiscardHandler),
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, FormKey: []byte("0123456789abcdef0123456789abcdef"),
-		Booking: booking, Staff: staff})
+		Booking: booking, Staff: staff, Views: store})
 	if err != nil {
 		t.Fatal(err)
 	}

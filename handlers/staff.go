@@ -50,6 +50,7 @@ type StaffStore interface {
 	UpdateLeadPipeline(ctx context.Context, leadID int64, ch leads.PipelineChange, by leads.Actor) (*leads.LeadUpdate, error)
 	LeadTimeline(ctx context.Context, leadID int64) ([]leads.LeadEvent, error)
 	BookingReplies(ctx context.Context, bookingID int64) ([]leads.BookingReply, error)
+	ArticleStats(ctx context.Context, from, to time.Time) (*leads.Stats, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.

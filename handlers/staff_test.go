@@ -113,6 +113,7 @@ var staffRoutes = []staffRoute{
 	{"POST", "/staff/leads/1/pipeline"}, {"POST", "/staff/leads/1/notes"},
 	{"GET", "/staff/webhooks"}, {"POST", "/staff/webhooks"}, {"POST", "/staff/webhooks/1/test"}, {"POST", "/staff/webhooks/1/disable"},
 	{"POST", "/staff/webhooks/1/remove"}, {"POST", "/staff/webhooks/deliveries/1/retry"},
+	{"GET", "/staff/analytics"}, {"GET", "/staff/analytics?from=2026-02-01&to=2026-03-02"},
 }
 
 func TestStaffRoutesRefuseStrangers(t *testing.T) {
@@ -422,7 +423,8 @@ func TestLeadsCSVExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at,status,owner,next_step_at" {
+	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at,status,owner,next_step_at,"+
+		"article,landing_page,referrer,utm_source,utm_medium,utm_campaign,utm_term,utm_content" {
 		t.Fatalf("header %q", recs[0])
 	}
 	if len(recs) != len(hostileLeads)+1 {

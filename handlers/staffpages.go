@@ -49,6 +49,7 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 	get("/staff/privacy", s.handleStaffPrivacy)
 	get("/staff/privacy/export", s.handlePersonExport)
 	get("/staff/audit", s.handleStaffAudit)
+	get("/staff/analytics", s.handleStaffAnalytics)
 	post("/staff/logout", s.handleStaffLogout)
 	post("/staff/outbox/:id/retry", s.handleMailRetry)
 	post("/staff/spam/:id/release", s.handleSpamRelease)

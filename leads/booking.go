@@ -41,6 +41,9 @@ type Booking struct {
 
 	// From the lead.
 	Name, Email, Company string
+
+	// Attribution is where the visit that booked came from.
+	Attribution Attribution
 }
 
 // State is the booking's status as people read it: its Outcome once
@@ -149,7 +152,8 @@ var ErrHoldExpired = &Error{Code: ECONFLICT, Message: "This time was held for yo
 func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 const bookingColumns = `b.id, b.created_at, b.updated_at, b.lead_id, b.uid, b.sequence, b.start_at, b.end_at, b.timezone,
-	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, b.outcome, l.name, l.email, l.company`
+	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, b.outcome, l.name, l.email, l.company,
+	b.article, b.landing_page, b.referrer, b.utm_source, b.utm_medium, b.utm_campaign, b.utm_term, b.utm_content`
 
 const bookingFrom = ` FROM bookings b JOIN leads l ON l.id = b.lead_id `
 
@@ -160,8 +164,8 @@ func scanBooking(row rowScanner) (*Booking, error) {
 		cancelledAt, idemKey, hold   sql.NullString
 		outcome                      sql.NullString
 	)
-	if err := row.Scan(&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
-		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &outcome, &b.Name, &b.Email, &b.Company); err != nil {
+	if err := row.Scan(append([]any{&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
+		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &outcome, &b.Name, &b.Email, &b.Company}, b.Attribution.dest()...)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Booking not found.")
 		}
@@ -444,7 +448,7 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 	b := &Booking{
 		CreatedAt: now, UpdatedAt: now, LeadID: l.ID, UID: nb.UID, Start: nb.Start.UTC(), End: nb.End.UTC(),
 		Timezone: nb.Timezone, Message: nb.Message, Status: BookingConfirmed, TokenHash: nb.TokenHash,
-		IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company,
+		IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company, Attribution: nb.Lead.Attribution,
 	}
 	var hold any
 	if !nb.HoldUntil.IsZero() {
@@ -453,11 +457,12 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 	}
 	err := tx.QueryRowContext(ctx, `INSERT INTO bookings
 		(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key,
-		 hold_until, email_key, client_key)
-		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?)
+		 hold_until, email_key, client_key, `+attribColumns+`)
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
-		formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
-		b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey)).Scan(&b.ID)
+		append([]any{formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
+			b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey)},
+			b.Attribution.args()...)...).Scan(&b.ID)
 	if isNoRows(err) {
 		return nil, errBookingIdemTaken
 	}
@@ -466,6 +471,9 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 			return nil, ErrSlotTaken
 		}
 		return nil, fmt.Errorf("leads: insert booking: %w", err)
+	}
+	if err := addConversion(ctx, tx, now, b.Attribution, "bookings"); err != nil {
+		return nil, err
 	}
 	if err := queueBookingMail(ctx, tx, now, b, &l, compose); err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ var (
 		"lead_events",
 		"caldav_events", "booking_replies", "imap_messages",
 		"webhook_endpoints",
+		"article_stats",
 	}
 	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )
@@ -27,6 +28,10 @@ var (
 // singletons are the one-row tables that migrations create with their
 // first row; Copy overwrites that row instead of inserting.
 var singletons = map[string]bool{"audit_head": true, "calendar_state": true, "booking_settings_state": true}
+
+// noIDOrder orders the copied tables that have no id column (and so no
+// id sequence to move).
+var noIDOrder = map[string]string{"article_stats": "day, article, source"}
 
 // copyBatch is how many rows go into one INSERT.
 const copyBatch = 200
@@ -75,7 +80,7 @@ func (s *Store) CopyTo(ctx context.Context, dst string) (*CopyReport, error) {
 	}
 	// Identities hand out ids after the copied ones.
 	for _, table := range copyTables {
-		if singletons[table] || table == "settings" || table == "audit" || table == "booking_settings" {
+		if singletons[table] || table == "settings" || table == "audit" || table == "booking_settings" || noIDOrder[table] != "" {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'),
@@ -128,6 +133,9 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string) (int64, erro
 		order = " ORDER BY key"
 	case "booking_settings":
 		order = " ORDER BY name"
+	}
+	if o := noIDOrder[table]; o != "" {
+		order = " ORDER BY " + o
 	}
 	rows, err := src.QueryContext(ctx, `SELECT `+list+` FROM `+table+order)
 	if err != nil {

@@ -54,6 +54,8 @@ type Lead struct {
 	// OwnerEmail is the owner's address; FindLead fills it in, lists
 	// leave it empty.
 	OwnerEmail string
+	// Attribution is where the visit that created the lead came from.
+	Attribution Attribution
 }
 
 // Normalize trims and tidies the visitor-typed fields in place: invalid
@@ -66,6 +68,7 @@ func (l *Lead) Normalize() {
 	l.Company = SingleLine(l.Company)
 	l.Phone = SingleLine(l.Phone)
 	l.Message = multiLine(l.Message)
+	l.Attribution.Normalize()
 }
 
 // NormalizeEmail tidies an address as a lead's is stored: one clean line
@@ -268,6 +271,9 @@ func (s *Store) insertLeadTx(ctx context.Context, tx *sql.Tx, l *Lead, compose C
 	if err := leadEvent(ctx, tx, now, EventLeadCreated, l); err != nil {
 		return false, err
 	}
+	if err := addConversion(ctx, tx, now, l.Attribution, "leads"); err != nil {
+		return false, err
+	}
 	var msgs []OutboxMessage
 	if compose != nil {
 		if msgs, err = compose(l); err != nil {
@@ -312,17 +318,19 @@ func (l *Lead) stored() {
 // aside), leadInsertMarks their placeholders and leadInsertArgs their
 // values, in one place for the single and the gathered insert.
 const (
-	leadInsertColumns = `created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key`
-	leadInsertMarks   = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+	leadInsertColumns = `created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key, ` + attribColumns
+	leadInsertMarks   = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
 )
 
 func leadInsertArgs(l *Lead) []any {
 	return []any{formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
-		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)}
+		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey), l.Attribution.Article, l.Attribution.LandingPage,
+		l.Attribution.Referrer, l.Attribution.UTMSource, l.Attribution.UTMMedium, l.Attribution.UTMCampaign, l.Attribution.UTMTerm,
+		l.Attribution.UTMContent}
 }
 
 const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key,
-	status, lost_reason, owner_id, next_step_at`
+	status, lost_reason, owner_id, next_step_at, ` + attribColumns
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -334,8 +342,8 @@ func scanLead(row rowScanner) (*Lead, error) {
 		owner              sql.NullInt64
 		nextStep           sql.NullString
 	)
-	if err := row.Scan(&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
-		&l.Source, &l.ConsentVersion, &consentAt, &idemKey, &l.Status, &l.LostReason, &owner, &nextStep); err != nil {
+	if err := row.Scan(append([]any{&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
+		&l.Source, &l.ConsentVersion, &consentAt, &idemKey, &l.Status, &l.LostReason, &owner, &nextStep}, l.Attribution.dest()...)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Lead not found.")
 		}

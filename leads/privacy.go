@@ -374,6 +374,9 @@ type PersonLead struct {
 	Source         string    `json:"source"`
 	ConsentVersion string    `json:"consent_version"`
 	ConsentAt      time.Time `json:"consent_at"`
+	// Attribution is held with the lead; its referrer can say something
+	// about the person.
+	Attribution Attribution `json:"attribution"`
 }
 
 // PersonCall is a booking as a subject access export shows it.
@@ -386,6 +389,8 @@ type PersonCall struct {
 	Timezone  string    `json:"timezone"`
 	Message   string    `json:"message"`
 	Status    string    `json:"status"`
+	// Attribution is held with the booking.
+	Attribution Attribution `json:"attribution"`
 }
 
 // PersonMail is an email we sent or will send them, with its full text:
@@ -435,7 +440,8 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		}
 		ids = append(ids, l.ID)
 		p.Leads = append(p.Leads, PersonLead{ID: l.ID, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, Name: l.Name, Email: l.Email,
-			Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion, ConsentAt: l.ConsentAt})
+			Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion, ConsentAt: l.ConsentAt,
+			Attribution: l.Attribution})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -459,7 +465,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	}
 	for _, b := range bs {
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
-			Timezone: b.Timezone, Message: b.Message, Status: b.Status})
+			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution})
 	}
 	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
 		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR `+s.d.emailKey("recipient")+` = ? ORDER BY id`, asciiLower(email))

@@ -78,6 +78,9 @@ type config struct {
 	// WebhookAllowPrivate lets webhook endpoints be on loopback and
 	// private addresses.
 	WebhookAllowPrivate bool
+	// ViewsFlush is how often the article views counted in memory are
+	// added to the database.
+	ViewsFlush time.Duration
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -410,6 +413,9 @@ var settings = []setting{
 		}
 		c.WebhookAllowPrivate = b
 		return nil
+	}},
+	{env: "LEADBOOK_VIEWS_FLUSH", def: "1m", help: "how often the article views counted in memory are added to the database (and once at shutdown)", parse: func(c *config, v string) error {
+		return durationIn(&c.ViewsFlush, v, time.Second, time.Hour)
 	}},
 }
 

@@ -143,6 +143,14 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
+	attribKey, err := store.Secret(ctx, "attrib_key", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return err
+	}
 	sender, err := newSender(cfg)
 	if err != nil {
 		return err
@@ -191,9 +199,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		HTTPS:          len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://",
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
 		Observe: m.observe, Count: m.count, Metrics: m.handler(),
-		Booking: bookingSettings(cfg, store, feeds, composer),
-		Staff:   &handlers.Staff{Store: store, Accounts: store, Feeds: feeds, API: store, Webhooks: store, AllowPrivateWebhooks: cfg.WebhookAllowPrivate},
-		Hits:    hits,
+		Booking:   bookingSettings(cfg, store, feeds, composer),
+		Staff:     &handlers.Staff{Store: store, Accounts: store, Feeds: feeds, API: store, Webhooks: store, AllowPrivateWebhooks: cfg.WebhookAllowPrivate},
+		Hits:      hits,
+		Views:     store,
+		AttribKey: attribKey,
 	})
 	if err != nil {
 		return err
@@ -250,6 +260,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		defer wg.Done()
 		jobsLoop(workerCtx, store, instance, cfg.RetentionDays, log)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		flushViews(workerCtx, srv, cfg.ViewsFlush, log)
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "db", leads.Describe(cfg.DB))
@@ -274,6 +289,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}
 	stopWorker()
 	wg.Wait()
+	// The listener is closed: the last views counted go in now.
+	if ferr := srv.FlushViews(shutdownCtx); ferr != nil {
+		log.Error("article views", "err", ferr)
+	}
 	if derr := direct.Close(shutdownCtx); derr != nil {
 		log.Error("fallback mail", "err", derr)
 		err = errors.Join(err, derr)
@@ -308,6 +327,23 @@ func repliesLoop(ctx context.Context, store *leads.Store, holder string, r *mail
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// flushViews adds the article views counted in memory to the database
+// every interval until ctx ends; counts that fail stay for the next turn.
+func flushViews(ctx context.Context, srv *handlers.Server, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := srv.FlushViews(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("article views: flush", "err", err)
+			}
 		}
 	}
 }
