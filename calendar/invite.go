@@ -54,13 +54,14 @@ type Invitation struct {
 	Start, End                     time.Time
 	Summary, Description, Location string
 	URL                            string // manage link
-	// Conference is the call's video link (RFC 7986 CONFERENCE, with
-	// VALUE=URI and FEATURE=VIDEO); "" for none.
-	Conference string
 	Organizer                      Person // equal to the mail From:
 	Chair                          Person // the CEO: ATTENDEE;ROLE=CHAIR;PARTSTAT=ACCEPTED
 	Attendee                       Person // the visitor: ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE
 	Cancelled                      bool
+
+	// Conference is the call's video link (RFC 7986 CONFERENCE, with
+	// VALUE=URI and FEATURE=VIDEO); "" for none.
+	Conference string
 }
 
 // Encode returns inv as a complete iTIP calendar (VERSION, PRODID,
