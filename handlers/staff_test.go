@@ -419,7 +419,7 @@ func TestLeadsCSVExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at" {
+	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at,answers" {
 		t.Fatalf("header %q", recs[0])
 	}
 	if len(recs) != len(hostileLeads)+1 {

@@ -11,8 +11,11 @@ import (
 )
 
 // CSVHeader is the export's header row: DESIGN.md's columns in its order,
-// then the consent record.
-var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at"}
+// then the consent record, then answers: the answers given on the lead's
+// newest booking that has any, as the JSON array the booking keeps
+// ([{"id","label","value"}]), empty when none.
+var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at",
+	"answers"}
 
 // GuardCell neutralises a cell that a spreadsheet would run as a formula:
 // one that starts with =, +, -, @, a tab or a carriage return gets a leading
@@ -71,12 +74,12 @@ func (e *CSVEncoder) Encode(l *Lead) error {
 		consentAt = formatTime(l.ConsentAt)
 	}
 	return e.encodeRow(l.ID, formatTime(l.CreatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message, l.Source,
-		l.ConsentVersion, consentAt)
+		l.ConsentVersion, consentAt, "")
 }
 
 // encodeRow writes a row from stored values; the export uses it to pass
 // created_at through as stored (already RFC 3339 UTC) without parsing it.
-func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt string) error {
+func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt, answers string) error {
 	if err := e.writeHeader(); err != nil {
 		return err
 	}
@@ -91,6 +94,7 @@ func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone,
 	r[7] = GuardCell(source)
 	r[8] = GuardCell(consentVersion)
 	r[9] = consentAt
+	r[10] = GuardCell(answers)
 	if err := e.w.Write(r); err != nil {
 		return fmt.Errorf("leads: csv: %w", err)
 	}
@@ -155,25 +159,27 @@ const exportFlushEvery = 4096
 func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom bool) (int, error) {
 	from, to := f.bounds()
 	rows, err := s.r.QueryContext(ctx, `SELECT id, `+s.d.timeText("created_at")+`, name, email, company, phone, message, source, consent_version,
-		COALESCE(`+s.d.timeText("consent_at")+`, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
+		COALESCE(`+s.d.timeText("consent_at")+`, ''),
+		COALESCE((SELECT b.answers FROM bookings b WHERE b.lead_id = leads.id AND b.answers != '' ORDER BY b.id DESC LIMIT 1), '')
+		FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("leads: export: %w", err)
 	}
 	defer rows.Close()
 	enc := NewCSVEncoder(w, bom)
 	var (
-		n                                                                                int
-		id                                                                               int64
-		created, name, email, company, phone, message, source, consentVersion, consentAt string
+		n                                                                                         int
+		id                                                                                        int64
+		created, name, email, company, phone, message, source, consentVersion, consentAt, answers string
 	)
 	if err := enc.writeHeader(); err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		if err := rows.Scan(&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt); err != nil {
+		if err := rows.Scan(&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt, &answers); err != nil {
 			return n, fmt.Errorf("leads: export: %w", err)
 		}
-		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt); err != nil {
+		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt, answers); err != nil {
 			return n, err
 		}
 		n++

@@ -67,7 +67,7 @@ func TestCSVEncoderRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"7", "2026-11-27T08:30:00.000Z", "'=HYPERLINK(\"x\")", "a@b.example", "Q, \"R\"\nS", "'+1 555", "line1\nline2",
-		"contact", "v1", "2026-11-27T08:30:00.000Z"}
+		"contact", "v1", "2026-11-27T08:30:00.000Z", ""}
 	if len(recs) != 2 || strings.Join(recs[1], "|") != strings.Join(want, "|") {
 		t.Fatalf("records %q\nwant %q", recs, want)
 	}
