@@ -23,7 +23,9 @@ func (inv Invitation) GoogleLink() string {
 	v.Set("text", capRunes(inv.Summary, MaxSummary))
 	v.Set("dates", utcStamp(inv.Start)+"/"+utcStamp(inv.End))
 	v.Set("details", inv.Description)
-	v.Set("location", inv.Location)
+	if inv.Location != "" {
+		v.Set("location", inv.Location)
+	}
 	return "https://calendar.google.com/calendar/render?" + v.Encode()
 }
 
@@ -39,6 +41,8 @@ func (inv Invitation) OutlookLink(host string) string {
 	v.Set("startdt", inv.Start.UTC().Format(time.RFC3339))
 	v.Set("enddt", inv.End.UTC().Format(time.RFC3339))
 	v.Set("body", inv.Description)
-	v.Set("location", inv.Location)
+	if inv.Location != "" {
+		v.Set("location", inv.Location)
+	}
 	return "https://" + host + "/calendar/0/deeplink/compose?" + v.Encode()
 }

@@ -47,6 +47,8 @@ type Composer struct {
 	SiteName string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Meeting is where calls happen (LEADBOOK_MEETING_URL).
+	Meeting Meeting
 
 	text map[string]*texttemplate.Template
 	html map[string]*htmltemplate.Template
@@ -189,6 +191,16 @@ type emailData struct {
 	ManageURL   string `json:"manage_url,omitempty"`
 	ICSURL      string `json:"ics_url,omitempty"`
 	HoldUntil   string `json:"hold_until,omitempty"` // booking_hold: until when the time is held, in the visitor's zone
+
+	// Where the call happens (Meeting.VisitorWhere or CEOWhere), the
+	// visitor's phone and answers (the CEO's mail only), and the "add to
+	// calendar" links (the visitor's, while the call is on).
+	Where      string         `json:"where,omitempty"`
+	WhereLink  bool           `json:"where_link,omitempty"` // Where is a link
+	Answers    []leads.Answer `json:"answers,omitempty"`
+	GoogleURL  string         `json:"google_url,omitempty"`
+	OutlookURL string         `json:"outlook_url,omitempty"`
+	OfficeURL  string         `json:"office_url,omitempty"`
 }
 
 // maxSubject caps a subject, in characters: a visitor's name and company
