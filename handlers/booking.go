@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -47,6 +48,10 @@ type BookingComposer interface {
 	// CEOInvitation the CEO's, with what the visitor wrote.
 	Invitation(m mailer.BookingMail) calendar.Invitation
 	CEOInvitation(m mailer.BookingMail) calendar.Invitation
+	// AddToCalendar is a call's "add to calendar" links, MeetingPlace
+	// where calls happen (LEADBOOK_MEETING_URL).
+	AddToCalendar(m mailer.BookingMail) mailer.CalendarLinks
+	MeetingPlace() mailer.Meeting
 }
 
 // Booking configures the booking side; without it the booking routes are
@@ -72,6 +77,12 @@ type Booking struct {
 	// (DefaultBookingHold when zero).
 	ConfirmByEmail bool
 	Hold           time.Duration
+
+	// MaxBookingsPerEmailWeek is how many bookings one email address may
+	// make in 7 days; 0 is no limit. Questions are the booking form's
+	// own questions (see Server.bookingQuestions).
+	MaxBookingsPerEmailWeek int
+	Questions               []Question
 }
 
 // DefaultBookingHold is how long an unconfirmed hold keeps its slot when
@@ -107,6 +118,16 @@ func validManageToken(token string) bool {
 		}
 	}
 	return true
+}
+
+// newRoom is a booking's room name for a meeting link: 128 random bits
+// in lower-case base 32 (26 letters and digits, fine in any URL).
+func newRoom() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
 func newUID(baseURL string) string {

@@ -138,7 +138,7 @@ func (s *Server) handleStaffHome(c echo.Context) error {
 		}
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_home", "Dashboard", "home", map[string]any{
-		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming, "Failures": failures,
+		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": s.staffBookingViews(upcoming), "Failures": failures,
 	})
 }
 
@@ -222,7 +222,7 @@ func (s *Server) handleStaffLead(c echo.Context) error {
 		return err
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_lead", "Lead "+strconv.FormatInt(id, 10), "leads", map[string]any{
-		"Lead": l, "Bookings": bookings, "Mail": mail,
+		"Lead": l, "Bookings": s.staffBookingViews(bookings), "Mail": mail,
 	})
 }
 
@@ -234,7 +234,7 @@ func (s *Server) handleStaffBookings(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		data[which] = bs
+		data[which] = s.staffBookingViews(bs)
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_bookings", "Bookings", "bookings", data)
 }
@@ -571,3 +571,25 @@ func (d *deadlineWriter) Flush() {
 // exportWriteTimeout is how long one flushed batch of an export may take
 // to reach the client.
 const exportWriteTimeout = time.Minute
+
+// staffBookingView is a booking as the staff pages show it: with where
+// the call happens, as the CEO sees it (the number to call, by phone).
+type staffBookingView struct {
+	leads.Booking
+	Where string
+}
+
+func (s *Server) staffBookingViews(bs []leads.Booking) []staffBookingView {
+	var meeting mailer.Meeting
+	if s.booking != nil {
+		meeting = s.booking.Composer.MeetingPlace()
+	}
+	out := make([]staffBookingView, len(bs))
+	for i := range bs {
+		out[i] = staffBookingView{Booking: bs[i], Where: meeting.CEOWhere(&bs[i])}
+		if out[i].Where == "" && bs[i].Phone != "" {
+			out[i].Where = "Phone: " + bs[i].Phone
+		}
+	}
+	return out
+}

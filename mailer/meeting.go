@@ -142,3 +142,7 @@ func (c *Composer) AddToCalendar(m BookingMail) CalendarLinks {
 	}
 	return CalendarLinks{Google: inv.GoogleLink(), Outlook: inv.OutlookLink(calendar.OutlookLive), Office: inv.OutlookLink(calendar.OutlookOffice)}
 }
+
+// MeetingPlace is where calls happen, for callers that hold the Composer
+// behind an interface (the booking handlers).
+func (c *Composer) MeetingPlace() Meeting { return c.Meeting }

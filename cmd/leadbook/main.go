@@ -148,6 +148,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	composer.Now = store.Now
+	composer.Meeting = cfg.Meeting
 	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
 		MaxStale: cfg.BusyMaxStale,
 		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
@@ -191,6 +192,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			BookingsPerAddressDay: cfg.BookingsPerAddressDay,
 			ConfirmByEmail:        cfg.BookingConfirm == "email",
 			Hold:                  cfg.BookingHold,
+
+			MaxBookingsPerEmailWeek: cfg.MaxBookingsPerEmailWeek,
+			Questions:               cfg.BookingQuestions,
 		},
 		Staff: &handlers.Staff{Store: store, Feeds: feeds},
 		Hits:  hits,
