@@ -187,6 +187,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		given = map[string]string{}
 	}
 	req.given = answersIn(req.questions, c.FormValue, given)
+	req.Answers = answersJSON(req.given) // held as spam, the answers go with the rest
 	loc, _ := s.visitorZone(req.TZ)
 	if err := s.allow(c); err != nil {
 		return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "invalid", httpMessage(err), nil, nil)
@@ -235,7 +236,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	nb.ClientKey = s.clientKey(c)
 	nb.Limits = leads.BookingLimits{UpcomingPerEmail: s.booking.MaxUpcomingPerEmail, PerClientDay: s.booking.BookingsPerAddressDay,
 		PerEmailWeek: s.booking.MaxBookingsPerEmailWeek}
-	nb.Room, nb.Answers = newRoom(), answers
+	nb.Answers = answers
 	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), compose)
 	if err != nil {
 		switch {
@@ -283,7 +284,7 @@ func (s *Server) newBooking(l *leads.Lead, start time.Time, loc *time.Location, 
 	wf, wt := s.bookingWindow(start, start)
 	nb := &leads.NewBooking{
 		Lead: *l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
-		UID: newUID(s.cfg.BaseURL), TokenHash: hash, WindowFrom: wf, WindowTo: wt,
+		UID: newUID(s.cfg.BaseURL), TokenHash: hash, WindowFrom: wf, WindowTo: wt, Room: newRoom(),
 	}
 	if !s.booking.ConfirmByEmail {
 		return nb, s.composeBooking(mailer.ChangeCreated, token)

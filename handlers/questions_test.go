@@ -278,3 +278,26 @@ func TestBookingWeekCap(t *testing.T) {
 		t.Fatalf("third booking in a week: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestSpamReleaseKeepsAnswers: a booking request held as spam keeps its
+// answers, and "Not spam" books the call with them.
+func TestSpamReleaseKeepsAnswers(t *testing.T) {
+	a := newApp(t, withBooking(t, testQuestions, "", nil))
+	a.addStaff()
+	cookie := a.login("")
+	v := bookingValues(a.formToken("/book"), tuesday9)
+	v.Set("website", "autofill was here")
+	v.Set("q_goal", "Pricing")
+	v.Set("q_size", "50+")
+	a.clock.Add(10e9)
+	if rec := a.postForm("/book", v); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/book/received" {
+		t.Fatalf("held booking: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := a.staffPost("/staff/spam/1/release", nil, cookie); rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "notice=booked") {
+		t.Fatalf("release: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	b := a.onlyBooking(t)
+	if len(b.Answers) != 3 || b.Answers[0].Value != "Pricing" || b.Answers[1].Value != "50+" || b.Room == "" {
+		t.Fatalf("released booking: answers %+v room %q", b.Answers, b.Room)
+	}
+}

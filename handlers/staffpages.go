@@ -352,6 +352,9 @@ func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
 	}
 	token, hash := newManageToken()
 	nb, compose := s.newBooking(l, start, loc, hash, token)
+	// The answers as given; checked again against today's questions, a
+	// bad one is left out rather than refuse the whole booking.
+	nb.Answers = checkAnswers(s.bookingQuestions(c.Request().Context()), req.Answers, map[string]string{})
 	r, err := s.staff.Store.ReleaseSpamBooking(c.Request().Context(), sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.EINVALID {
