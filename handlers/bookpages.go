@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"leadbook/calendar"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 )
@@ -25,6 +26,9 @@ type bookingRequest struct {
 	Visitor
 	Start string `form:"start" json:"start"`
 	TZ    string `form:"tz" json:"tz"`
+	// Rebook is the token of an "ask to rebook" link: the visitor's
+	// details come from the call the host cancelled.
+	Rebook string `form:"rebook" json:"rebook"`
 	// Answers are a JSON body's answers to the questions, by id; a form
 	// posts them as fields q_<id> (see answersIn).
 	Answers answersJSON `json:"answers"`
@@ -36,10 +40,54 @@ type bookingRequest struct {
 func (r *bookingRequest) values() map[string]string {
 	v := r.Visitor.values()
 	v["start"] = r.Start
+	if r.Rebook != "" {
+		v["rebook"] = r.Rebook
+	}
 	for _, q := range r.questions {
 		v[q.Field()] = r.given[q.ID]
 	}
 	return v
+}
+
+// keep fills the details the visitor did not send from the lead of the
+// call the host cancelled, whose rebook link this is.
+func (r *bookingRequest) keep(l *leads.Lead) {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&r.Name, l.Name}, {&r.Email, l.Email}, {&r.Company, l.Company}, {&r.Phone, l.Phone}, {&r.Message, l.Message},
+	} {
+		if strings.TrimSpace(*f.dst) == "" {
+			*f.dst = f.src
+		}
+	}
+	if l.ConsentVersion != "" {
+		r.Consent = true
+	}
+}
+
+// msgRebookGone answers a rebook link that is not valid or was used.
+const msgRebookGone = "This link to book again is not valid, or a call was booked with it already. Please book a new call."
+
+// handleRebookShow opens the slot picker with the details of the visitor
+// whose call the host cancelled, from the link in the cancellation.
+func (s *Server) handleRebookShow(c echo.Context) error {
+	token := c.Param("token")
+	_, l, err := s.svc.Rebook(c.Request().Context(), token)
+	if err != nil {
+		if leads.ErrorCode(err) == leads.ENOTFOUND {
+			return echo.NewHTTPError(http.StatusNotFound, msgRebookGone)
+		}
+		return err
+	}
+	req := bookingRequest{Rebook: token}
+	req.keep(l)
+	noStore(c)
+	form := &formView{Prefix: "book", Values: req.values(), Errors: map[string]string{}, Status: "success",
+		Message: "Your details are kept: please pick a new time for the call."}
+	loc, _ := s.visitorZone(c.QueryParam("tz"))
+	return s.renderBook(c, http.StatusOK, loc, c.QueryParam("tz") != "", pickerStart(c), form)
 }
 
 func (r *bookingRequest) fields() [][2]string {
@@ -87,13 +135,14 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if from.Before(today) {
 		from = today
 	}
-	slots, err := s.openSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
+	open, err := s.svc.OpenSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
 	if err != nil {
 		return nil, err
 	}
+	slots, rules := open.Slots, open.Rules
 	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String()),
-		CEOName: s.booking.CEO.Name, CEOZone: s.booking.Rules.Location.String(),
-		SlotMinutes: int(s.booking.Rules.Slot / time.Minute), Empty: len(slots) == 0}
+		CEOName: s.booking.CEO.Name, CEOZone: rules.Location.String(),
+		SlotMinutes: int(rules.Slot / time.Minute), Empty: len(slots) == 0}
 	var cur *dayView
 	var curDate calendar.Date
 	for i, sl := range slots {
@@ -119,7 +168,7 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if today.Before(from) {
 		pv.Prev = q(from.AddDays(-pickerDays))
 	}
-	if next := from.AddDays(pickerDays); next.In(s.booking.Rules.Location).Before(s.horizonEnd()) {
+	if next := from.AddDays(pickerDays); next.In(rules.Location).Before(rules.HorizonEnd(now)) {
 		pv.Next = q(next)
 	}
 	return pv, nil
@@ -157,7 +206,11 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	if form.Token == "" {
 		form.Token = s.tokens.issue(s.now())
 	}
-	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], "/book", zoneChosen, "")
+	base := "/book"
+	if tok := form.Values["rebook"]; tok != "" {
+		base = "/bookings/" + tok + "/rebook" // the week and zone links keep the details
+	}
+	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], base, zoneChosen, "")
 	if err != nil {
 		return err
 	}
@@ -192,6 +245,17 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	if err := s.allow(c); err != nil {
 		return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "invalid", httpMessage(err), nil, nil)
 	}
+	if req.Rebook != "" {
+		_, kept, err := s.svc.Rebook(ctx, req.Rebook)
+		if err != nil {
+			if leads.ErrorCode(err) == leads.ENOTFOUND {
+				req.Rebook = ""
+				return s.bookAnswer(c, &req, loc, http.StatusConflict, "error", msgRebookGone, nil, nil)
+			}
+			return err
+		}
+		req.keep(kept)
+	}
 	verdict, reason := s.screen(req.Website, req.Token, true)
 	switch verdict {
 	case screenSpam:
@@ -219,7 +283,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		fields["start"] = "Please pick a time for the call."
 	}
 	if s.booking.Composer.MeetingPlace().Phone && l.Phone == "" && fields["phone"] == "" {
-		fields["phone"] = "Please give a phone number: the call is by phone, and our CEO will call you on it."
+		fields["phone"] = booking.ErrPhoneRequired.Fields["phone"]
 	}
 	answers := checkAnswers(req.questions, req.given, fields)
 	if len(fields) > 0 {
@@ -230,14 +294,9 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	}
 	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message,
 		answersKey(answers))
-	token, hash := s.manageTokenFor(idem)
-	nb, compose := s.newBooking(l, start, loc, hash, token)
-	nb.IdemKey = idem
-	nb.ClientKey = s.clientKey(c)
-	nb.Limits = leads.BookingLimits{UpcomingPerEmail: s.booking.MaxUpcomingPerEmail, PerClientDay: s.booking.BookingsPerAddressDay,
-		PerEmailWeek: s.booking.MaxBookingsPerEmailWeek}
-	nb.Answers = answers
-	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), compose)
+	token, _ := s.manageTokenFor(idem)
+	b, created, err := s.svc.Create(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token,
+		IdemKey: idem, ClientKey: s.clientKey(c), Rebook: req.Rebook, Answers: answers})
 	if err != nil {
 		switch {
 		case errors.Is(err, leads.ErrSlotTaken):
@@ -274,25 +333,6 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		return c.JSON(http.StatusCreated, s.bookingJSON(b, token))
 	}
 	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?created=1")
-}
-
-// newBooking is the booking of lead l at start, for the visitor's zone
-// loc, with the manage token and its hash, and the mail it sends when
-// made: a hold with the "confirm your call" mail when bookings are
-// confirmed by email, else the call with its invitations.
-func (s *Server) newBooking(l *leads.Lead, start time.Time, loc *time.Location, hash, token string) (*leads.NewBooking, leads.BookingCompose) {
-	wf, wt := s.bookingWindow(start, start)
-	nb := &leads.NewBooking{
-		Lead: *l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
-		UID: newUID(s.cfg.BaseURL), TokenHash: hash, WindowFrom: wf, WindowTo: wt, Room: newRoom(),
-	}
-	if !s.booking.ConfirmByEmail {
-		return nb, s.composeBooking(mailer.ChangeCreated, token)
-	}
-	nb.HoldUntil = s.now().Add(s.booking.Hold)
-	return nb, func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
-		return s.booking.Composer.HoldMessages(s.bookingMail(b, l, mailer.ChangeCreated, token))
-	}
 }
 
 // manageTokenFor derives the manage token from the idempotency key, so a
@@ -400,7 +440,7 @@ func (s *Server) findByToken(c echo.Context) (*leads.Booking, string, error) {
 	if !validManageToken(token) {
 		return nil, "", echo.ErrNotFound
 	}
-	b, err := s.booking.Store.FindBookingByToken(c.Request().Context(), hashToken(token))
+	b, err := s.svc.Find(c.Request().Context(), token)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.ENOTFOUND {
 			return nil, "", echo.NewHTTPError(http.StatusNotFound, "This booking link is not valid. Please check the link in your confirmation email.")
@@ -467,7 +507,7 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 		Expired: b.HoldExpired(now) || (!b.Live() && !b.HoldUntil.IsZero() && !b.CancelledAt.Before(b.HoldUntil)),
 		Past:    !b.End.After(now), Notice: notice, NoticeBad: bad,
 		Visitor: mailer.FormatSpan(b.Start, b.End, loc),
-		CEO:     mailer.FormatSpan(b.Start, b.End, s.booking.Rules.Location),
+		CEO:     mailer.FormatSpan(b.Start, b.End, s.svc.CEOZone(c.Request().Context())),
 		UTC:     mailer.FormatSpan(b.Start, b.End, time.UTC),
 		ICSURL:  "/bookings/" + token + "/invite.ics",
 		Form:    &formView{Prefix: "move", Values: map[string]string{}, Errors: map[string]string{}},
@@ -479,7 +519,7 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 		meeting := s.booking.Composer.MeetingPlace()
 		mv.Where, mv.WhereLink = meeting.VisitorWhere(b, s.booking.CEO.Name), meeting.Link != ""
 		if !mv.Past {
-			mv.Calendar = s.booking.Composer.AddToCalendar(s.bookingMail(b, nil, "", token))
+			mv.Calendar = s.booking.Composer.AddToCalendar(s.svc.Mail(c.Request().Context(), b, nil, "", token))
 		}
 	}
 	if mv.Live && !mv.Past {
@@ -517,7 +557,7 @@ func (s *Server) handleBookingCancel(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusConflict, "This call has already taken place.")
 	}
 	held := b.Held()
-	b, err = s.booking.Store.CancelBooking(ctx, hashToken(token), s.composeBooking(mailer.ChangeCancelled, token))
+	b, err = s.svc.Cancel(ctx, token)
 	if err != nil {
 		return err
 	}
@@ -542,7 +582,7 @@ func (s *Server) handleBookingConfirm(c echo.Context) error {
 	if err := s.allow(c); err != nil {
 		return err
 	}
-	b, err := s.booking.Store.ConfirmBooking(c.Request().Context(), hashToken(token), s.composeBooking(mailer.ChangeCreated, token))
+	b, err := s.svc.Confirm(c.Request().Context(), token)
 	if err != nil {
 		if leads.ErrorCode(err) != leads.ECONFLICT {
 			return err
@@ -590,9 +630,7 @@ func (s *Server) handleBookingReschedule(c echo.Context) error {
 	if !b.Live() {
 		return echo.NewHTTPError(http.StatusConflict, "This booking was cancelled, so it cannot be moved. Please book a new call.")
 	}
-	wf, wt := s.bookingWindow(start, start)
-	moved, err := s.booking.Store.RescheduleBooking(ctx, leads.Reschedule{TokenHash: hashToken(token), Start: start,
-		End: start.Add(s.booking.Rules.Slot), WindowFrom: wf, WindowTo: wt}, s.checkSlot(start), s.composeBooking(mailer.ChangeRescheduled, token))
+	moved, err := s.svc.Reschedule(ctx, token, start)
 	if err != nil {
 		if leads.ErrorCode(err) != leads.ECONFLICT {
 			return err
@@ -622,7 +660,7 @@ func (s *Server) handleBookingInvite(c echo.Context) error {
 	if b.Held() {
 		return echo.NewHTTPError(http.StatusConflict, "Please confirm the call first; its invitation is ready then.")
 	}
-	inv := s.booking.Composer.Invitation(s.bookingMail(b, nil, "", token))
+	inv := s.booking.Composer.Invitation(s.svc.Mail(c.Request().Context(), b, nil, "", token))
 	body, err := inv.Encode()
 	if err != nil {
 		return err

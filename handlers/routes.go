@@ -32,6 +32,7 @@ func (s *Server) routes(e *echo.Echo) {
 		e.Match(getHead, "/api/slots", s.handleSlotsList)
 		e.Match(getHead, "/bookings/:token", s.handleBookingShow)
 		e.Match(getHead, "/bookings/:token/invite.ics", s.handleBookingInvite)
+		e.Match(getHead, "/bookings/:token/rebook", s.handleRebookShow)
 		e.Match(getHead, "/calendar/:file", s.handleCalendarFeed)
 		post.POST("/book", s.handleBookingCreate)
 		post.POST("/bookings/:token/cancel", s.handleBookingCancel)

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 	"leadbook/templates"
@@ -132,10 +133,13 @@ type Server struct {
 	draining atomic.Bool
 
 	booking   *Booking
+	svc       *booking.Service // the booking use case, when booking is set
 	slotCache slotCache
+	rules     rulesCache
 	zones     zoneCache
 
-	staff *Staff
+	staff      *Staff
+	adminPaths []Route // the routes behind requireAdmin
 }
 
 // New builds the server: it renders the articles, loads the static files
@@ -207,6 +211,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		tokens:  tokenSigner{key: deps.FormKey},
 		cop:     http.NewCrossOriginProtection(),
 		observe: deps.Observe,
+	}
+	if b := deps.Booking; b != nil {
+		s.svc = b.Service(cfg.BaseURL, cfg.Now)
+		if b.RulesSource == nil {
+			// The rules in force, cached by the settings' version.
+			s.svc.Rules = s.bookingRules
+		}
 	}
 	var prefix [4]byte
 	rand.Read(prefix[:])

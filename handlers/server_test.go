@@ -55,6 +55,7 @@ type options struct {
 	staff     func(st *handlers.Staff)
 	store     func(o *leads.Options)
 	booking   func(b *handlers.Booking) // limits and confirmation by email
+	db        string                    // another app's database: a second instance on it
 }
 
 type app struct {
@@ -75,6 +76,9 @@ func newApp(t testing.TB, o options) *app {
 	dir := t.TempDir()
 	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dbPath := filepath.Join(dir, "leadbook.db")
+	if o.db != "" {
+		dbPath = o.db
+	}
 	storeOpts := leads.Options{Now: c.Now, Password: cheapPasswords}
 	if o.store != nil {
 		o.store(&storeOpts)
@@ -121,13 +125,13 @@ func newApp(t testing.TB, o options) *app {
 	if o.baseURL == "" {
 		o.baseURL = "https://consult.example"
 	}
-	staff := &handlers.Staff{Store: store, Feeds: busy}
+	staff := &handlers.Staff{Store: store, Accounts: store, Feeds: busy}
 	if o.staff != nil {
 		o.staff(staff)
 	}
 	booking := &handlers.Booking{
 		Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
-		FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
+		FeedSecret: "feed-secret-0123456789", Store: store, Settings: store, Busy: busy, Composer: composer,
 	}
 	if o.booking != nil {
 		o.booking(booking)

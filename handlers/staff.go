@@ -43,6 +43,12 @@ type StaffStore interface {
 	FinishErasures(ctx context.Context) (int, error)
 	ListErasures(ctx context.Context, limit int) ([]leads.Erasure, error)
 	FindPerson(ctx context.Context, email string) (*leads.PersonData, error)
+	FindBooking(ctx context.Context, id int64) (*leads.Booking, error)
+	BookingHistory(ctx context.Context, id int64) ([]leads.AuditEntry, error)
+
+	ListStaff(ctx context.Context) ([]leads.Staff, error)
+	UpdateLeadPipeline(ctx context.Context, leadID int64, ch leads.PipelineChange, by leads.Actor) (*leads.LeadUpdate, error)
+	LeadTimeline(ctx context.Context, leadID int64) ([]leads.LeadEvent, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.
@@ -56,6 +62,9 @@ type Staff struct {
 	Store StaffStore
 	// Feeds, when set, is shown on /staff/feeds.
 	Feeds FeedStatuser
+	// Accounts, when set, enables the admin pages of accounts and API
+	// tokens.
+	Accounts AccountStore
 	// Session bounds sessions; 2h idle and 12h absolute when zero.
 	Session leads.SessionPolicy
 }

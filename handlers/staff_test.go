@@ -110,6 +110,7 @@ var staffRoutes = []staffRoute{
 	{"GET", "/staff/privacy"}, {"GET", "/staff/privacy/export?email=ada%40example.com"}, {"GET", "/staff/audit"},
 	{"POST", "/staff/logout"}, {"POST", "/staff/outbox/1/retry"}, {"POST", "/staff/spam/1/release"},
 	{"POST", "/staff/privacy/erase"},
+	{"POST", "/staff/leads/1/pipeline"}, {"POST", "/staff/leads/1/notes"},
 }
 
 func TestStaffRoutesRefuseStrangers(t *testing.T) {
@@ -419,7 +420,7 @@ func TestLeadsCSVExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at,answers" {
+	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at,status,owner,next_step_at,answers" {
 		t.Fatalf("header %q", recs[0])
 	}
 	if len(recs) != len(hostileLeads)+1 {

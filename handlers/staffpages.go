@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"leadbook/calendar"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 )
@@ -21,7 +22,8 @@ import (
 // staffRoutes registers the dashboard: sign-in, the pages (GET, behind
 // requireStaff) and the actions (POST, same-origin, behind requireStaff).
 // Pages and actions need a signed-in person; only the routes registered
-// with read (the CSV export) are open to API tokens.
+// with read (the CSV export) are open to API tokens. adminRoutes adds the
+// ones only admins reach.
 func (s *Server) staffRoutes(e *echo.Echo) {
 	if s.staff == nil {
 		return
@@ -49,7 +51,15 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 	post("/staff/logout", s.handleStaffLogout)
 	post("/staff/outbox/:id/retry", s.handleMailRetry)
 	post("/staff/spam/:id/release", s.handleSpamRelease)
-	post("/staff/privacy/erase", s.handleErase)
+	if s.svc != nil {
+		get("/staff/bookings/:id", s.handleStaffBooking)
+		post("/staff/bookings/:id/cancel", s.handleHostCancel)
+		post("/staff/bookings/:id/move", s.handleHostMove)
+		post("/staff/bookings/:id/outcome", s.handleHostOutcome)
+	}
+	post("/staff/leads/:id/pipeline", s.handleLeadPipeline)
+	post("/staff/leads/:id/notes", s.handleLeadNote)
+	s.adminRoutes(e)
 }
 
 func (s *Server) renderStaff(c echo.Context, status int, name, title, nav string, data any) error {
@@ -183,23 +193,42 @@ func (s *Server) handleStaffLeads(c echo.Context) error {
 	if len(q) > 200 {
 		q = q[:200]
 	}
-	page, err := s.staff.Store.ListLeads(c.Request().Context(), leads.LeadFilter{
-		Query: q, From: r.From, To: r.To, Before: c.QueryParam("before"),
-	})
+	f := leads.LeadFilter{Query: q, From: r.From, To: r.To, Before: c.QueryParam("before"), Status: c.QueryParam("status")}
+	if f.Status != "" && !leads.ValidStatus(f.Status) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Status is one of new, contacted, qualified, won, lost.")
+	}
+	if err := ownerFilter(c, &f); err != nil {
+		return err
+	}
+	sort := c.QueryParam("sort")
+	if sort == leads.SortNextStep {
+		f.Sort = leads.SortNextStep
+	} else {
+		sort = ""
+	}
+	ctx := c.Request().Context()
+	page, err := s.staff.Store.ListLeads(ctx, f)
 	if err != nil {
 		return err
 	}
-	filter := map[string]string{"q": q, "from": c.QueryParam("from"), "to": c.QueryParam("to")}
+	staff, err := s.staff.Store.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	filter := map[string]string{"q": q, "from": c.QueryParam("from"), "to": c.QueryParam("to"),
+		"status": f.Status, "owner": c.QueryParam("owner"), "sort": sort}
 	next := ""
 	if page.Next != "" {
 		v := urlValues(filter)
 		v.Set("before", page.Next)
 		next = "/staff/leads?" + v.Encode()
 	}
+	first := urlValues(filter).Encode()
 	csvQuery := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]}).Encode()
 	return s.renderStaff(c, http.StatusOK, "staff_leads", "Leads", "leads", map[string]any{
 		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": "/staff/leads.csv?" + csvQuery,
-		"First": c.QueryParam("before") == "",
+		"First": c.QueryParam("before") == "", "FirstPage": "/staff/leads?" + first,
+		"Statuses": leads.Statuses, "Staff": staff, "Owners": staffEmails(staff),
 	})
 }
 
@@ -208,21 +237,36 @@ func (s *Server) handleStaffLead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	l, err := s.staff.Store.FindLead(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.renderLead(c, http.StatusOK, l, formOf(l))
+}
+
+// renderLead renders the lead page with its pipeline and note forms
+// filled in from f.
+func (s *Server) renderLead(c echo.Context, status int, l *leads.Lead, f pipelineForm) error {
 	ctx := c.Request().Context()
-	l, err := s.staff.Store.FindLead(ctx, id)
+	bookings, err := s.staff.Store.LeadBookings(ctx, l.ID)
 	if err != nil {
 		return err
 	}
-	bookings, err := s.staff.Store.LeadBookings(ctx, id)
+	mail, err := s.staff.Store.ListMail(ctx, leads.MailFilter{LeadID: l.ID, Limit: 200})
 	if err != nil {
 		return err
 	}
-	mail, err := s.staff.Store.ListMail(ctx, leads.MailFilter{LeadID: id, Limit: 200})
+	timeline, err := s.staff.Store.LeadTimeline(ctx, l.ID)
 	if err != nil {
 		return err
 	}
-	return s.renderStaff(c, http.StatusOK, "staff_lead", "Lead "+strconv.FormatInt(id, 10), "leads", map[string]any{
-		"Lead": l, "Bookings": s.staffBookingViews(bookings), "Mail": mail,
+	staff, err := s.staff.Store.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, status, "staff_lead", "Lead "+strconv.FormatInt(l.ID, 10), "leads", map[string]any{
+		"Lead": l, "Bookings": s.staffBookingViews(bookings), "Mail": mail, "Timeline": timeline, "Form": f, "Staff": staff,
+		"Statuses": leads.Statuses, "Notice": c.QueryParam("notice"),
 	})
 }
 
@@ -343,19 +387,27 @@ func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
 	}
 	l := req.lead(leads.SourceBooking)
 	loc, _ := s.visitorZone(req.TZ)
-	check := leads.BookingCheck(func([]leads.Booking) error { return leads.ErrSlotTaken })
-	start, err := parseStart(req.Start)
-	if err == nil {
-		check = s.checkSlot(start)
-	} else {
-		start = s.now() // any valid span: the check above refuses it
+	start, perr := parseStart(req.Start)
+	if perr != nil {
+		start = s.now() // any valid span: the check below refuses it
 	}
-	token, hash := newManageToken()
-	nb, compose := s.newBooking(l, start, loc, hash, token)
+	token, _ := newManageToken()
+	ctx := c.Request().Context()
 	// The answers as given; checked again against today's questions, a
 	// bad one is left out rather than refuse the whole booking.
-	nb.Answers = checkAnswers(s.bookingQuestions(c.Request().Context()), req.Answers, map[string]string{})
-	r, err := s.staff.Store.ReleaseSpamBooking(c.Request().Context(), sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
+	answers := checkAnswers(s.bookingQuestions(ctx), req.Answers, map[string]string{})
+	nb, check, compose, err := s.svc.Prepare(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token, Answers: answers})
+	if err != nil {
+		if leads.ErrorCode(err) == leads.EINVALID {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission cannot be booked: "+leads.ErrorMessage(err))
+		}
+		return err
+	}
+	nb.Limits = leads.BookingLimits{} // staff release it: no visitor limits
+	if perr != nil {
+		check = func([]leads.Booking) error { return leads.ErrSlotTaken }
+	}
+	r, err := s.staff.Store.ReleaseSpamBooking(ctx, sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.EINVALID {
 			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission is not a valid lead (a field is missing or consent was not given).")
@@ -482,12 +534,7 @@ func (s *Server) handleErase(c echo.Context) error {
 	}
 	var compose leads.BookingCompose
 	if s.booking != nil {
-		compose = func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
-			return s.booking.Composer.BookingMessages(mailer.BookingMail{
-				Booking: b, Lead: l, Change: mailer.ChangeCancelled,
-				CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now(),
-			})
-		}
+		compose = s.svc.CancelCompose(c.Request().Context())
 	}
 	ctx := c.Request().Context()
 	er, err := s.staff.Store.EraseEmail(ctx, req.Email, authOf(c).actor, compose)

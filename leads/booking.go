@@ -41,6 +41,10 @@ type Booking struct {
 	// Answers are the visitor's answers to the booking form's questions,
 	// with the labels as asked; nil when none were asked.
 	Answers []Answer
+	// Outcome is what became of the call once it took place, as staff
+	// marked it (OutcomeCompleted, OutcomeNoShow); "" until then. The
+	// status stays confirmed: the call keeps its time.
+	Outcome string
 
 	// From the lead.
 	Name, Email, Company string
@@ -87,6 +91,15 @@ func decodeAnswers(s string) ([]Answer, error) {
 		return nil, fmt.Errorf("leads: decode answers: %w", err)
 	}
 	return as, nil
+}
+
+// State is the booking's status as people read it: its Outcome once
+// marked, else its Status.
+func (b *Booking) State() string {
+	if b.Outcome != "" {
+		return b.Outcome
+	}
+	return b.Status
 }
 
 // Live reports whether the booking holds its slot (or held it: see
@@ -138,6 +151,9 @@ type NewBooking struct {
 	// visitor's answers to the form's questions.
 	Room    string
 	Answers []Answer
+	// RebookHash, when set, is the hash of the "ask to rebook" link the
+	// booking is made with; the link is spent in the same transaction.
+	RebookHash string
 }
 
 // BookingLimits cap new bookings; a zero field is no cap. Moving a
@@ -195,7 +211,7 @@ var ErrHoldExpired = &Error{Code: ECONFLICT, Message: "This time was held for yo
 func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 const bookingColumns = `b.id, b.created_at, b.updated_at, b.lead_id, b.uid, b.sequence, b.start_at, b.end_at, b.timezone,
-	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, l.name, l.email, l.company,
+	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, b.outcome, l.name, l.email, l.company,
 	b.room, b.answers, l.phone`
 
 const bookingFrom = ` FROM bookings b JOIN leads l ON l.id = b.lead_id `
@@ -205,10 +221,11 @@ func scanBooking(row rowScanner) (*Booking, error) {
 		b                            Booking
 		created, updated, start, end string
 		cancelledAt, idemKey, hold   sql.NullString
+		outcome                      sql.NullString
 		answers                      string
 	)
 	if err := row.Scan(&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
-		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &b.Name, &b.Email, &b.Company,
+		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &outcome, &b.Name, &b.Email, &b.Company,
 		&b.Room, &answers, &b.Phone); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Booking not found.")
@@ -227,7 +244,7 @@ func scanBooking(row rowScanner) (*Booking, error) {
 			return nil, err
 		}
 	}
-	b.IdemKey = idemKey.String
+	b.IdemKey, b.Outcome = idemKey.String, outcome.String
 	if b.Answers, err = decodeAnswers(answers); err != nil {
 		return nil, err
 	}
@@ -401,9 +418,23 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		if err := checkBooking(ctx, tx, nb, now, check, nbk.ID); err != nil {
 			return err
 		}
+		if nb.RebookHash != "" {
+			if err := useRebook(ctx, tx, nb.RebookHash); err != nil {
+				return err
+			}
+		}
 		b, created = nbk, true
 		return nil
 	})
+	if errors.Is(err, ErrSlotTaken) && nb.IdemKey != "" {
+		// The same request, retried on another instance at the same
+		// moment, can find the slot taken by its twin before it finds the
+		// key taken: the database waited for the twin's commit, so the
+		// twin's booking is there to answer with.
+		if found, ferr := queryBookings(ctx, s.r, `WHERE b.idem_key = ?`, nb.IdemKey); ferr == nil && len(found) == 1 {
+			return &found[0], false, nil
+		}
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -773,40 +804,52 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 		case b.Held():
 			return Errorf(ECONFLICT, "Please confirm this call first, with the button on this page; then you can move it.")
 		}
-		if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
-			return err
-		}
-		live, err := liveBookings(ctx, tx, now, r.WindowFrom, r.WindowTo, b.ID)
-		if err != nil {
-			return err
-		}
-		if check != nil {
-			if err := check(live); err != nil {
-				return err
-			}
-		}
-		b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
-		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
-			formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.ID); err != nil {
-			if slotTaken(err) {
-				return ErrSlotTaken
-			}
-			return fmt.Errorf("leads: reschedule booking: %w", err)
-		}
-		if err := withdrawReminders(ctx, tx, b.ID); err != nil {
-			return err
-		}
-		l, err := findLead(ctx, tx, b.LeadID)
-		if err != nil {
-			return err
-		}
-		return queueBookingMail(ctx, tx, now, b, l, compose)
+		return moveBooking(ctx, tx, now, b, r, "", check, compose)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.raiseBookingsVersion(version)
 	return b, nil
+}
+
+// moveBooking moves the live booking b to r's slot inside tx, which holds
+// the calendar's lock: it releases expired holds, re-checks the rules
+// against the other live bookings of r's window, raises the sequence (same
+// UID), sets a new manage token's hash when newHash is not empty, withdraws
+// queued reminders and queues compose's updated invitations.
+func moveBooking(ctx context.Context, tx *sql.Tx, now time.Time, b *Booking, r Reschedule, newHash string, check BookingCheck, compose BookingCompose) error {
+	if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
+		return err
+	}
+	live, err := liveBookings(ctx, tx, now, r.WindowFrom, r.WindowTo, b.ID)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(live); err != nil {
+			return err
+		}
+	}
+	b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
+	if newHash != "" {
+		b.TokenHash = newHash
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ?, token_hash = ? WHERE id = ?`,
+		formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.TokenHash, b.ID); err != nil {
+		if slotTaken(err) {
+			return ErrSlotTaken
+		}
+		return fmt.Errorf("leads: move booking: %w", err)
+	}
+	if err := withdrawReminders(ctx, tx, b.ID); err != nil {
+		return err
+	}
+	l, err := findLead(ctx, tx, b.LeadID)
+	if err != nil {
+		return err
+	}
+	return queueBookingMail(ctx, tx, now, b, l, compose)
 }
 
 // UpcomingBookings returns confirmed bookings ending after from, soonest

@@ -16,13 +16,15 @@ var (
 	copyTables = []string{
 		"leads", "bookings", "erasures", "outbox", "spam", "settings",
 		"staff", "sessions", "api_tokens", "sign_in_attempts", "audit", "audit_head", "calendar_state",
+		"booking_settings", "booking_settings_state",
+		"lead_events",
 	}
 	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )
 
 // singletons are the one-row tables that migrations create with their
 // first row; Copy overwrites that row instead of inserting.
-var singletons = map[string]bool{"audit_head": true, "calendar_state": true}
+var singletons = map[string]bool{"audit_head": true, "calendar_state": true, "booking_settings_state": true}
 
 // copyBatch is how many rows go into one INSERT.
 const copyBatch = 200
@@ -71,7 +73,7 @@ func (s *Store) CopyTo(ctx context.Context, dst string) (*CopyReport, error) {
 	}
 	// Identities hand out ids after the copied ones.
 	for _, table := range copyTables {
-		if singletons[table] || table == "settings" || table == "audit" {
+		if singletons[table] || table == "settings" || table == "audit" || table == "booking_settings" {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'),
@@ -97,7 +99,7 @@ func (s *Store) checkEmpty(ctx context.Context) error {
 		switch table {
 		case "audit_head":
 			q += ` WHERE last_id > 0`
-		case "calendar_state":
+		case "calendar_state", "booking_settings_state":
 			q += ` WHERE version > 0`
 		}
 		if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
@@ -119,8 +121,11 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string) (int64, erro
 	}
 	list := strings.Join(cols, ", ")
 	order := " ORDER BY id"
-	if table == "settings" {
+	switch table {
+	case "settings":
 		order = " ORDER BY key"
+	case "booking_settings":
+		order = " ORDER BY name"
 	}
 	rows, err := src.QueryContext(ctx, `SELECT `+list+` FROM `+table+order)
 	if err != nil {

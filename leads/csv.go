@@ -3,6 +3,7 @@ package leads
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -11,11 +12,13 @@ import (
 )
 
 // CSVHeader is the export's header row: DESIGN.md's columns in its order,
-// then the consent record, then answers: the answers given on the lead's
-// newest booking that has any, as the JSON array the booking keeps
-// ([{"id","label","value"}]), empty when none.
+// then the consent record, then the pipeline (owner as the staff account's
+// address, next_step_at as the day YYYY-MM-DD), then answers: the answers
+// given on the lead's newest booking that has any, as the JSON array the
+// booking keeps ([{"id","label","value"}]), empty when none. answers stays
+// the last column.
 var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at",
-	"answers"}
+	"status", "owner", "next_step_at", "answers"}
 
 // GuardCell neutralises a cell that a spreadsheet would run as a formula:
 // one that starts with =, +, -, @, a tab or a carriage return gets a leading
@@ -67,19 +70,20 @@ func (e *CSVEncoder) writeHeader() error {
 	return nil
 }
 
-// Encode writes one lead.
+// Encode writes one lead, its owner as l.OwnerEmail.
 func (e *CSVEncoder) Encode(l *Lead) error {
 	consentAt := ""
 	if !l.ConsentAt.IsZero() {
 		consentAt = formatTime(l.ConsentAt)
 	}
 	return e.encodeRow(l.ID, formatTime(l.CreatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message, l.Source,
-		l.ConsentVersion, consentAt, "")
+		l.ConsentVersion, consentAt, l.Status, l.OwnerEmail, l.NextStepAt, "")
 }
 
 // encodeRow writes a row from stored values; the export uses it to pass
 // created_at through as stored (already RFC 3339 UTC) without parsing it.
-func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt, answers string) error {
+func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt,
+	status, owner, nextStep, answers string) error {
 	if err := e.writeHeader(); err != nil {
 		return err
 	}
@@ -94,7 +98,10 @@ func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone,
 	r[7] = GuardCell(source)
 	r[8] = GuardCell(consentVersion)
 	r[9] = consentAt
-	r[10] = GuardCell(answers)
+	r[10] = GuardCell(status)
+	r[11] = GuardCell(owner)
+	r[12] = nextStep
+	r[13] = GuardCell(answers)
 	if err := e.w.Write(r); err != nil {
 		return fmt.Errorf("leads: csv: %w", err)
 	}
@@ -158,28 +165,33 @@ const exportFlushEvery = 4096
 // there are. It returns the number of rows written.
 func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom bool) (int, error) {
 	from, to := f.bounds()
-	rows, err := s.r.QueryContext(ctx, `SELECT id, `+s.d.timeText("created_at")+`, name, email, company, phone, message, source, consent_version,
-		COALESCE(`+s.d.timeText("consent_at")+`, ''),
-		COALESCE((SELECT b.answers FROM bookings b WHERE b.lead_id = leads.id AND b.answers != '' ORDER BY b.id DESC LIMIT 1), '')
-		FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT l.id, `+s.d.timeText("l.created_at")+`, l.name, l.email, l.company, l.phone, l.message, l.source,
+		l.consent_version, COALESCE(`+s.d.timeText("l.consent_at")+`, ''), l.status, COALESCE(o.email, ''), l.next_step_at,
+		COALESCE((SELECT b.answers FROM bookings b WHERE b.lead_id = l.id AND b.answers != '' ORDER BY b.id DESC LIMIT 1), '')
+		FROM leads l LEFT JOIN staff o ON o.id = l.owner_id
+		WHERE l.created_at >= ? AND l.created_at < ? ORDER BY l.created_at, l.id`, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("leads: export: %w", err)
 	}
 	defer rows.Close()
 	enc := NewCSVEncoder(w, bom)
 	var (
-		n                                                                                         int
-		id                                                                                        int64
-		created, name, email, company, phone, message, source, consentVersion, consentAt, answers string
+		n                                                                                int
+		id                                                                               int64
+		created, name, email, company, phone, message, source, consentVersion, consentAt string
+		status, owner, answers                                                           string
+		nextStep                                                                         sql.NullString
 	)
 	if err := enc.writeHeader(); err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		if err := rows.Scan(&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt, &answers); err != nil {
+		if err := rows.Scan(&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt,
+			&status, &owner, &nextStep, &answers); err != nil {
 			return n, fmt.Errorf("leads: export: %w", err)
 		}
-		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt, answers); err != nil {
+		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt,
+			status, owner, dayOf(nextStep.String), answers); err != nil {
 			return n, err
 		}
 		n++

@@ -344,6 +344,21 @@ type PersonData struct {
 	Bookings    []PersonCall   `json:"bookings"`
 	Mail        []PersonMail   `json:"mail"`
 	Spam        []PersonSubmit `json:"held_submissions"`
+	Timeline    []PersonEvent  `json:"timeline"`
+}
+
+// PersonEvent is an entry of their leads' timelines: the notes staff
+// wrote about them and the changes of status and next step. Which staff
+// member did it is left out (it is the staff's data, not theirs), and so
+// are the owners' addresses of an owner change.
+type PersonEvent struct {
+	ID     int64     `json:"id"`
+	LeadID int64     `json:"lead_id"`
+	At     time.Time `json:"at"`
+	Kind   string    `json:"kind"`
+	Old    string    `json:"old,omitempty"`
+	New    string    `json:"new,omitempty"`
+	Body   string    `json:"body,omitempty"`
 }
 
 // PersonLead is a lead as a subject access export shows it.
@@ -406,7 +421,8 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	if err != nil {
 		return nil, err
 	}
-	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{}}
+	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{},
+		Timeline: []PersonEvent{}}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE `+s.d.emailKey("email")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: %w", err)
@@ -430,6 +446,17 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	bs, err := queryBookings(ctx, s.r, `WHERE b.lead_id IN (`+in+`) ORDER BY b.id`)
 	if err != nil {
 		return nil, err
+	}
+	events, err := queryEvents(ctx, s.r, `WHERE e.lead_id IN (`+in+`) ORDER BY e.id`)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		pe := PersonEvent{ID: e.ID, LeadID: e.LeadID, At: e.At, Kind: e.Kind, Old: e.Old, New: e.New, Body: e.Body}
+		if e.Kind == EventOwner {
+			pe.Old, pe.New = "", ""
+		}
+		p.Timeline = append(p.Timeline, pe)
 	}
 	for _, b := range bs {
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,

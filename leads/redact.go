@@ -231,6 +231,7 @@ func redactMentions(ctx context.Context, tx *sql.Tx, d *dialect, email string, e
 		{"bookings", "answers", "", true},
 		{"outbox", "payload", "(erasure_id IS NULL OR erasure_id != ?) AND ", true},
 		{"spam", "payload", "", true},
+		{"lead_events", "body", "", false},
 	} {
 		cols := strings.Split(t.cols, ", ")
 		var conds []string

@@ -45,6 +45,15 @@ type BookingMail struct {
 	CEOZone   *time.Location
 	Reminder  time.Duration // 0: no reminder
 	Now       time.Time
+	// StaffURL is the booking's page on the dashboard, which the CEO's
+	// mail links to ("" for none).
+	StaffURL string
+	// ByHost marks a change made by staff (a cancellation or a move), with
+	// HostMessage, their words to the visitor, and RebookURL, the
+	// visitor's link to pick another time with their details kept.
+	ByHost      bool
+	HostMessage string
+	RebookURL   string
 }
 
 // FormatSpan writes a call's time for people: "Tuesday, 10 March 2026,
@@ -171,12 +180,13 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			UTCTime: FormatSpan(b.Start, b.End, time.UTC), VisitorZone: visitorZone.String(), CEOZone: m.CEOZone.String(),
 			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
 			Where: c.Meeting.VisitorWhere(b, m.CEO.Name), WhereLink: c.Meeting.Link != "",
+			ByHost: m.ByHost, HostMessage: m.HostMessage, RebookURL: m.RebookURL,
 		}
 	}
 	links := c.AddToCalendar(m)
 	ceoData := visitorData()
 	ceoData.Name, ceoData.Email, ceoData.Company, ceoData.Message = b.Name, b.Email, b.Company, b.Message
-	ceoData.ManageURL, ceoData.ICSURL = "", ""
+	ceoData.ManageURL, ceoData.ICSURL, ceoData.RebookURL, ceoData.StaffURL = "", "", "", m.StaffURL
 	ceoData.Where, ceoData.Answers = c.Meeting.CEOWhere(b), b.Answers
 	if !c.Meeting.Phone {
 		ceoData.Phone = b.Phone // by phone, Where has the number already

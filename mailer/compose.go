@@ -191,6 +191,12 @@ type emailData struct {
 	ManageURL   string `json:"manage_url,omitempty"`
 	ICSURL      string `json:"ics_url,omitempty"`
 	HoldUntil   string `json:"hold_until,omitempty"` // booking_hold: until when the time is held, in the visitor's zone
+	// A host-side change, for booking_visitor and booking_ceo: made by
+	// staff, with their message to the visitor and the visitor's link to
+	// book again with their details kept.
+	ByHost      bool   `json:"by_host,omitempty"`
+	HostMessage string `json:"host_message,omitempty"`
+	RebookURL   string `json:"rebook_url,omitempty"`
 
 	// Where the call happens (Meeting.VisitorWhere or CEOWhere), the
 	// visitor's phone and answers (the CEO's mail only), and the "add to

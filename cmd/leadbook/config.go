@@ -523,8 +523,11 @@ func printHelp(w io.Writer) {
 Usage:
   leadbook [flags] [serve]              serve the site (the default)
   leadbook [flags] migrate              apply database migrations and exit
-  leadbook [flags] staff add EMAIL --password-stdin
-                                        create a staff account (password on stdin)
+  leadbook [flags] staff add EMAIL --password-stdin [--role admin|staff]
+                                        create an account (password on stdin); the
+                                        first is an admin, later ones staff by default
+  leadbook [flags] staff role EMAIL admin|staff
+                                        change an account's role (one admin stays)
   leadbook [flags] staff passwd EMAIL --password-stdin
                                         set a new password; ends the account's sessions
   leadbook [flags] staff list           list staff accounts
@@ -532,6 +535,17 @@ Usage:
   leadbook [flags] token create NAME    make an API token for scripts; prints it once
   leadbook [flags] token list           list API tokens (never the tokens themselves)
   leadbook [flags] token revoke NAME|ID revoke an API token
+  leadbook [flags] booking list [upcoming|past|cancelled]
+                                        list calls (number, start, status, name, email)
+  leadbook [flags] booking cancel ID [--message TEXT] [--rebook]
+                                        cancel a call on our side; the visitor and the CEO
+                                        get a cancellation with the message (--rebook: and
+                                        the visitor a link to book again, details kept)
+  leadbook [flags] booking move ID START
+                                        move a call to an open slot (RFC 3339); both get
+                                        an updated invitation
+  leadbook [flags] booking mark ID completed|no_show
+                                        record what became of a call after it
   leadbook [flags] export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--bom]
                                         write leads as CSV to stdout (to is included)
   leadbook [flags] audit verify         check the audit log's hash chain

@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runStaff(ctx, cfg, rest, stdin, stdout)
 	case "token":
 		return runToken(ctx, cfg, rest, stdout)
+	case "booking":
+		return runBooking(ctx, cfg, rest, stdout)
 	case "export":
 		return runExport(ctx, cfg, rest, stdout)
 	case "audit":
@@ -179,25 +181,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		HTTPS:          len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://",
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
 		Observe: m.observe, Count: m.count, Metrics: m.handler(),
-		Booking: &handlers.Booking{
-			Rules:      cfg.rules(),
-			CEO:        calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail},
-			Reminder:   cfg.Reminder,
-			FeedSecret: cfg.FeedSecret,
-			Store:      store,
-			Busy:       feeds,
-			Composer:   composer,
-
-			MaxUpcomingPerEmail:   cfg.MaxUpcomingPerEmail,
-			BookingsPerAddressDay: cfg.BookingsPerAddressDay,
-			ConfirmByEmail:        cfg.BookingConfirm == "email",
-			Hold:                  cfg.BookingHold,
-
-			MaxBookingsPerEmailWeek: cfg.MaxBookingsPerEmailWeek,
-			Questions:               cfg.BookingQuestions,
-		},
-		Staff: &handlers.Staff{Store: store, Feeds: feeds},
-		Hits:  hits,
+		Booking: bookingSettings(cfg, store, feeds, composer),
+		Staff:   &handlers.Staff{Store: store, Accounts: store, Feeds: feeds},
+		Hits:    hits,
 	})
 	if err != nil {
 		return err

@@ -83,6 +83,11 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 	}
 	line("config")("valid", nil)
 	line("database")(checkDatabase(ctx, cfg))
+	summary, rules, err := checkRules(ctx, cfg)
+	line("rules")(summary, err)
+	for _, l := range rules {
+		fmt.Fprintln(stdout, l)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -60,17 +60,21 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// runStaff is `leadbook staff add|list|remove|passwd`.
+// runStaff is `leadbook staff add|list|remove|passwd|role`.
 func runStaff(ctx context.Context, cfg *config, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("staff: want add, list, remove or passwd")
+		return errors.New("staff: want add, list, remove, passwd or role")
 	}
 	sub, args := args[0], args[1:]
 	fs := subFlags("staff " + sub)
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	role := fs.String("role", "", "admin or staff; default: admin for the first account, staff after it")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return fmt.Errorf("staff %s: %w", sub, err)
+	}
+	if *role != "" && !leads.ValidRole(*role) {
+		return fmt.Errorf("staff %s: --role %q: want admin or staff", sub, *role)
 	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
@@ -99,11 +103,20 @@ func runStaff(ctx context.Context, cfg *config, args []string, stdin io.Reader, 
 		if err != nil {
 			return err
 		}
-		st, err := store.AddStaff(ctx, email, pw, leads.ActorCLI)
+		st, err := store.AddStaffRole(ctx, email, pw, *role, leads.ActorCLI)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "added staff %d %s\n", st.ID, st.Email)
+		fmt.Fprintf(stdout, "added staff %d %s, role %s\n", st.ID, st.Email, st.Role)
+		return nil
+	case "role":
+		if len(rest) != 2 || !leads.ValidRole(rest[1]) {
+			return errors.New("staff role: want EMAIL admin|staff")
+		}
+		if err := store.SetStaffRole(ctx, rest[0], rest[1], leads.ActorCLI); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s is %s\n", rest[0], rest[1])
 		return nil
 	case "passwd":
 		email, err := needEmail()
@@ -135,9 +148,9 @@ func runStaff(ctx context.Context, cfg *config, args []string, stdin io.Reader, 
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tEMAIL\tCREATED")
+		fmt.Fprintln(tw, "ID\tEMAIL\tROLE\tCREATED")
 		for _, st := range list {
-			fmt.Fprintf(tw, "%d\t%s\t%s\n", st.ID, st.Email, st.CreatedAt.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", st.ID, st.Email, st.Role, st.CreatedAt.Format(time.RFC3339))
 		}
 		return tw.Flush()
 	}
