@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,6 +141,10 @@ func TestBookingQuestionsForm(t *testing.T) {
 	if !strings.Contains(staff, "<strong>What should the call be about?</strong>: Moving off COBOL.") {
 		t.Errorf("staff bookings page lacks the answers")
 	}
+	page = html.UnescapeString(a.staffGet("/staff/bookings/"+strconv.FormatInt(b.ID, 10), a.login("198.51.100.9:2")).Body.String())
+	if !strings.Contains(page, "<dt>Team size</dt><dd class=\"message\">10-50</dd>") {
+		t.Errorf("staff booking page lacks the answers:\n%s", page)
+	}
 }
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -249,9 +254,40 @@ func TestBookingMeetingLink(t *testing.T) {
 	}
 	check("moved")
 	a.addStaff()
-	if staff := a.staffGet("/staff/bookings", a.login("198.51.100.9:1")).Body.String(); !strings.Contains(staff, "<td>"+link+"</td>") {
+	c := a.login("198.51.100.9:1")
+	if staff := a.staffGet("/staff/bookings", c).Body.String(); !strings.Contains(staff, "<td>"+link+"</td>") {
 		t.Error("staff bookings page lacks the link")
 	}
+	// The host moves it: same room, the new manage link shows it too.
+	staffPage := "/staff/bookings/" + strconv.FormatInt(b.ID, 10)
+	if page := a.staffGet(staffPage, c).Body.String(); !strings.Contains(page, "<dt>Where</dt><dd>"+link+"</dd>") {
+		t.Errorf("staff booking page lacks the link")
+	}
+	rec := a.staffPost(staffPage+"/move", url.Values{"start": {wednesday9}}, c)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("host move: %d %s", rec.Code, rec.Body)
+	}
+	if moved := a.onlyBooking(t); moved.Room != b.Room || moved.Sequence != 2 {
+		t.Fatalf("after the host's move: room %q (was %q), sequence %d", moved.Room, b.Room, moved.Sequence)
+	}
+	var last *mailer.Message // the host's move, "We had to move..."
+	for _, m := range a.queued(t, mailer.KindInvitation) {
+		if strings.Contains(m.Text, "We had to move") {
+			last = m
+		}
+	}
+	if last == nil {
+		t.Fatal("no mail of the host's move")
+	}
+	if !strings.Contains(last.Text, link) || !strings.Contains(strings.ReplaceAll(string(last.Calendar), "\r\n ", ""), "LOCATION:"+link+"\r\n") {
+		t.Errorf("the host's move mail lacks the call's link:\n%s", last.Text)
+	}
+	m := regexp.MustCompile(`https://consult\.example(/bookings/[A-Za-z0-9_-]{43})\s`).FindStringSubmatch(last.Text)
+	if m == nil {
+		t.Fatalf("no manage link in the host's move mail:\n%s", last.Text)
+	}
+	manage = m[1]
+	check("moved by the host")
 	if rec := a.postForm(manage+"/cancel", nil); rec.Code != http.StatusSeeOther {
 		t.Fatalf("cancel: %d", rec.Code)
 	}
