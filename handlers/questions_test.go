@@ -337,3 +337,29 @@ func TestSpamReleaseKeepsAnswers(t *testing.T) {
 		t.Fatalf("released booking: answers %+v room %q", b.Answers, b.Room)
 	}
 }
+
+// TestSpamReleaseByPhoneWantsAPhone: when calls are by phone, a held
+// request without a phone number is not booked on release: 422, nothing
+// written, the request still held.
+func TestSpamReleaseByPhoneWantsAPhone(t *testing.T) {
+	a := newApp(t, withBooking(t, "", "phone", nil))
+	a.addStaff()
+	cookie := a.login("")
+	v := bookingValues(a.formToken("/book"), tuesday9)
+	v.Del("phone")
+	v.Set("website", "autofill was here")
+	a.clock.Add(10e9)
+	if rec := a.postForm("/book", v); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/book/received" {
+		t.Fatalf("held booking: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	rec := a.staffPost("/staff/spam/1/release", nil, cookie)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "phone number") {
+		t.Fatalf("release without a phone: %d %s", rec.Code, rec.Body)
+	}
+	if n := a.count(`SELECT COUNT(*) FROM bookings`); n != 0 {
+		t.Fatalf("%d bookings after the refused release", n)
+	}
+	if n := a.count(`SELECT COUNT(*) FROM spam`); n != 1 {
+		t.Fatalf("%d held requests after the refused release, want 1", n)
+	}
+}
