@@ -61,6 +61,10 @@ type Invitation struct {
 	// RSVP asks the visitor for a reply (RSVP=TRUE): only where replies
 	// are read (the organizer's mailbox over IMAP). False: RSVP=FALSE.
 	RSVP bool
+
+	// Conference is the call's video link (RFC 7986 CONFERENCE, with
+	// VALUE=URI and FEATURE=VIDEO); "" for none.
+	Conference string
 }
 
 // Encode returns inv as a complete iTIP calendar (VERSION, PRODID,
@@ -185,6 +189,12 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 	if inv.Location != "" {
 		line(b, "LOCATION:"+escapeText(inv.Location))
 	}
+	if inv.Conference != "" {
+		if !safeURI(inv.Conference) {
+			return fail("bad conference link %q", inv.Conference)
+		}
+		line(b, "CONFERENCE;VALUE=URI;FEATURE=VIDEO;LABEL=Video call:"+inv.Conference)
+	}
 	if inv.URL != "" {
 		if strings.ContainsFunc(inv.URL, func(r rune) bool { return isControl(r) || r == ' ' || r == '"' }) {
 			return fail("bad URL %q", inv.URL)
@@ -209,6 +219,14 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 	line(b, "TRANSP:OPAQUE")
 	line(b, "END:VEVENT")
 	return nil
+}
+
+// safeURI reports whether s is an absolute http(s) link that can stand
+// as a property's URI value as it is: no spaces, quotes or control
+// characters.
+func safeURI(s string) bool {
+	return (strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) &&
+		!strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || r == ' ' || r == '"' || r == '<' || r == '>' })
 }
 
 func utcStamp(t time.Time) string { return t.UTC().Format("20060102T150405Z") }

@@ -58,6 +58,12 @@ type Booking struct {
 	// (DefaultBookingHold when zero).
 	ConfirmByEmail bool
 	Hold           time.Duration
+
+	// MaxBookingsPerEmailWeek is how many bookings one email address may
+	// make in 7 days; 0 is no limit. Questions are the booking form's
+	// own questions (see Server.bookingQuestions).
+	MaxBookingsPerEmailWeek int
+	Questions               []Question
 }
 
 // Service is the booking use case these settings configure, on the site
@@ -86,7 +92,8 @@ func (b *Booking) Service(baseURL string, now func() time.Time) *booking.Service
 		Rules: rules, CEO: b.CEO, BaseURL: baseURL, Reminder: b.Reminder,
 		Store: b.Store, Busy: b.Busy, Composer: b.Composer,
 		ConfirmByEmail: b.ConfirmByEmail, Hold: b.Hold, Now: now,
-		Limits: leads.BookingLimits{UpcomingPerEmail: b.MaxUpcomingPerEmail, PerClientDay: b.BookingsPerAddressDay},
+		Limits: leads.BookingLimits{UpcomingPerEmail: b.MaxUpcomingPerEmail, PerClientDay: b.BookingsPerAddressDay,
+			PerEmailWeek: b.MaxBookingsPerEmailWeek},
 	}
 }
 

@@ -29,6 +29,12 @@ type bookingRequest struct {
 	// Rebook is the token of an "ask to rebook" link: the visitor's
 	// details come from the call the host cancelled.
 	Rebook string `form:"rebook" json:"rebook"`
+	// Answers are a JSON body's answers to the questions, by id; a form
+	// posts them as fields q_<id> (see answersIn).
+	Answers answersJSON `json:"answers"`
+
+	questions []Question
+	given     map[string]string // the answers as typed, by question id
 }
 
 func (r *bookingRequest) values() map[string]string {
@@ -36,6 +42,9 @@ func (r *bookingRequest) values() map[string]string {
 	v["start"] = r.Start
 	if r.Rebook != "" {
 		v["rebook"] = r.Rebook
+	}
+	for _, q := range r.questions {
+		v[q.Field()] = r.given[q.ID]
 	}
 	return v
 }
@@ -82,7 +91,11 @@ func (s *Server) handleRebookShow(c echo.Context) error {
 }
 
 func (r *bookingRequest) fields() [][2]string {
-	return append([][2]string{{"Start", r.Start}, {"Time zone", r.TZ}}, r.Visitor.fields()...)
+	f := append([][2]string{{"Start", r.Start}, {"Time zone", r.TZ}}, r.Visitor.fields()...)
+	for _, q := range r.questions {
+		f = append(f, [2]string{q.Label, r.given[q.ID]})
+	}
+	return f
 }
 
 // slotView is one radio button of the picker. Label is the whole span
@@ -203,7 +216,8 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	}
 	pv.Action = "/book"
 	p := s.page("Free consultation call with our CEO", "Book a free consultation call with our CEO at a time that suits you.", "book",
-		map[string]any{"Picker": pv, "Form": form})
+		map[string]any{"Picker": pv, "Form": form, "Questions": questionViews(s.bookingQuestions(c.Request().Context()), form),
+			"PhoneRequired": s.booking.Composer.MeetingPlace().Phone})
 	body, err := s.pages.render("book", p)
 	if err != nil {
 		return err
@@ -232,6 +246,13 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	req.questions = s.bookingQuestions(ctx)
+	given := map[string]string(req.Answers)
+	if given == nil && strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
+		given = map[string]string{}
+	}
+	req.given = answersIn(req.questions, c.FormValue, given)
+	req.Answers = answersJSON(req.given) // held as spam, the answers go with the rest
 	loc, _ := s.visitorZone(req.TZ)
 	if err := s.allow(c); err != nil {
 		return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "invalid", httpMessage(err), nil, nil)
@@ -274,21 +295,26 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	if err != nil {
 		fields["start"] = "Please pick a time for the call."
 	}
+	if s.booking.Composer.MeetingPlace().Phone && l.Phone == "" && fields["phone"] == "" {
+		fields["phone"] = booking.ErrPhoneRequired.Fields["phone"]
+	}
+	answers := checkAnswers(req.questions, req.given, fields)
 	if len(fields) > 0 {
 		return s.bookAnswer(c, &req, loc, http.StatusUnprocessableEntity, "invalid", msgInvalid, fields, nil)
 	}
 	if verdict == screenFast {
 		return s.bookAnswer(c, &req, loc, http.StatusOK, "confirm", msgConfirm, nil, nil)
 	}
-	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message)
+	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message,
+		answersKey(answers))
 	token, _ := s.manageTokenFor(idem)
 	b, created, err := s.svc.Create(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token,
-		IdemKey: idem, ClientKey: s.clientKey(c), Rebook: req.Rebook})
+		IdemKey: idem, ClientKey: s.clientKey(c), Rebook: req.Rebook, Answers: answers})
 	if err != nil {
 		switch {
 		case errors.Is(err, leads.ErrSlotTaken):
 			return s.bookConflict(c, &req, loc, start)
-		case errors.Is(err, leads.ErrUpcomingLimit):
+		case errors.Is(err, leads.ErrUpcomingLimit), errors.Is(err, leads.ErrWeekLimit):
 			return s.bookAnswer(c, &req, loc, http.StatusConflict, "error", leads.ErrorMessage(err), nil, nil)
 		case errors.Is(err, leads.ErrClientLimit):
 			return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "error", leads.ErrorMessage(err), nil, nil)
@@ -340,12 +366,26 @@ type bookingAnswer struct {
 	Status    string `json:"status"`
 	ManageURL string `json:"manage_url"`
 	ICSURL    string `json:"ics_url"`
+	Where     string `json:"where,omitempty"`
 }
 
 func (s *Server) bookingJSON(b *leads.Booking, token string) bookingAnswer {
 	loc, _ := s.visitorZone(b.Timezone)
-	return bookingAnswer{ID: b.ID, Start: b.Start.In(loc).Format(time.RFC3339), End: b.End.In(loc).Format(time.RFC3339),
+	a := bookingAnswer{ID: b.ID, Start: b.Start.In(loc).Format(time.RFC3339), End: b.End.In(loc).Format(time.RFC3339),
 		Status: b.Status, ManageURL: s.manageURL(token), ICSURL: s.manageURL(token) + "/invite.ics"}
+	if b.Live() {
+		a.Where = s.booking.Composer.MeetingPlace().VisitorWhere(b, s.booking.CEO.Name)
+	}
+	return a
+}
+
+// answersKey is the answers as one string, for the idempotency key.
+func answersKey(as []leads.Answer) string {
+	var k strings.Builder
+	for _, a := range as {
+		k.WriteString(a.ID + "\x00" + a.Value + "\x00")
+	}
+	return k.String()
 }
 
 // bookConflict answers 409 with fresh slots around the asked-for time.
@@ -440,6 +480,11 @@ type manageView struct {
 	Picker    *pickerView
 	Form      *formView
 	ICSURL    string
+	// Where the call happens, whether that is a link, and its "add to
+	// calendar" links (while it is still to come).
+	Where     string
+	WhereLink bool
+	Calendar  mailer.CalendarLinks
 }
 
 func (s *Server) handleBookingShow(c echo.Context) error {
@@ -482,6 +527,13 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 	}
 	if b.Held() {
 		mv.HoldUntil = b.HoldUntil.In(loc).Format("15:04 on Monday, 2 January") + " (" + loc.String() + ")"
+	}
+	if mv.Live {
+		meeting := s.booking.Composer.MeetingPlace()
+		mv.Where, mv.WhereLink = meeting.VisitorWhere(b, s.booking.CEO.Name), meeting.Link != ""
+		if !mv.Past {
+			mv.Calendar = s.booking.Composer.AddToCalendar(s.svc.Mail(c.Request().Context(), b, nil, "", token))
+		}
 	}
 	if mv.Live && !mv.Past {
 		from := pickerStart(c)

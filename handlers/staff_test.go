@@ -424,7 +424,7 @@ func TestLeadsCSVExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at,status,owner,next_step_at,"+
-		"article,landing_page,referrer,utm_source,utm_medium,utm_campaign,utm_term,utm_content" {
+		"article,landing_page,referrer,utm_source,utm_medium,utm_campaign,utm_term,utm_content,answers" {
 		t.Fatalf("header %q", recs[0])
 	}
 	if len(recs) != len(hostileLeads)+1 {

@@ -118,6 +118,7 @@ func (s *Server) renderStaffBooking(c echo.Context, status int, b *leads.Booking
 		"UTCTime": mailer.FormatSpan(b.Start, b.End, time.UTC), "Mail": mail, "History": history,
 		"CanCancel": live && !ended, "CanMove": live && !b.Held() && !ended, "CanMark": live && !b.Held() && ended,
 		"Held": b.Held() && live, "MaxMessage": booking.MaxHostMessage,
+		"Where": s.staffBookingViews([]leads.Booking{*b})[0].Where,
 	}
 	if data["CanMove"] == true {
 		open, err := s.svc.OpenSlots(ctx, now, now.Add(staffMoveDays*24*time.Hour))

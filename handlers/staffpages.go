@@ -150,7 +150,7 @@ func (s *Server) handleStaffHome(c echo.Context) error {
 		}
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_home", "Dashboard", "home", map[string]any{
-		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming, "Failures": failures,
+		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": s.staffBookingViews(upcoming), "Failures": failures,
 	})
 }
 
@@ -271,7 +271,7 @@ func (s *Server) renderLead(c echo.Context, status int, l *leads.Lead, f pipelin
 		return err
 	}
 	return s.renderStaff(c, status, "staff_lead", "Lead "+strconv.FormatInt(l.ID, 10), "leads", map[string]any{
-		"Lead": l, "Bookings": bookings, "Mail": mail, "Timeline": timeline, "Form": f, "Staff": staff, "Replies": replies,
+		"Lead": l, "Bookings": s.staffBookingViews(bookings), "Mail": mail, "Timeline": timeline, "Form": f, "Staff": staff, "Replies": replies,
 		"Statuses": leads.Statuses, "Notice": c.QueryParam("notice"),
 	})
 }
@@ -284,7 +284,7 @@ func (s *Server) handleStaffBookings(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		data[which] = bs
+		data[which] = s.staffBookingViews(bs)
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_bookings", "Bookings", "bookings", data)
 }
@@ -399,8 +399,14 @@ func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
 	}
 	token, _ := newManageToken()
 	ctx := c.Request().Context()
-	nb, check, compose, err := s.svc.Prepare(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token})
+	// The answers as given; checked again against today's questions, a
+	// bad one is left out rather than refuse the whole booking.
+	answers := checkAnswers(s.bookingQuestions(ctx), req.Answers, map[string]string{})
+	nb, check, compose, err := s.svc.Prepare(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token, Answers: answers})
 	if err != nil {
+		if leads.ErrorCode(err) == leads.EINVALID {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission cannot be booked: "+leads.ErrorMessage(err))
+		}
 		return err
 	}
 	nb.Limits = leads.BookingLimits{} // staff release it: no visitor limits
@@ -643,4 +649,26 @@ func (s *Server) bookingReplies(ctx context.Context, bookings []leads.Booking) (
 		}
 	}
 	return out, nil
+}
+
+// staffBookingView is a booking as the staff pages show it: with where
+// the call happens, as the CEO sees it (the number to call, by phone).
+type staffBookingView struct {
+	leads.Booking
+	Where string
+}
+
+func (s *Server) staffBookingViews(bs []leads.Booking) []staffBookingView {
+	var meeting mailer.Meeting
+	if s.booking != nil {
+		meeting = s.booking.Composer.MeetingPlace()
+	}
+	out := make([]staffBookingView, len(bs))
+	for i := range bs {
+		out[i] = staffBookingView{Booking: bs[i], Where: meeting.CEOWhere(&bs[i])}
+		if out[i].Where == "" && bs[i].Phone != "" {
+			out[i].Where = "Phone: " + bs[i].Phone
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +35,12 @@ type Booking struct {
 	// it by the emailed link: until then the slot counts as taken, after
 	// it the slot is free again. Zero once confirmed (or never held).
 	HoldUntil time.Time
+	// Room is the booking's unguessable room name, made with it and kept
+	// when it moves: the {room} of a meeting link template.
+	Room string
+	// Answers are the visitor's answers to the booking form's questions,
+	// with the labels as asked; nil when none were asked.
+	Answers []Answer
 	// Outcome is what became of the call once it took place, as staff
 	// marked it (OutcomeCompleted, OutcomeNoShow); "" until then. The
 	// status stays confirmed: the call keeps its time.
@@ -44,6 +51,49 @@ type Booking struct {
 
 	// Attribution is where the visit that booked came from.
 	Attribution Attribution
+	Phone       string
+}
+
+// Answer is the visitor's answer to one question of the booking form,
+// kept with the question's label as it was asked (the questions may
+// change later). The value is the visitor's free text, or the choice
+// they picked.
+type Answer struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// MaxAnswers and MaxAnswerLen bound what a booking stores of answers,
+// whatever the caller passes: a number of answers, and characters in a
+// label or a value.
+const (
+	MaxAnswers   = 20
+	MaxAnswerLen = 2000
+)
+
+// encodeAnswers is the answers column: a JSON array, or empty for none.
+func encodeAnswers(as []Answer) (string, error) {
+	if len(as) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(as)
+	if err != nil {
+		return "", fmt.Errorf("leads: encode answers: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeAnswers reads the answers column.
+func decodeAnswers(s string) ([]Answer, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var as []Answer
+	if err := json.Unmarshal([]byte(s), &as); err != nil {
+		return nil, fmt.Errorf("leads: decode answers: %w", err)
+	}
+	return as, nil
 }
 
 // State is the booking's status as people read it: its Outcome once
@@ -100,6 +150,10 @@ type NewBooking struct {
 	// Limits cap new bookings; they are checked in the booking's
 	// transaction against what the database holds.
 	Limits BookingLimits
+	// Room is the booking's room name (see Booking.Room), Answers the
+	// visitor's answers to the form's questions.
+	Room    string
+	Answers []Answer
 	// RebookHash, when set, is the hash of the "ask to rebook" link the
 	// booking is made with; the link is spent in the same transaction.
 	RebookHash string
@@ -114,6 +168,9 @@ type BookingLimits struct {
 	// PerClientDay is how many bookings may be made from one ClientKey in
 	// 24 hours, whatever became of them.
 	PerClientDay int
+	// PerEmailWeek is how many bookings one email address may make in 7
+	// days, whatever became of them (a moved call is not a new one).
+	PerEmailWeek int
 }
 
 // slotConstraints are the constraints that keep two live calls apart: the
@@ -144,6 +201,11 @@ var ErrUpcomingLimit = &Error{Code: ECONFLICT, Message: "This email address alre
 var ErrClientLimit = &Error{Code: ETOOMANY, Message: "Too many calls were booked from your network address today. " +
 	"Please try again tomorrow, or leave your details with the contact form and we will get back to you."}
 
+// ErrWeekLimit refuses a booking for an address that made as many in the
+// last 7 days as BookingLimits.PerEmailWeek allows.
+var ErrWeekLimit = &Error{Code: ECONFLICT, Message: "This email address has booked as many calls this week as we can offer. " +
+	"Please try again next week, or leave your details with the contact form and we will get back to you."}
+
 // ErrHoldExpired is the answer to confirming a hold that ran out.
 var ErrHoldExpired = &Error{Code: ECONFLICT, Message: "This time was held for you, but it was not confirmed in time and has been released. Please book again."}
 
@@ -153,7 +215,8 @@ func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(em
 
 const bookingColumns = `b.id, b.created_at, b.updated_at, b.lead_id, b.uid, b.sequence, b.start_at, b.end_at, b.timezone,
 	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, b.outcome, l.name, l.email, l.company,
-	b.article, b.landing_page, b.referrer, b.utm_source, b.utm_medium, b.utm_campaign, b.utm_term, b.utm_content`
+	b.article, b.landing_page, b.referrer, b.utm_source, b.utm_medium, b.utm_campaign, b.utm_term, b.utm_content,
+	b.room, b.answers, l.phone`
 
 const bookingFrom = ` FROM bookings b JOIN leads l ON l.id = b.lead_id `
 
@@ -163,9 +226,11 @@ func scanBooking(row rowScanner) (*Booking, error) {
 		created, updated, start, end string
 		cancelledAt, idemKey, hold   sql.NullString
 		outcome                      sql.NullString
+		answers                      string
 	)
-	if err := row.Scan(append([]any{&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
-		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &outcome, &b.Name, &b.Email, &b.Company}, b.Attribution.dest()...)...); err != nil {
+	if err := row.Scan(append(append([]any{&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
+		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &outcome, &b.Name, &b.Email, &b.Company}, b.Attribution.dest()...),
+		&b.Room, &answers, &b.Phone)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Booking not found.")
 		}
@@ -184,6 +249,9 @@ func scanBooking(row rowScanner) (*Booking, error) {
 		}
 	}
 	b.IdemKey, b.Outcome = idemKey.String, outcome.String
+	if b.Answers, err = decodeAnswers(answers); err != nil {
+		return nil, err
+	}
 	return &b, nil
 }
 
@@ -388,6 +456,16 @@ func (nb *NewBooking) prepare() error {
 		return err
 	}
 	nb.Message = multiLine(nb.Message)
+	if len(nb.Answers) > MaxAnswers {
+		return fmt.Errorf("leads: create booking: %d answers, at most %d", len(nb.Answers), MaxAnswers)
+	}
+	for i := range nb.Answers {
+		a := &nb.Answers[i]
+		a.Label, a.Value = strings.TrimSpace(a.Label), strings.TrimSpace(multiLine(a.Value))
+		if a.ID == "" || len([]rune(a.Label)) > MaxAnswerLen || len([]rune(a.Value)) > MaxAnswerLen {
+			return fmt.Errorf("leads: create booking: answer %d: want an id, and a label and a value of at most %d characters", i, MaxAnswerLen)
+		}
+	}
 	if !nb.End.After(nb.Start) || nb.End.Sub(nb.Start) > MaxBookingLength || nb.UID == "" || nb.TokenHash == "" {
 		return fmt.Errorf("leads: create booking: start, end (at most %v later), uid and token hash are required", MaxBookingLength)
 	}
@@ -415,6 +493,16 @@ func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time,
 		}
 		if made >= n {
 			return ErrClientLimit
+		}
+	}
+	if n := nb.Limits.PerEmailWeek; n > 0 {
+		var made int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE email_key = ? AND created_at > ? AND id != ?`,
+			EmailKey(nb.Lead.Email), formatTime(now.Add(-7*24*time.Hour)), self).Scan(&made); err != nil {
+			return fmt.Errorf("leads: count bookings this week: %w", err)
+		}
+		if made >= n {
+			return ErrWeekLimit
 		}
 	}
 	return nil
@@ -449,19 +537,24 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 		CreatedAt: now, UpdatedAt: now, LeadID: l.ID, UID: nb.UID, Start: nb.Start.UTC(), End: nb.End.UTC(),
 		Timezone: nb.Timezone, Message: nb.Message, Status: BookingConfirmed, TokenHash: nb.TokenHash,
 		IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company, Attribution: nb.Lead.Attribution,
+		Room: nb.Room, Answers: nb.Answers, Phone: l.Phone,
+	}
+	answers, err := encodeAnswers(b.Answers)
+	if err != nil {
+		return nil, err
 	}
 	var hold any
 	if !nb.HoldUntil.IsZero() {
 		b.HoldUntil = nb.HoldUntil.UTC()
 		hold = formatTime(b.HoldUntil)
 	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO bookings
+	err = tx.QueryRowContext(ctx, `INSERT INTO bookings
 		(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key,
-		 hold_until, email_key, client_key, `+attribColumns+`)
-		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 hold_until, email_key, client_key, room, answers, `+attribColumns+`)
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
 		append([]any{formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
-			b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey)},
+			b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey), b.Room, answers},
 			b.Attribution.args()...)...).Scan(&b.ID)
 	if isNoRows(err) {
 		return nil, errBookingIdemTaken

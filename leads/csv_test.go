@@ -71,7 +71,7 @@ func TestCSVEncoderRoundTrip(t *testing.T) {
 	}
 	want := []string{"7", "2026-11-27T08:30:00.000Z", "'=HYPERLINK(\"x\")", "a@b.example", "Q, \"R\"\nS", "'+1 555", "line1\nline2",
 		"contact", "v1", "2026-11-27T08:30:00.000Z", "qualified", "'=owner@example.com", "2026-12-01",
-		"cto-vs-cio", "/articles/cto-vs-cio", "https://news.example/x", "'=cmd", "email", "winter", "cto", "top"}
+		"cto-vs-cio", "/articles/cto-vs-cio", "https://news.example/x", "'=cmd", "email", "winter", "cto", "top", ""}
 	if len(recs) != 2 || strings.Join(recs[1], "|") != strings.Join(want, "|") {
 		t.Fatalf("records %q\nwant %q", recs, want)
 	}

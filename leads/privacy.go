@@ -391,6 +391,7 @@ type PersonCall struct {
 	Status    string    `json:"status"`
 	// Attribution is held with the booking.
 	Attribution Attribution `json:"attribution"`
+	Answers     []Answer    `json:"answers"`
 }
 
 // PersonMail is an email we sent or will send them, with its full text:
@@ -465,7 +466,7 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	}
 	for _, b := range bs {
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
-			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution})
+			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution, Answers: b.Answers})
 	}
 	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
 		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR `+s.d.emailKey("recipient")+` = ? ORDER BY id`, asciiLower(email))

@@ -103,6 +103,10 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		inv.Stamp = c.now()
 	}
 	desc := "A free consultation call with " + m.CEO.Name + " of " + c.SiteName + "."
+	if where := c.Meeting.VisitorWhere(b, m.CEO.Name); where != "" {
+		c.Meeting.place(&inv, b, where)
+		desc += "\n\nWhere: " + where
+	}
 	if m.ManageURL != "" {
 		desc += "\n\nTo move or cancel the call: " + m.ManageURL
 	}
@@ -125,8 +129,18 @@ func (c *Composer) CEOInvitation(m BookingMail) calendar.Invitation {
 	if b.Company != "" {
 		inv.Description += "\nCompany: " + b.Company
 	}
+	inv.Location, inv.Conference = "", ""
+	if where := c.Meeting.CEOWhere(b); where != "" {
+		c.Meeting.place(&inv, b, where)
+		inv.Description += "\nWhere: " + where
+	} else if b.Phone != "" {
+		inv.Description += "\nPhone: " + b.Phone
+	}
 	if b.Message != "" {
 		inv.Description += "\n\nTopic: " + b.Message
+	}
+	if len(b.Answers) > 0 {
+		inv.Description += "\n\n" + AnswersText(b.Answers)
 	}
 	return inv
 }
@@ -166,16 +180,24 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			VisitorTime: FormatSpan(b.Start, b.End, visitorZone), CEOTime: FormatSpan(b.Start, b.End, m.CEOZone),
 			UTCTime: FormatSpan(b.Start, b.End, time.UTC), VisitorZone: visitorZone.String(), CEOZone: m.CEOZone.String(),
 			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
+			Where: c.Meeting.VisitorWhere(b, m.CEO.Name), WhereLink: c.Meeting.Link != "",
 			ByHost: m.ByHost, HostMessage: m.HostMessage, RebookURL: m.RebookURL, RepliesRead: c.RepliesRead,
 		}
 	}
+	links := c.AddToCalendar(m)
 	ceoData := visitorData()
 	ceoData.Name, ceoData.Email, ceoData.Company, ceoData.Message = b.Name, b.Email, b.Company, b.Message
 	ceoData.ManageURL, ceoData.ICSURL, ceoData.RebookURL, ceoData.StaffURL = "", "", "", m.StaffURL
+	ceoData.Where, ceoData.Answers = c.Meeting.CEOWhere(b), b.Answers
+	if !c.Meeting.Phone {
+		ceoData.Phone = b.Phone // by phone, Where has the number already
+	}
 	visitor := mail.Address{Name: leads.DisplayName(b.Name), Address: b.Email}
 	ceo := mail.Address{Name: cleanHeader(m.CEO.Name), Address: m.CEO.Email}
 
-	toVisitor, err := c.draft(tmplBookingVisitor, visitorData())
+	vd := visitorData()
+	vd.GoogleURL, vd.OutlookURL, vd.OfficeURL = links.Google, links.Outlook, links.Office
+	toVisitor, err := c.draft(tmplBookingVisitor, vd)
 	if err != nil {
 		return nil, err
 	}

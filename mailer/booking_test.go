@@ -241,4 +241,3 @@ func TestBookingMessagesReplies(t *testing.T) {
 	}
 }
 
-func unfoldICS(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "\r\n ", "")) }

@@ -56,6 +56,8 @@ type Composer struct {
 	// them (RSVP=TRUE). Without it they carry RSVP=FALSE and the mail
 	// points to the manage link instead.
 	RepliesRead bool
+	// Meeting is where calls happen (LEADBOOK_MEETING_URL).
+	Meeting Meeting
 
 	text map[string]*texttemplate.Template
 	html map[string]*htmltemplate.Template
@@ -206,6 +208,16 @@ type emailData struct {
 	ByHost      bool   `json:"by_host,omitempty"`
 	HostMessage string `json:"host_message,omitempty"`
 	RebookURL   string `json:"rebook_url,omitempty"`
+
+	// Where the call happens (Meeting.VisitorWhere or CEOWhere), the
+	// visitor's phone and answers (the CEO's mail only), and the "add to
+	// calendar" links (the visitor's, while the call is on).
+	Where      string         `json:"where,omitempty"`
+	WhereLink  bool           `json:"where_link,omitempty"` // Where is a link
+	Answers    []leads.Answer `json:"answers,omitempty"`
+	GoogleURL  string         `json:"google_url,omitempty"`
+	OutlookURL string         `json:"outlook_url,omitempty"`
+	OfficeURL  string         `json:"office_url,omitempty"`
 }
 
 // maxSubject caps a subject, in characters: a visitor's name and company

@@ -34,6 +34,9 @@ func bookingSettings(cfg *config, store *leads.Store, busy handlers.BusySource, 
 		BookingsPerAddressDay: cfg.BookingsPerAddressDay,
 		ConfirmByEmail:        cfg.BookingConfirm == "email",
 		Hold:                  cfg.BookingHold,
+
+		MaxBookingsPerEmailWeek: cfg.MaxBookingsPerEmailWeek,
+		Questions:               cfg.BookingQuestions,
 	}
 }
 
@@ -73,6 +76,7 @@ func runBooking(ctx context.Context, cfg *config, args []string, stdout io.Write
 			return nil, err
 		}
 		composer.Now = store.Now
+		composer.Meeting = cfg.Meeting
 		return bookingSettings(cfg, store, busy, composer).Service(cfg.BaseURL, store.Now), nil
 	}
 	switch sub {

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"leadbook/calendar"
+	"leadbook/handlers"
 	"leadbook/leads"
+	"leadbook/mailer"
 )
 
 // config is the whole configuration, parsed and validated once before
@@ -81,6 +83,11 @@ type config struct {
 	// ViewsFlush is how often the article views counted in memory are
 	// added to the database.
 	ViewsFlush time.Duration
+	// Where calls happen, the booking form's questions, and the weekly
+	// cap on bookings per address.
+	Meeting                 mailer.Meeting
+	BookingQuestions        []handlers.Question
+	MaxBookingsPerEmailWeek int
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -305,6 +312,19 @@ var settings = []setting{
 	}},
 	{env: "LEADBOOK_BOOKING_HOLD", def: "30m", help: "how long an unconfirmed booking holds its time (with LEADBOOK_BOOKING_CONFIRM=email)", parse: func(c *config, v string) error {
 		return durationIn(&c.BookingHold, v, time.Minute, 7*24*time.Hour)
+	}},
+	{env: "LEADBOOK_MEETING_URL", def: "", help: "where calls happen: a link with {room} (each call's own room, like https://meet.jit.si/northwind-{room}), a fixed link, or phone (the CEO calls the visitor, whose phone is then required); empty: not said", parse: func(c *config, v string) error {
+		m, err := mailer.ParseMeeting(v)
+		c.Meeting = m
+		return err
+	}},
+	{env: "LEADBOOK_BOOKING_QUESTIONS", def: "", help: `questions on the booking form, as JSON: [{"id":"goal","label":"What should we talk about?","kind":"text|long|choice","choices":["..."],"required":true}]`, parse: func(c *config, v string) error {
+		qs, err := handlers.ParseQuestions(v)
+		c.BookingQuestions = qs
+		return err
+	}},
+	{env: "LEADBOOK_MAX_BOOKINGS_PER_EMAIL_WEEK", def: "3", help: "bookings one email address may make in 7 days, whatever became of them; 0: no limit", parse: func(c *config, v string) error {
+		return intIn(&c.MaxBookingsPerEmailWeek, v, 0, 1000)
 	}},
 	{env: "LEADBOOK_TRUSTED_PROXIES", def: "", help: "CIDRs whose X-Forwarded-For is believed; empty: none", parse: func(c *config, v string) error {
 		c.Trusted = nil

@@ -161,6 +161,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}
 	composer.Now = store.Now
 	composer.CalDAV, composer.RepliesRead = cfg.CalDAVURL != "", cfg.IMAPURL != ""
+	composer.Meeting = cfg.Meeting
 	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
 		MaxStale: cfg.BusyMaxStale,
 		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,

@@ -168,6 +168,14 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_IMAP_URL": "pop3://mail.example.com"}, nil, "LEADBOOK_IMAP_URL"},
 		{map[string]string{"LEADBOOK_IMAP_URL": "imaps://mail.example.com"}, nil, "LEADBOOK_IMAP_USERNAME"},
 		{map[string]string{"LEADBOOK_IMAP_POLL": "1s"}, nil, "LEADBOOK_IMAP_POLL"},
+		{map[string]string{"LEADBOOK_MEETING_URL": "meet.jit.si/{room}"}, nil, "LEADBOOK_MEETING_URL"},
+		{map[string]string{"LEADBOOK_MEETING_URL": "https://{room}.example.com/"}, nil, "LEADBOOK_MEETING_URL"},
+		{map[string]string{"LEADBOOK_BOOKING_QUESTIONS": `[{"id":"Goal","label":"Goal","kind":"text"}]`}, nil, "LEADBOOK_BOOKING_QUESTIONS"},
+		{map[string]string{"LEADBOOK_BOOKING_QUESTIONS": `[{"id":"a","label":"A","kind":"text"},{"id":"a","label":"B","kind":"long"}]`}, nil, "LEADBOOK_BOOKING_QUESTIONS"},
+		{map[string]string{"LEADBOOK_BOOKING_QUESTIONS": `[{"id":"a","label":"A","kind":"text","choices":["x","y"]}]`}, nil, "LEADBOOK_BOOKING_QUESTIONS"},
+		{map[string]string{"LEADBOOK_BOOKING_QUESTIONS": `[{"id":"a","label":"A","kind":"choice","choices":["x"]}]`}, nil, "LEADBOOK_BOOKING_QUESTIONS"},
+		{map[string]string{"LEADBOOK_BOOKING_QUESTIONS": `{"id":"a"}`}, nil, "LEADBOOK_BOOKING_QUESTIONS"},
+		{map[string]string{"LEADBOOK_MAX_BOOKINGS_PER_EMAIL_WEEK": "-1"}, nil, "LEADBOOK_MAX_BOOKINGS_PER_EMAIL_WEEK"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -54,6 +55,10 @@ type Composer interface {
 	// CEOInvitation the CEO's, with what the visitor wrote.
 	Invitation(m mailer.BookingMail) calendar.Invitation
 	CEOInvitation(m mailer.BookingMail) calendar.Invitation
+	// AddToCalendar is a call's "add to calendar" links, MeetingPlace
+	// where calls happen (LEADBOOK_MEETING_URL).
+	AddToCalendar(m mailer.BookingMail) mailer.CalendarLinks
+	MeetingPlace() mailer.Meeting
 }
 
 // DefaultHold is how long an unconfirmed hold keeps its slot when
@@ -238,13 +243,26 @@ type Request struct {
 	// the details of the visitor it was sent to where Lead leaves them
 	// empty, and spends the link.
 	Rebook string
+	// Answers are the visitor's answers to the booking form's questions,
+	// checked already (the store bounds them again).
+	Answers []leads.Answer
 }
+
+// ErrPhoneRequired refuses a booking without a phone number when calls
+// are by phone (LEADBOOK_MEETING_URL=phone): the CEO calls the visitor.
+var ErrPhoneRequired = &leads.Error{Code: leads.EINVALID, Message: "Please give a phone number: the call is by phone.",
+	Fields: map[string]string{"phone": "Please give a phone number: the call is by phone, and our CEO will call you on it."}}
 
 // Prepare turns a request into the store's booking and the mail it sends
 // when made: a hold with the "confirm your call" mail when bookings are
 // confirmed by email, else the call with its invitations. Its check is the
-// rule check for the transaction.
+// rule check for the transaction. The booking gets a new room name (the
+// {room} of a meeting link) and the request's answers; when calls are by
+// phone, a lead without a phone number is refused (ErrPhoneRequired).
 func (s *Service) Prepare(ctx context.Context, req Request) (*leads.NewBooking, leads.BookingCheck, leads.BookingCompose, error) {
+	if s.Composer.MeetingPlace().Phone && strings.TrimSpace(req.Lead.Phone) == "" {
+		return nil, nil, nil, ErrPhoneRequired
+	}
 	r, err := s.CurrentRules(ctx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -258,6 +276,7 @@ func (s *Service) Prepare(ctx context.Context, req Request) (*leads.NewBooking, 
 		Lead: *req.Lead, Start: req.Start, End: r.End(req.Start), Timezone: zone.String(), Message: req.Lead.Message,
 		UID: NewUID(s.BaseURL), TokenHash: HashToken(req.Token), WindowFrom: wf, WindowTo: wt,
 		IdemKey: req.IdemKey, ClientKey: req.ClientKey, Limits: s.Limits,
+		Room: NewRoom(), Answers: req.Answers,
 	}
 	if req.Rebook != "" {
 		nb.RebookHash = HashToken(req.Rebook)
@@ -437,6 +456,16 @@ func ValidToken(token string) bool {
 		}
 	}
 	return true
+}
+
+// NewRoom is a booking's room name for a meeting link: 128 random bits
+// in lower-case base 32 (26 letters and digits, fine in any URL).
+func NewRoom() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
 // NewUID is a new iCalendar UID on the site's host.

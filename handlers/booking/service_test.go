@@ -114,3 +114,77 @@ func TestServiceHostActionsRefuseBadInput(t *testing.T) {
 		t.Errorf("the manage token: %v", err)
 	}
 }
+
+// TestServiceBooksWithRoomAnswersAndPhone: a booking the Service makes
+// gets a room of its own and keeps the request's answers, the same for a
+// hold; when calls are by phone it is refused without a phone number,
+// before anything is written.
+func TestServiceBooksWithRoomAnswersAndPhone(t *testing.T) {
+	ctx := context.Background()
+	hours, _ := calendar.ParseHours("mon-fri 09:00-17:00")
+	var rules atomic.Pointer[calendar.Rules]
+	rules.Store(&calendar.Rules{Location: time.UTC, Hours: hours, Slot: 30 * time.Minute, HorizonDays: 30})
+	svc, store := newService(t, &rules)
+	answers := []leads.Answer{{ID: "goal", Label: "What is the goal?", Value: "A new CRM"}}
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	var rooms []string
+	for i, confirm := range []bool{false, true} {
+		svc.ConfirmByEmail = confirm
+		token, _ := booking.NewToken()
+		b, _, err := svc.Create(ctx, booking.Request{Lead: &leads.Lead{Name: "Grace", Email: "grace@example.com", ConsentVersion: "v1"},
+			Start: start.Add(time.Duration(i) * time.Hour), Token: token, Answers: answers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.FindBooking(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Room) != 26 || len(got.Answers) != 1 || got.Answers[0] != answers[0] {
+			t.Fatalf("confirm by email %v: stored room %q, answers %+v", confirm, got.Room, got.Answers)
+		}
+		rooms = append(rooms, got.Room)
+	}
+	if rooms[0] == rooms[1] {
+		t.Errorf("two bookings share the room %q", rooms[0])
+	}
+
+	svc.ConfirmByEmail = false
+	svc.Composer.(*mailer.Composer).Meeting = mailer.Meeting{Phone: true}
+	token, _ := booking.NewToken()
+	req := booking.Request{Lead: &leads.Lead{Name: "Ada", Email: "ada@example.com", ConsentVersion: "v1"}, Start: start.Add(3 * time.Hour), Token: token}
+	if _, _, err := svc.Create(ctx, req); err != booking.ErrPhoneRequired {
+		t.Fatalf("by phone without a number: %v, want ErrPhoneRequired", err)
+	}
+	if live, err := store.LiveBookings(ctx, start, start.Add(24*time.Hour)); err != nil || len(live) != 2 {
+		t.Fatalf("after the refusal: %d live bookings, %v; want the 2 from before", len(live), err)
+	}
+	req.Lead.Phone = "+44 20 7946 0000"
+	b, _, err := svc.Create(ctx, req)
+	if err != nil {
+		t.Fatalf("by phone with a number: %v", err)
+	}
+	if got, err := store.FindBooking(ctx, b.ID); err != nil || got.Phone != req.Lead.Phone {
+		t.Fatalf("the booking's phone: %+v, %v", got, err)
+	}
+}
+
+// TestServiceWeekCap: the weekly cap per address applies to the
+// Service's bookings.
+func TestServiceWeekCap(t *testing.T) {
+	ctx := context.Background()
+	hours, _ := calendar.ParseHours("mon-fri 09:00-17:00")
+	var rules atomic.Pointer[calendar.Rules]
+	rules.Store(&calendar.Rules{Location: time.UTC, Hours: hours, Slot: 30 * time.Minute, HorizonDays: 30})
+	svc, _ := newService(t, &rules)
+	svc.Limits = leads.BookingLimits{PerEmailWeek: 1}
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	for i, want := range []error{nil, leads.ErrWeekLimit} {
+		token, _ := booking.NewToken()
+		_, _, err := svc.Create(ctx, booking.Request{Lead: &leads.Lead{Name: "Grace", Email: "Grace@Example.com", ConsentVersion: "v1"},
+			Start: start.Add(time.Duration(i) * time.Hour), Token: token})
+		if err != want {
+			t.Fatalf("booking %d: %v, want %v", i+1, err, want)
+		}
+	}
+}
