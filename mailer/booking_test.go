@@ -240,4 +240,3 @@ func TestBookingMessagesReplies(t *testing.T) {
 		}
 	}
 }
-
