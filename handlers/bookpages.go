@@ -150,6 +150,7 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	pv.Action = "/book"
 	p := s.page("Free consultation call with our CEO", "Book a free consultation call with our CEO at a time that suits you.", "book",
 		map[string]any{"Picker": pv, "Form": form})
+	p.Canonical = s.cfg.BaseURL + "/book"
 	return s.renderHTML(c, status, "book", p)
 }
 
@@ -342,6 +343,7 @@ func (s *Server) bookAnswer(c echo.Context, req *bookingRequest, loc *time.Locat
 func (s *Server) handleBookReceived(c echo.Context) error {
 	p := s.page("Booking received", "", "book", nil)
 	p.NoIndex = true
+	p.Canonical = s.cfg.BaseURL + "/book/received"
 	return s.renderHTML(c, http.StatusOK, "book_received", p)
 }
 

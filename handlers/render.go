@@ -77,12 +77,18 @@ type page struct {
 	Title       string
 	Description string
 	Canonical   string
-	Site        string
-	Nav         string
-	NoIndex     bool
-	Year        int
-	Assets      assetPaths
-	Data        any
+	// OGType is the Open Graph type: "website" unless set ("article").
+	OGType string
+	// JSONLD is structured data for the page (an Article), or empty.
+	JSONLD  template.JS
+	BaseURL string
+	Contact Contact
+	Site    string
+	Nav     string
+	NoIndex bool
+	Year    int
+	Assets  assetPaths
+	Data    any
 	// Staff is the signed-in member of staff on dashboard pages; nil when
 	// signed in with an API token, and on public pages.
 	Staff *leads.Staff

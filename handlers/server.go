@@ -45,6 +45,10 @@ type Config struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 	HTTPS          bool // set from BaseURL
+	// Privacy is the privacy notice in Markdown; empty: the built-in one.
+	Privacy []byte
+	// Contact is the firm's contact details, shown on the contact page.
+	Contact Contact
 }
 
 // LeadStore is what the handlers need from the system of record.
@@ -136,6 +140,7 @@ type Server struct {
 	zones     zoneCache
 
 	staff *Staff
+	site  *siteFiles
 }
 
 // New builds the server: it renders the articles, loads the static files
@@ -234,6 +239,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	if s.articles, err = s.newArticleSet(arts); err != nil {
+		return nil, err
+	}
+	if s.site, err = s.newSiteFiles(); err != nil {
 		return nil, err
 	}
 	s.echo = s.newEcho()

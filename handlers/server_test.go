@@ -55,6 +55,7 @@ type options struct {
 	staff     func(st *handlers.Staff)
 	store     func(o *leads.Options)
 	booking   func(b *handlers.Booking) // limits and confirmation by email
+	config    func(c *handlers.Config)  // privacy notice, contact details
 }
 
 type app struct {
@@ -132,10 +133,14 @@ func newApp(t testing.TB, o options) *app {
 	if o.booking != nil {
 		o.booking(booking)
 	}
-	srv, err := handlers.New(handlers.Config{
+	cfg := handlers.Config{
 		BaseURL: o.baseURL, RateLimit: o.rateLimit, MinFill: o.minFill, Now: c.Now,
 		Logger: slog.New(slog.DiscardHandler),
-	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, FormKey: []byte("0123456789abcdef0123456789abcdef"),
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	srv, err := handlers.New(cfg, handlers.Deps{Store: store, Composer: composer, Direct: direct, FormKey: []byte("0123456789abcdef0123456789abcdef"),
 		Booking: booking, Staff: staff})
 	if err != nil {
 		t.Fatal(err)

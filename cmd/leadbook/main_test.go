@@ -161,6 +161,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADBOOK_BOOKINGS_PER_ADDRESS_DAY": "many"}, nil, "LEADBOOK_BOOKINGS_PER_ADDRESS_DAY"},
 		{map[string]string{"LEADBOOK_BOOKING_CONFIRM": "sms"}, nil, "LEADBOOK_BOOKING_CONFIRM"},
 		{map[string]string{"LEADBOOK_BOOKING_HOLD": "10s"}, nil, "LEADBOOK_BOOKING_HOLD"},
+		{map[string]string{"LEADBOOK_PRIVACY_FILE": "/nonexistent/privacy.md"}, nil, "LEADBOOK_PRIVACY_FILE"},
+		{map[string]string{"LEADBOOK_CONTACT_EMAIL": "Hello <hello@example.com>"}, nil, "LEADBOOK_CONTACT_EMAIL"},
+		{map[string]string{"LEADBOOK_CONTACT_PHONE": "call us"}, nil, "LEADBOOK_CONTACT_PHONE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
