@@ -139,7 +139,7 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	if form == nil {
 		form = &formView{Prefix: "book", Values: map[string]string{}, Errors: map[string]string{}}
 	}
-	form.ConsentText = ConsentText
+	form.ConsentText = BookingConsentText
 	if form.Token == "" {
 		form.Token = s.tokens.issue(s.now())
 	}

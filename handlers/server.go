@@ -27,10 +27,13 @@ import (
 
 // ConsentVersion names the consent text the forms show; it is stored with
 // every lead. Change it whenever the text changes.
-const ConsentVersion = "2026-11-27"
+const ConsentVersion = "2026-12-01"
 
-// ConsentText is the consent checkbox's label.
+// ConsentText is the consent checkbox's label on the contact form.
 const ConsentText = "I agree that my details are stored and used to reply to me about my enquiry."
+
+// BookingConsentText is the consent checkbox's label on the booking form.
+const BookingConsentText = "I agree that my details are stored and used to arrange this call and to write to me about it."
 
 // Config is the part of the configuration the web layer needs.
 type Config struct {

@@ -236,13 +236,13 @@ func TestPagesRender(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"/", 200, []string{"Latest articles", "CTO vs CIO: What&#39;s the Difference?", "Read blog post", "/book"}},
+		{"/", 200, []string{"Latest articles", "CTO vs CIO: What&#39;s the Difference?", "Read the article", "/book"}},
 		{"/articles/cto-vs-cio", 200, []string{"<h1>CTO vs CIO: What&#39;s the Difference?</h1>", "Daniel Gorlovetsky",
 			`datetime="2025-06-05"`, "June 5, 2025", "Contact us", "automation partnership",
 			"Skip the line and schedule a meeting directly with our CEO", `href="/book"`, "Free consultation call with our CEO",
-			"Related articles", "Read blog post", `name="form_token"`, `name="website"`, `aria-live="polite"`,
+			"Related articles", "Read the article", `name="form_token"`, `name="website"`, `aria-live="polite"`,
 			`<label for="contact-email">`}},
-		{"/articles/software-oriented-architecture", 200, []string{"<h1>Is Software Oriented Architecture Your Next Step?</h1>", "Contact us"}},
+		{"/articles/software-oriented-architecture", 200, []string{"<h1>Is Service-Oriented Architecture Your Next Step?</h1>", "Contact us"}},
 		{"/articles/ui-design-tech-startups", 200, []string{"<h1>UI Design: Elevating Tech Startup Success</h1>"}},
 		{"/articles/full-stack-developer-skills", 200, []string{"<h1>Important Skills for a Full Stack Developer</h1>"}},
 		{"/contact", 200, []string{"<h1>Contact us</h1>", `name="consent"`}},

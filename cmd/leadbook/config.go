@@ -176,7 +176,7 @@ var settings = []setting{
 		c.StaffEmail = *a
 		return nil
 	}},
-	{env: "LEADBOOK_CEO_NAME", def: "Our CEO", help: "the CEO's name, shown on the booking page and in invitations", parse: func(c *config, v string) error {
+	{env: "LEADBOOK_CEO_NAME", def: "our CEO", help: "the CEO's name, shown on the booking page and in invitations, in running text (\"call with our CEO\")", parse: func(c *config, v string) error {
 		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, "\r\n") {
 			return errors.New("must be one non-empty line")
 		}
