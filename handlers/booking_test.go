@@ -106,7 +106,7 @@ func TestBookPage(t *testing.T) {
 	}
 	body := rec.Body.String()
 	for _, want := range []string{"<h1>Free consultation call with our CEO</h1>", `name="start"`,
-		`value="2026-03-03T03:00:00-05:00"`, "Tuesday, 3 March", "03:00–03:30", `<option value="America/New_York" selected>`,
+		`value="2026-03-03T03:00:00-05:00"`, "Tuesday, 3 March", "03:00–03:30", `selected>UTC−05:00 · Eastern Time, New York</option>`,
 		`name="form_token"`, `name="tz" value="America/New_York"`, "Later →"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("book page lacks %q", want)

@@ -55,7 +55,10 @@ type dayView struct {
 type pickerView struct {
 	Zone        string
 	ZoneChosen  bool
-	Zones       []string
+	ZoneLabel   string // the zone's friendly name
+	Zones       []calendar.ZoneGroup
+	Path        string            // the page the zone form reloads
+	Keep        map[string]string // query parameters the zone form keeps
 	Days        []dayView
 	Prev, Next  string
 	Action      string
@@ -77,7 +80,8 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if err != nil {
 		return nil, err
 	}
-	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String()),
+	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String(), now),
+		ZoneLabel: calendar.ZoneName(loc.String()), Path: basePath, Keep: map[string]string{},
 		CEOName: s.booking.CEO.Name, CEOZone: s.booking.Rules.Location.String(),
 		SlotMinutes: int(s.booking.Rules.Slot / time.Minute), Empty: len(slots) == 0}
 	var cur *dayView
@@ -111,13 +115,24 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	return pv, nil
 }
 
-func zoneChoices(current string) []string {
-	for _, z := range commonZones {
-		if z == current {
-			return commonZones
+// zoneChoices is every zone of the picker, by region, with the current
+// one first when the list lacks it (a zone such as Etc/GMT+5).
+func zoneChoices(current string, now time.Time) []calendar.ZoneGroup {
+	groups := calendar.ZoneGroups(now)
+	for _, g := range groups {
+		for _, z := range g.Zones {
+			if z.Name == current {
+				return groups
+			}
 		}
 	}
-	return append([]string{current}, commonZones...)
+	loc, err := time.LoadLocation(current)
+	if err != nil {
+		return groups
+	}
+	_, off := now.In(loc).Zone()
+	cur := calendar.ZoneChoice{Name: current, Label: calendar.FormatOffset(off) + " · " + current, Search: current}
+	return append([]calendar.ZoneGroup{{Region: "Current", Zones: []calendar.ZoneChoice{cur}}}, groups...)
 }
 
 func pickerStart(c echo.Context) calendar.Date {
@@ -439,6 +454,12 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 			return err
 		}
 		pv.Action = "/bookings/" + token + "/reschedule"
+		// The notice of what just happened survives a change of zone.
+		for _, k := range []string{"created", "confirmed", "rescheduled"} {
+			if v := c.QueryParam(k); v != "" {
+				pv.Keep[k] = v
+			}
+		}
 		mv.Picker = pv
 	}
 	p := s.page("Your call with our CEO", "", "book", mv)
