@@ -167,4 +167,3 @@ func slotList(slots []calendar.Slot, loc *time.Location) []slotJSON {
 	}
 	return out
 }
-
