@@ -388,12 +388,10 @@ func (s *Server) findByToken(c echo.Context) (*leads.Booking, string, error) {
 type manageView struct {
 	Booking   *leads.Booking
 	Token     string
-	Visitor   string
-	CEO       string
-	UTC       string
-	Live      bool // a call: confirmed, not cancelled
-	Held      bool // waiting for the visitor's confirmation
-	Expired   bool // a hold that was not confirmed in time
+	Visitor   string // the time in the visitor's zone, named as people do
+	Live      bool   // a call: confirmed, not cancelled
+	Held      bool   // waiting for the visitor's confirmation
+	Expired   bool   // a hold that was not confirmed in time
 	HoldUntil string
 	Past      bool
 	Notice    string
@@ -435,9 +433,7 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 		Booking: b, Token: token, Live: b.Live() && !b.Held(), Held: b.Held() && !b.HoldExpired(now),
 		Expired: b.HoldExpired(now) || (!b.Live() && !b.HoldUntil.IsZero() && !b.CancelledAt.Before(b.HoldUntil)),
 		Past:    !b.End.After(now), Notice: notice, NoticeBad: bad,
-		Visitor: mailer.FormatSpan(b.Start, b.End, loc),
-		CEO:     mailer.FormatSpan(b.Start, b.End, s.booking.Rules.Location),
-		UTC:     mailer.FormatSpan(b.Start, b.End, time.UTC),
+		Visitor: visitorSpan(b.Start, b.End, loc),
 		ICSURL:  "/bookings/" + token + "/invite.ics",
 		Form:    &formView{Prefix: "move", Values: map[string]string{}, Errors: map[string]string{}},
 	}
@@ -598,4 +594,18 @@ func (s *Server) handleBookingInvite(c echo.Context) error {
 	noStore(c)
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="invite.ics"`)
 	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8; method="+inv.Method, body)
+}
+
+// visitorSpan is a call's time for a visitor's page: in their zone, with
+// the zone's friendly name ("Wednesday, 4 March 2026, 09:00–09:30
+// (Central European Time, Berlin)"). The CEO's time and UTC are for the
+// CEO's mail and the staff pages.
+func visitorSpan(start, end time.Time, loc *time.Location) string {
+	s, e := start.In(loc), end.In(loc)
+	day := s.Format("Monday, 2 January 2006")
+	zone := calendar.ZoneName(loc.String())
+	if calendar.DateOf(s) != calendar.DateOf(e.Add(-time.Nanosecond)) {
+		return fmt.Sprintf("%s, %s – %s (%s)", day, s.Format("15:04"), e.Format("Monday 15:04"), zone)
+	}
+	return fmt.Sprintf("%s, %s–%s (%s)", day, s.Format("15:04"), e.Format("15:04"), zone)
 }

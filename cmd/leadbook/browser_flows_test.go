@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"leadbook/calendar"
 	"strings"
 	"testing"
 	"time"
@@ -292,7 +293,7 @@ func TestBrowserBooking(t *testing.T) {
 	if got := tb.value("#tz-select"); got != zone {
 		t.Errorf("zone picker shows %q, want %q", got, zone)
 	}
-	if got := tb.text(".lead-in strong"); got != zone {
+	if got := tb.text(".lead-in strong"); got != calendar.ZoneName(zone) {
 		t.Errorf("page says times are in %q", got)
 	}
 	checkSlotsIn(t, tb, zone)
@@ -313,7 +314,7 @@ func TestBrowserBooking(t *testing.T) {
 		t.Errorf("confirmation notice %q", got)
 	}
 	when := tb.text(".details dd")
-	if !strings.Contains(when, zone) {
+	if !strings.Contains(when, calendar.ZoneName(zone)) {
 		t.Errorf("the confirmation shows %q, not the visitor's zone", when)
 	}
 	dbStart, dbZone, status, _ := bookingRow(t, s, "grace@example.com")
@@ -345,6 +346,13 @@ func TestBrowserBooking(t *testing.T) {
 		t.Errorf("after the move the booking is %s %s sequence %s, want %s confirmed 1", dbStart, status, seq, moved)
 	}
 
+	// Cancelling asks once: the button opens the question, the second
+	// button cancels.
+	if eval[bool](tb, `document.querySelector('form[action$="/cancel"] button').checkVisibility()`) {
+		t.Error("the cancel button is in view before the visitor asked to cancel")
+	}
+	tb.click(`details.cancel-confirm summary`)
+	tb.a11y("booking-cancel-confirm")
 	tb.clickNav(`form[action$="/cancel"] button[type=submit]`)
 	if got := tb.text("h1"); got != "This call was cancelled" {
 		t.Errorf("heading %q after cancelling", got)
@@ -396,7 +404,9 @@ func TestBrowserKeyboardBooking(t *testing.T) {
 	if !sameInstant(t, dbStart, start) || status != "confirmed" {
 		t.Fatalf("booking %s %s, want %s confirmed", dbStart, status, start)
 	}
-	tb.tabTo(`form[action$="/cancel"] button`, 12)
+	tb.tabTo(`details.cancel-confirm summary`, 12)
+	tb.keys(kb.Enter)
+	tb.tabTo(`form[action$="/cancel"] button`, 1)
 	tb.keys(kb.Enter)
 	tb.waitJS(`location.search.includes("cancelled=1") && document.readyState === "complete"`)
 	if _, _, status, _ := bookingRow(t, s, "grace@example.com"); status != "cancelled" {
