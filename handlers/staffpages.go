@@ -196,9 +196,14 @@ func (s *Server) handleStaffLeads(c echo.Context) error {
 		v.Set("before", page.Next)
 		next = "/staff/leads?" + v.Encode()
 	}
-	csvQuery := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]}).Encode()
+	csvValues := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]})
+	csvURL := "/staff/leads.csv"
+	if q := csvValues.Encode(); q != "" {
+		csvURL += "?" + q
+	}
+	csvValues.Set("bom", "1")
 	return s.renderStaff(c, http.StatusOK, "staff_leads", "Leads", "leads", map[string]any{
-		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": "/staff/leads.csv?" + csvQuery,
+		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": csvURL, "CSVExcel": "/staff/leads.csv?" + csvValues.Encode(),
 		"First": c.QueryParam("before") == "",
 	})
 }
@@ -532,6 +537,9 @@ func (s *Server) handleLeadsExport(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
+	// ?guard=0 is for scripts with an API token; a signed-in person's
+	// download always keeps the spreadsheet guard.
+	r.Unguarded = c.QueryParam("guard") == "0" && authOf(c).staff == nil
 	n, err := s.staff.Store.ExportCSV(ctx, &deadlineWriter{w: c.Response(), rc: http.NewResponseController(c.Response().Writer)},
 		r, c.QueryParam("bom") == "1")
 	if err != nil {
