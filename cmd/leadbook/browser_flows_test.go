@@ -83,6 +83,14 @@ func TestBrowserContactWithJavaScript(t *testing.T) {
 	if got := tb.text("#contact-us [data-status]"); got != msgThanks {
 		t.Errorf("message %q, want %q", got, msgThanks)
 	}
+	// The message is in view and has the focus, so the visitor (and a
+	// screen reader) notices it.
+	if !tb.focusIs("#contact-us [data-status] .notice-success") {
+		t.Error("the success message does not have the focus")
+	}
+	if !eval[bool](tb, `(() => { const r = document.querySelector("#contact-us [data-status] .notice-success").getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`) {
+		t.Error("the success message is out of view")
+	}
 	if got := eval[string](tb, `window.e2eMarker || "gone"`); got != "same page" {
 		t.Error("the page was reloaded: the marker variable is gone")
 	}

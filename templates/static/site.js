@@ -22,6 +22,14 @@
         if (r.res.ok) {
           show(status, "success", r.body.message || "Thank you for leaving your details");
           form.reset();
+          // Bring the message into view and move the focus to it: on a
+          // phone it is far above the button that was pressed.
+          var note = status && status.querySelector(".notice");
+          if (note) {
+            note.setAttribute("tabindex", "-1");
+            note.scrollIntoView({ block: "center" });
+            note.focus({ preventScroll: true });
+          }
         } else if (r.res.status === 422 && r.body.fields) {
           show(status, "error", r.body.error || "Please correct the highlighted fields.");
           showErrors(form, r.body.fields);
