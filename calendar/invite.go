@@ -144,6 +144,7 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 	if err != nil {
 		return fail("organizer: %w", err)
 	}
+	cancelled := inv.Cancelled || inv.Method == MethodCancel
 	var attendees []string
 	if inv.Chair.Email != "" {
 		a, err := calAddress(inv.Chair)
@@ -157,12 +158,16 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 		if err != nil {
 			return fail("attendee: %w", err)
 		}
-		attendees = append(attendees, "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE"+a)
+		// A cancellation asks for no answer (RFC 5546 3.2.5).
+		rsvp := ";RSVP=TRUE"
+		if cancelled {
+			rsvp = ""
+		}
+		attendees = append(attendees, "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION"+rsvp+a)
 	}
 	if inv.Method != "" && len(attendees) == 0 {
 		return fail("an invitation needs an attendee")
 	}
-	cancelled := inv.Cancelled || inv.Method == MethodCancel
 	line(b, "BEGIN:VEVENT")
 	line(b, "UID:"+escapeText(inv.UID))
 	line(b, "SEQUENCE:"+strconv.Itoa(inv.Sequence))
