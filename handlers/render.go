@@ -24,6 +24,7 @@ func newEngine() (*engine, error) {
 	funcs := template.FuncMap{
 		"field": newFieldView,
 		"dict":  dict,
+		"words": words,
 	}
 	layout, err := template.New("layout").Funcs(funcs).ParseFS(templates.Pages, "pages/layout.html", "pages/partials.html", "pages/staff_layout.html")
 	if err != nil {
