@@ -459,3 +459,57 @@ func TestBrowserEveryPage(t *testing.T) {
 	}
 	tb.check("404")
 }
+
+// TestBrowserContactConfirmStep: a person who fills the contact form
+// faster than the fill time (autofill) is asked once to confirm, with what
+// they typed kept, instead of being quietly held as spam; confirming
+// stores the lead. With scripts on and off.
+func TestBrowserContactConfirmStep(t *testing.T) {
+	for _, noJS := range []bool{true, false} {
+		name := map[bool]string{true: "nojs", false: "js"}[noJS]
+		t.Run(name, func(t *testing.T) {
+			s := startSite(t, map[string]string{"LEADBOOK_MIN_FILL_SECONDS": "600"})
+			tb := newTab(t, s, tabConfig{NoJS: noJS})
+			tb.open("/contact")
+			tb.fill("#contact-name", ada.Name)
+			tb.fill("#contact-email", ada.Email)
+			tb.fill("#contact-message", ada.Message)
+			tb.click("#contact-consent")
+			const want = "Please check your details and confirm that you want to send them."
+			if noJS {
+				tb.clickNav(`#contact-us button[type=submit]`)
+			} else {
+				tb.click(`#contact-us button[type=submit]`)
+				tb.waitJS(`document.querySelector("#contact-us [data-status] .notice")`)
+			}
+			if got := tb.text("#contact-us [data-status] .notice"); got != want {
+				t.Fatalf("after a fast submission the form says %q", got)
+			}
+			if got := tb.text(`#contact-us button[type=submit]`); got != "Confirm and send" {
+				t.Errorf("button %q, want Confirm and send", got)
+			}
+			if got := tb.value("#contact-name"); got != ada.Name {
+				t.Errorf("name %q on the confirm step", got)
+			}
+			if n := s.query(t, `SELECT count(*) FROM leads`)[0][0]; n != "0" {
+				t.Fatalf("%s leads before confirming", n)
+			}
+			if n := s.query(t, `SELECT count(*) FROM spam`)[0][0]; n != "0" {
+				t.Fatalf("%s submissions held as spam", n)
+			}
+			tb.check("contact-confirm-step-" + name)
+			if noJS {
+				tb.clickNav(`#contact-us button[type=submit]`)
+				if u, _, _ := strings.Cut(tb.url(), "#"); u != s.URL+"/contact/thanks" {
+					t.Fatalf("after confirming the browser is on %s", tb.url())
+				}
+			} else {
+				tb.click(`#contact-us button[type=submit]`)
+				tb.waitJS(`document.querySelector("#contact-us [data-status] .notice-success")`)
+			}
+			if n := s.query(t, `SELECT count(*) FROM leads WHERE email = ?`, ada.Email)[0][0]; n != "1" {
+				t.Fatalf("%s leads after confirming", n)
+			}
+		})
+	}
+}

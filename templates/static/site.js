@@ -30,6 +30,14 @@
             note.scrollIntoView({ block: "center" });
             note.focus({ preventScroll: true });
           }
+        } else if (r.body.form_token) {
+          // The confirm step, or an expired form: send it again with the
+          // new token, as the page without scripts would.
+          var token = form.querySelector('[name="form_token"]');
+          if (token) token.value = r.body.form_token;
+          show(status, r.body.confirm ? "info" : "error", r.body.error || "Please send the form again.");
+          if (r.body.confirm && button) button.textContent = "Confirm and send";
+          if (r.body.fields) showErrors(form, r.body.fields);
         } else if (r.res.status === 422 && r.body.fields) {
           show(status, "error", r.body.error || "Please correct the highlighted fields.");
           showErrors(form, r.body.fields);
@@ -49,7 +57,7 @@
     status.textContent = "";
     var p = document.createElement("p");
     p.className = "notice notice-" + kind;
-    if (kind === "error") p.setAttribute("role", "alert");
+    if (kind === "error" || kind === "info") p.setAttribute("role", "alert");
     p.textContent = text;
     status.appendChild(p);
   }
