@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"leadbook/leads"
 )
@@ -26,10 +27,13 @@ type APIStore interface {
 	BookingsChanged(ctx context.Context, f leads.ChangeFilter) ([]leads.Booking, bool, error)
 	FindLead(ctx context.Context, id int64) (*leads.Lead, error)
 	FindBooking(ctx context.Context, id int64) (*leads.Booking, error)
+	ListStaff(ctx context.Context) ([]leads.Staff, error)
+	UpdateLeadPipeline(ctx context.Context, leadID int64, ch leads.PipelineChange, by leads.Actor) (*leads.LeadUpdate, error)
 }
 
 // apiRoutes registers /api/v1/: the document for anyone, the data for API
-// tokens of scope read (and signed-in staff).
+// tokens of scope read (and signed-in staff), the changes for tokens of
+// scope write.
 func (s *Server) apiRoutes(e *echo.Echo) {
 	if s.staff == nil || s.staff.API == nil {
 		return
@@ -42,6 +46,8 @@ func (s *Server) apiRoutes(e *echo.Echo) {
 	read("/api/v1/leads/:id", s.handleAPILeadShow)
 	read("/api/v1/bookings", s.handleAPIBookingsList)
 	read("/api/v1/bookings/:id", s.handleAPIBookingShow)
+	e.PATCH("/api/v1/leads/:id", s.handleAPILeadPatch, s.crossOrigin, middleware.BodyLimit(s.cfg.BodyLimit),
+		tokenScope(scopeWrite), s.requireStaff)
 }
 
 func (s *Server) handleOpenAPI(c echo.Context) error {
@@ -63,6 +69,10 @@ type apiLead struct {
 	Source         string     `json:"source"`
 	ConsentVersion string     `json:"consent_version"`
 	ConsentAt      *time.Time `json:"consent_at"`
+	Status         string     `json:"status"`
+	LostReason     string     `json:"lost_reason"`
+	Owner          *string    `json:"owner"`
+	NextStepAt     *string    `json:"next_step_at"`
 }
 
 type apiBooking struct {
@@ -98,7 +108,15 @@ func optTime(t time.Time) *time.Time {
 func toAPILead(l *leads.Lead) apiLead {
 	return apiLead{ID: l.ID, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Name: l.Name, Email: l.Email,
 		Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion,
-		ConsentAt: optTime(l.ConsentAt)}
+		ConsentAt: optTime(l.ConsentAt), Status: l.Status, LostReason: l.LostReason, Owner: optString(l.OwnerEmail),
+		NextStepAt: optString(l.NextStepAt)}
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func toAPIBooking(b *leads.Booking) apiBooking {
@@ -233,4 +251,68 @@ func (s *Server) handleAPIBookingShow(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toAPIBooking(b))
+}
+
+// apiLeadPatch is the body of PATCH /api/v1/leads/{id}: each field left
+// out stays as it is; owner and next_step_at take null to clear.
+type apiLeadPatch struct {
+	Status     optional `json:"status"`
+	LostReason string   `json:"lost_reason"`
+	Owner      optional `json:"owner"`
+	NextStepAt optional `json:"next_step_at"`
+	Note       string   `json:"note"`
+}
+
+// handleAPILeadPatch changes a lead's pipeline (status, owner by address,
+// next step) and adds a note, as the token; it answers the lead as GET
+// does, or 422 with a message per field.
+func (s *Server) handleAPILeadPatch(c echo.Context) error {
+	id, err := apiID(c)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send the changes as application/json.")
+	}
+	var req apiLeadPatch
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ch := leads.PipelineChange{LostReason: req.LostReason, Note: req.Note}
+	if req.Status.Set {
+		st := strings.TrimSpace(req.Status.Value)
+		ch.Status = &st
+	}
+	if req.NextStepAt.Set {
+		day := strings.TrimSpace(req.NextStepAt.Value)
+		ch.NextStepAt = &day
+	}
+	if req.Owner.Set {
+		var owner int64
+		if email := leads.NormalizeEmail(req.Owner.Value); email != "" {
+			list, err := s.staff.API.ListStaff(ctx)
+			if err != nil {
+				return err
+			}
+			for _, st := range list {
+				if strings.EqualFold(st.Email, email) {
+					owner = st.ID
+				}
+			}
+			if owner == 0 {
+				return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": msgInvalid,
+					"fields": map[string]string{"owner": "No staff account has this address."}})
+			}
+		}
+		ch.OwnerID = &owner
+	}
+	up, err := s.staff.API.UpdateLeadPipeline(ctx, id, ch, authOf(c).actor)
+	if leads.ErrorCode(err) == leads.EINVALID {
+		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": msgInvalid, "fields": fieldErrors(err)})
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPILead(up.Lead))
 }

@@ -96,6 +96,16 @@ func (a *app) apiGet(ac *apiChecker, path, token string) *httptest.ResponseRecor
 	return rec
 }
 
+func (a *app) apiPatch(ac *apiChecker, path, token, body string) *httptest.ResponseRecorder {
+	a.t.Helper()
+	req := httptest.NewRequest(http.MethodPatch, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	rec := a.do(req)
+	ac.check(req, rec)
+	return rec
+}
+
 func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	ac := newAPIChecker(t)
 	a := newApp(t, options{})
@@ -191,13 +201,64 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 			t.Errorf("%s with a wrong token: %d", path, rec.Code)
 		}
 	}
+	// A write token changes a lead's pipeline; the answer is the lead as
+	// GET gives it, and the lists show the owner too.
+	a.addStaff()
+	write, _, err := a.store.CreateScopedToken(ctx, "writer", leads.ScopeWrite, leads.ActorCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := fmt.Sprintf("/api/v1/leads/%d", ids[1])
+	rec = a.apiPatch(ac, lead, write, `{"status":"qualified","owner":"`+strings.ToUpper(staffEmail)+`","next_step_at":"2026-04-01","note":"Called."}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"status":"qualified"`) ||
+		!strings.Contains(rec.Body.String(), `"owner":"`+staffEmail+`"`) || !strings.Contains(rec.Body.String(), `"next_step_at":"2026-04-01"`) {
+		t.Fatalf("PATCH: %d %s", rec.Code, rec.Body)
+	}
+	if got := a.apiGet(ac, lead, token); got.Body.String() != rec.Body.String() {
+		t.Fatalf("GET after PATCH %s, PATCH answered %s", got.Body, rec.Body)
+	}
+	if rec := a.apiGet(ac, "/api/v1/leads?limit=500", token); !strings.Contains(rec.Body.String(), `"owner":"`+staffEmail+`"`) {
+		t.Fatalf("the list does not show the owner: %s", rec.Body)
+	}
+	if tl, err := a.store.LeadTimeline(ctx, ids[1]); err != nil || len(tl) != 4 || !strings.HasPrefix(tl[0].Actor, "token") {
+		t.Fatalf("timeline after PATCH: %+v %v", tl, err)
+	}
+	rec = a.apiPatch(ac, lead, write, `{"owner":null,"next_step_at":null}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"owner":null`) || !strings.Contains(rec.Body.String(), `"next_step_at":null`) {
+		t.Fatalf("PATCH clearing: %d %s", rec.Code, rec.Body)
+	}
+	if rec := a.apiPatch(ac, lead, token, `{"status":"won"}`); rec.Code != http.StatusForbidden {
+		t.Fatalf("PATCH with a read token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := a.apiPatch(ac, "/api/v1/leads/999", write, `{"status":"won"}`); rec.Code != http.StatusNotFound {
+		t.Fatalf("PATCH an unknown lead: %d %s", rec.Code, rec.Body)
+	}
+	for body, field := range map[string]string{
+		`{"status":"maybe"}`:                                      "status",
+		`{"status":"lost"}`:                                       "lost_reason",
+		`{"next_step_at":"tomorrow"}`:                             "next_step_at",
+		`{"owner":"nobody@example.com"}`:                          "owner",
+		`{"note":"` + strings.Repeat("x", leads.MaxNote+1) + `"}`: "note",
+		`{}`: "note",
+	} {
+		rec := a.apiPatch(ac, lead, write, body)
+		var answer struct {
+			Fields map[string]string `json:"fields"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &answer); rec.Code != http.StatusUnprocessableEntity || err != nil || answer.Fields[field] == "" {
+			t.Errorf("PATCH %.40s: %d %s, want 422 naming %s", body, rec.Code, rec.Body, field)
+		}
+	}
+	if l, _ := a.store.FindLead(ctx, ids[1]); l.Status != leads.StatusQualified || l.OwnerID != 0 {
+		t.Fatalf("a refused PATCH changed the lead: %+v", l)
+	}
 	// Cancel the booking too; then every webhook body queued is checked.
 	if _, err := a.store.CancelBooking(ctx, "h1", nil); err != nil {
 		t.Fatal(err)
 	}
 	hooks, err := a.store.WebhookDeliveries(ctx, 1, 100)
-	if err != nil || len(hooks) != 8 {
-		t.Fatalf("%d webhook deliveries, want 8 (6 leads, a booking, its cancellation): %v", len(hooks), err)
+	if err != nil || len(hooks) != 10 {
+		t.Fatalf("%d webhook deliveries, want 10 (6 leads, a booking, its cancellation, two PATCHes): %v", len(hooks), err)
 	}
 	for _, m := range hooks {
 		ac.checkWebhook(m.Payload)
@@ -208,8 +269,9 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	}
 }
 
-// Tokens read the API; a read token changes nothing; no token reaches the
-// staff pages or the webhook admin, whatever its scope.
+// Tokens read the API; a write token changes a lead, a read token changes
+// nothing; no token reaches the staff pages or the webhook admin, whatever
+// its scope.
 func TestAPITokenScopes(t *testing.T) {
 	a := newApp(t, options{})
 	ctx := context.Background()
@@ -237,8 +299,12 @@ func TestAPITokenScopes(t *testing.T) {
 		if code := try("GET", fmt.Sprintf("/api/v1/leads/%d", l.ID), tok); code != http.StatusOK {
 			t.Errorf("GET a lead: %d", code)
 		}
-		if code := try("PATCH", fmt.Sprintf("/api/v1/leads/%d", l.ID), tok); code < 400 {
-			t.Errorf("PATCH a lead: %d", code)
+		want := http.StatusForbidden
+		if tok == write {
+			want = http.StatusOK
+		}
+		if code := try("PATCH", fmt.Sprintf("/api/v1/leads/%d", l.ID), tok); code != want {
+			t.Errorf("PATCH a lead: %d, want %d", code, want)
 		}
 		for _, r := range [][2]string{
 			{"GET", "/staff"}, {"GET", "/staff/webhooks"}, {"POST", "/staff/webhooks"}, {"POST", "/staff/webhooks/1/remove"},

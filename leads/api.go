@@ -44,20 +44,23 @@ func (f *ChangeFilter) where(a string) (string, []any) {
 }
 
 // LeadsChanged returns leads in the order they last changed (then by id),
-// one page of f, and whether more follow.
+// one page of f, and whether more follow. Each lead has its OwnerEmail.
 func (s *Store) LeadsChanged(ctx context.Context, f ChangeFilter) ([]Lead, bool, error) {
 	cond, args := f.where("l")
-	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed("l.", leadColumns)+` FROM leads l`+cond, args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed("l.", leadColumns)+`, COALESCE(o.email, '')
+		FROM leads l LEFT JOIN staff o ON o.id = l.owner_id`+cond, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("leads: leads changed: %w", err)
 	}
 	defer rows.Close()
 	var out []Lead
 	for rows.Next() {
-		l, err := scanLead(rows)
+		var owner string
+		l, err := scanLead(withOwner{rows, &owner})
 		if err != nil {
 			return nil, false, err
 		}
+		l.OwnerEmail = owner
 		out = append(out, *l)
 	}
 	if err := rows.Err(); err != nil {
@@ -84,3 +87,11 @@ func (s *Store) BookingsChanged(ctx context.Context, f ChangeFilter) ([]Booking,
 	}
 	return out, more, nil
 }
+
+// withOwner scans a lead's columns followed by its owner's address.
+type withOwner struct {
+	row   rowScanner
+	email *string
+}
+
+func (w withOwner) Scan(dest ...any) error { return w.row.Scan(append(dest, w.email)...) }

@@ -373,6 +373,12 @@ type WebhookLead struct {
 	Company   string    `json:"company"`
 	Phone     string    `json:"phone"`
 	Source    string    `json:"source"`
+	// Status is the lead's pipeline status; Owner the address of the
+	// staff account that follows it up and NextStepAt the day of its
+	// next step (YYYY-MM-DD), each nil when none.
+	Status     string  `json:"status"`
+	Owner      *string `json:"owner"`
+	NextStepAt *string `json:"next_step_at"`
 }
 
 // WebhookBooking is the data of booking events; never the manage link.
@@ -392,7 +398,15 @@ type WebhookBooking struct {
 
 func webhookLead(l *Lead) WebhookLead {
 	return WebhookLead{ID: l.ID, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Name: l.Name, Email: l.Email,
-		Company: l.Company, Phone: l.Phone, Source: l.Source}
+		Company: l.Company, Phone: l.Phone, Source: l.Source, Status: l.Status, Owner: optString(l.OwnerEmail),
+		NextStepAt: optString(l.NextStepAt)}
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func webhookBooking(b *Booking, l *Lead) WebhookBooking {
@@ -483,6 +497,15 @@ func enqueueWebhooksTo(ctx context.Context, tx *sql.Tx, now time.Time, ids []int
 }
 
 func leadEvent(ctx context.Context, tx *sql.Tx, now time.Time, event string, l *Lead) error {
+	if l.OwnerID != 0 && l.OwnerEmail == "" {
+		email, err := staffEmail(ctx, tx, l.OwnerID)
+		if err != nil {
+			return err
+		}
+		c := *l
+		c.OwnerEmail = email
+		l = &c
+	}
 	return enqueueWebhooks(ctx, tx, now, event, webhookLead(l), l.ID, 0)
 }
 

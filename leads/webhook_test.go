@@ -277,3 +277,63 @@ func TestTokenScopes(t *testing.T) {
 		}
 	})
 }
+
+// A pipeline change queues lead.updated, with the lead's new place in the
+// pipeline, for the endpoints subscribed to it; a change that changes
+// nothing, or is refused, queues nothing.
+func TestPipelineChangeQueuesLeadUpdated(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		s, _ := openStore(t, db, c)
+		updated, _, err := s.AddWebhook(ctx, "https://hooks.example.com/a", []string{leads.EventLeadUpdated}, leads.ActorCLI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, _, err := s.AddWebhook(ctx, "https://hooks.example.com/b", []string{leads.EventLeadCreated}, leads.ActorCLI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner, err := s.AddStaff(ctx, "dana@consult.example", "a long enough password", leads.ActorCLI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := validLead()
+		if _, err := s.CreateLead(ctx, l, nil); err != nil {
+			t.Fatal(err)
+		}
+		c.Add(time.Minute)
+		st, day := leads.StatusQualified, "2026-04-01"
+		ch := leads.PipelineChange{Status: &st, OwnerID: &owner.ID, NextStepAt: &day}
+		by := leads.Actor{Kind: "token", ID: 7}
+		if _, err := s.UpdateLeadPipeline(ctx, l.ID, ch, by); err != nil {
+			t.Fatal(err)
+		}
+		// The same change again changes nothing; a bad one is refused.
+		if _, err := s.UpdateLeadPipeline(ctx, l.ID, ch, by); err != nil {
+			t.Fatal(err)
+		}
+		bad := "maybe"
+		if _, err := s.UpdateLeadPipeline(ctx, l.ID, leads.PipelineChange{Status: &bad}, by); leads.ErrorCode(err) != leads.EINVALID {
+			t.Fatalf("bad status: %v", err)
+		}
+
+		d := deliveries(t, s, updated.ID)
+		if got := hookTypes(t, d); fmt.Sprint(got) != "[lead.updated]" {
+			t.Fatalf("lead.updated endpoint: %v", got)
+		}
+		if d[0].LeadID != l.ID {
+			t.Fatalf("delivery lead id %d", d[0].LeadID)
+		}
+		var b hookBody
+		_ = json.Unmarshal(d[0].Payload, &b)
+		var wl leads.WebhookLead
+		if err := json.Unmarshal(b.Data, &wl); err != nil || wl.ID != l.ID || wl.Status != st ||
+			wl.Owner == nil || *wl.Owner != owner.Email || wl.NextStepAt == nil || *wl.NextStepAt != day {
+			t.Fatalf("lead.updated data %s: %v", b.Data, err)
+		}
+		if got := hookTypes(t, deliveries(t, s, created.ID)); fmt.Sprint(got) != "[lead.created]" {
+			t.Fatalf("lead.created endpoint: %v", got)
+		}
+	})
+}
