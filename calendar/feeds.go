@@ -54,6 +54,9 @@ type feedSource struct {
 	name     string // as configured
 	redacted string
 	url      string // "" for a file
+	// fetch, when set, reads the source instead of url or the file: the
+	// busy time of [from, to) as iCalendar (a CalDAV query, say).
+	fetch func(ctx context.Context, from, to time.Time) ([]byte, error)
 
 	// The last good copy and how to recognise it unchanged.
 	data         []byte
@@ -110,6 +113,19 @@ func NewFeeds(sources []string, opts FeedOptions) *Feeds {
 		f.sources = append(f.sources, src)
 	}
 	return f
+}
+
+// AddSource adds a source that fetch reads, the iCalendar text of the
+// busy time in [from, to) each time it is called (Busy of a CalDAV
+// collection, say); name is how Status shows it, so it must hold no
+// secret. It is treated as every other source: stale, and so blocking
+// every slot, until its first success and again once its last good copy
+// is older than MaxStale. Call it before Refresh or Run.
+func (f *Feeds) AddSource(name string, fetch func(ctx context.Context, from, to time.Time) ([]byte, error)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sources = append(f.sources, &feedSource{name: name, redacted: name, stale: true, fetch: fetch})
+	f.version++
 }
 
 // RedactURL hides the secrets of a feed URL: userinfo, query values and
@@ -197,16 +213,27 @@ func (f *Feeds) refreshOne(ctx context.Context, src *feedSource) (err error) {
 	data, etag, lastMo, modTime, size := src.data, src.etag, src.lastMo, src.modTime, src.size
 	f.mu.Unlock()
 
+	from, to := now.Add(-24*time.Hour), now.Add(f.opts.Horizon)
 	var changed bool
-	if src.url != "" {
+	switch {
+	case src.fetch != nil:
+		fctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+		var got []byte
+		got, err = src.fetch(fctx, from, to)
+		cancel()
+		if err == nil && len(got) > maxFeedBytes {
+			err = fmt.Errorf("calendar: feed %s: larger than %d bytes", src.redacted, maxFeedBytes)
+		}
+		changed = err == nil && !bytes.Equal(got, data)
+		data = got
+	case src.url != "":
 		data, etag, lastMo, changed, err = f.fetch(ctx, src, data, etag, lastMo)
-	} else {
+	default:
 		data, modTime, size, changed, err = readFeedFile(src.name, data, modTime, size)
 	}
 	if err != nil {
 		return err
 	}
-	from, to := now.Add(-24*time.Hour), now.Add(f.opts.Horizon)
 	parsed, err := parseFeed(data, from, to, f.opts.Floating)
 	if err != nil {
 		return fmt.Errorf("calendar: feed %s: %w", src.redacted, err)

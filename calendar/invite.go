@@ -56,8 +56,15 @@ type Invitation struct {
 	URL                            string // manage link
 	Organizer                      Person // equal to the mail From:
 	Chair                          Person // the CEO: ATTENDEE;ROLE=CHAIR;PARTSTAT=ACCEPTED
-	Attendee                       Person // the visitor: ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE
+	Attendee                       Person // the visitor: ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE or FALSE
 	Cancelled                      bool
+	// RSVP asks the visitor for a reply (RSVP=TRUE): only where replies
+	// are read (the organizer's mailbox over IMAP). False: RSVP=FALSE.
+	RSVP bool
+
+	// Conference is the call's video link (RFC 7986 CONFERENCE, with
+	// VALUE=URI and FEATURE=VIDEO); "" for none.
+	Conference string
 }
 
 // Encode returns inv as a complete iTIP calendar (VERSION, PRODID,
@@ -158,10 +165,14 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 		if err != nil {
 			return fail("attendee: %w", err)
 		}
-		// A cancellation asks for no answer (RFC 5546 3.2.5).
-		rsvp := ";RSVP=TRUE"
-		if cancelled {
+		// A cancellation asks for no answer (RFC 5546 3.2.5); otherwise
+		// a reply is asked for only where replies are read.
+		rsvp := ";RSVP=FALSE"
+		switch {
+		case cancelled:
 			rsvp = ""
+		case inv.RSVP:
+			rsvp = ";RSVP=TRUE"
 		}
 		attendees = append(attendees, "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION"+rsvp+a)
 	}
@@ -182,6 +193,12 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 	}
 	if inv.Location != "" {
 		line(b, "LOCATION:"+escapeText(inv.Location))
+	}
+	if inv.Conference != "" {
+		if !safeURI(inv.Conference) {
+			return fail("bad conference link %q", inv.Conference)
+		}
+		line(b, "CONFERENCE;VALUE=URI;FEATURE=VIDEO;LABEL=Video call:"+inv.Conference)
 	}
 	if inv.URL != "" {
 		if strings.ContainsFunc(inv.URL, func(r rune) bool { return isControl(r) || r == ' ' || r == '"' }) {
@@ -207,6 +224,14 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 	line(b, "TRANSP:OPAQUE")
 	line(b, "END:VEVENT")
 	return nil
+}
+
+// safeURI reports whether s is an absolute http(s) link that can stand
+// as a property's URI value as it is: no spaces, quotes or control
+// characters.
+func safeURI(s string) bool {
+	return (strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) &&
+		!strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || r == ' ' || r == '"' || r == '<' || r == '>' })
 }
 
 func utcStamp(t time.Time) string { return t.UTC().Format("20060102T150405Z") }

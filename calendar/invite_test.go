@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"bytes"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,7 @@ func sampleInvitation(t testing.TB) Invitation {
 		Organizer:   Person{"Bookings", "bookings@leadbook.example.com"},
 		Chair:       Person{"Jürgen Müller-Lüdenscheidt", "ceo@leadbook.example.com"},
 		Attendee:    Person{"Ångström, Zoë", "zoe@example.org"},
+		RSVP:        true,
 	}
 }
 
@@ -50,6 +52,7 @@ func TestInvitationGolden(t *testing.T) {
 	gone := cancel
 	gone.UID = "booking-44@leadbook.example.com"
 	gone.Cancelled = true
+	conf := conferenceInvitation(t)
 
 	cases := []struct {
 		file string
@@ -58,6 +61,7 @@ func TestInvitationGolden(t *testing.T) {
 		{"invite_request.ics", inv.Encode},
 		{"invite_reschedule.ics", resched.Encode},
 		{"invite_cancel.ics", cancel.Encode},
+		{"invite_conference.ics", conf.Encode},
 		{"feed_one.ics", func() ([]byte, error) {
 			return EncodeFeed("Consultation calls", []Invitation{inv}, inv.Stamp)
 		}},
@@ -125,6 +129,8 @@ func TestInvitationErrors(t *testing.T) {
 		{"attendee injection", func(i *Invitation) { i.Attendee.Email = "a@b.c\r\nATTENDEE:mailto:x@y.z" }},
 		{"no attendees", func(i *Invitation) { i.Attendee, i.Chair = Person{}, Person{} }},
 		{"bad url", func(i *Invitation) { i.URL = "https://x\r\nX:y" }},
+		{"bad conference link", func(i *Invitation) { i.Conference = "https://meet.example/a\r\nX:y" }},
+		{"conference link not http", func(i *Invitation) { i.Conference = "javascript:alert(1)" }},
 	}
 	for _, tt := range tests {
 		inv := sampleInvitation(t)
@@ -149,7 +155,7 @@ func TestInvitationErrors(t *testing.T) {
 // node-ical, python icalendar and vobject) on every golden calendar.
 func TestInvitationIcalcheck(t *testing.T) {
 	dir := icalcheckDir(t)
-	for _, f := range []string{"invite_request.ics", "invite_reschedule.ics", "invite_cancel.ics"} {
+	for _, f := range []string{"invite_request.ics", "invite_reschedule.ics", "invite_cancel.ics", "invite_conference.ics"} {
 		path, _ := filepath.Abs(filepath.Join("testdata", f))
 		out, code := runIcalcheck(t, dir, "check", path)
 		if code != 0 {
@@ -281,5 +287,77 @@ func TestInvitationCapsVisitorText(t *testing.T) {
 	}
 	if seen != 4 {
 		t.Fatalf("%d lines checked, want SUMMARY and the name, in the invitation and the feed", seen)
+	}
+}
+
+// TestInvitationNoRSVP: where replies are not read, the visitor is asked
+// for none.
+func TestInvitationNoRSVP(t *testing.T) {
+	inv := Invitation{Method: MethodRequest, UID: "u1@example.com", Stamp: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC),
+		Organizer: Person{"Firm", "hello@example.com"}, Attendee: Person{"Zoë", "zoe@example.org"}}
+	b, err := inv.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if un := string(unfold(b)); !strings.Contains(un, "PARTSTAT=NEEDS-ACTION;RSVP=FALSE;CN=Zoë:mailto:zoe@example.org\r\n") {
+		t.Fatalf("no RSVP=FALSE:\n%s", un)
+	}
+}
+
+// conferenceInvitation is the CEO's copy of a call with a video link and
+// the visitor's answers in the description.
+func conferenceInvitation(t testing.TB) Invitation {
+	inv := sampleInvitation(t)
+	inv.UID = "booking-45@leadbook.example.com"
+	inv.URL = ""
+	inv.Location = "https://meet.jit.si/northwind-k7qz3m9x2wd5"
+	inv.Conference = inv.Location
+	inv.Description = "A free consultation call with Zoë Ångström (zoe@example.org).\n\nWhat should the call be about?\nMoving off COBOL; budget, timeline\n\nTeam size\n10-50"
+	return inv
+}
+
+func TestInvitationConference(t *testing.T) {
+	b, err := conferenceInvitation(t).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	un := string(unfold(b))
+	for _, want := range []string{
+		"LOCATION:https://meet.jit.si/northwind-k7qz3m9x2wd5\r\n",
+		"CONFERENCE;VALUE=URI;FEATURE=VIDEO;LABEL=Video call:https://meet.jit.si/northwind-k7qz3m9x2wd5\r\n",
+		`DESCRIPTION:A free consultation call with Zoë Ångström (zoe@example.org).\n\nWhat should the call be about?\nMoving off COBOL\; budget\, timeline`,
+	} {
+		if !strings.Contains(un, want) {
+			t.Errorf("invitation lacks %q:\n%s", want, un)
+		}
+	}
+}
+
+func TestAddToCalendarLinks(t *testing.T) {
+	inv := sampleInvitation(t)
+	inv.Summary, inv.Description, inv.Location = "Call with Jürgen & co", "A call.\nSee you", "https://meet.jit.si/x?y=1"
+	for _, c := range []struct{ link, prefix string }{
+		{inv.GoogleLink(), "https://calendar.google.com/calendar/render?"},
+		{inv.OutlookLink(OutlookLive), "https://outlook.live.com/calendar/0/deeplink/compose?"},
+		{inv.OutlookLink(OutlookOffice), "https://outlook.office.com/calendar/0/deeplink/compose?"},
+	} {
+		u, err := url.Parse(c.link)
+		if err != nil || !strings.HasPrefix(c.link, c.prefix) {
+			t.Fatalf("link %q: %v", c.link, err)
+		}
+		q := u.Query()
+		if strings.Contains(c.prefix, "google") {
+			if q.Get("action") != "TEMPLATE" || q.Get("text") != inv.Summary || q.Get("dates") != "20260330T070000Z/20260330T073000Z" ||
+				q.Get("details") != inv.Description || q.Get("location") != inv.Location {
+				t.Errorf("google link fields %v", q)
+			}
+			continue
+		}
+		if q.Get("rru") != "addevent" || q.Get("path") != "/calendar/action/compose" || q.Get("subject") != inv.Summary ||
+			q.Get("startdt") != "2026-03-30T07:00:00Z" || q.Get("enddt") != "2026-03-30T07:30:00Z" || q.Get("body") != inv.Description ||
+			q.Get("location") != inv.Location {
+			t.Errorf("outlook link fields %v", q)
+		}
 	}
 }

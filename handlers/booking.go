@@ -2,10 +2,7 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"net"
@@ -17,48 +14,37 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"leadbook/calendar"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
-	"leadbook/mailer"
 )
 
 // BookingStore is what booking needs from the system of record.
-type BookingStore interface {
-	LiveBookings(ctx context.Context, from, to time.Time) ([]leads.Booking, error)
-	BookingsVersion() uint64
-	CreateBooking(ctx context.Context, nb *leads.NewBooking, check leads.BookingCheck, compose leads.BookingCompose) (*leads.Booking, bool, error)
-	FindBookingByToken(ctx context.Context, hash string) (*leads.Booking, error)
-	CancelBooking(ctx context.Context, hash string, compose leads.BookingCompose) (*leads.Booking, error)
-	ConfirmBooking(ctx context.Context, hash string, compose leads.BookingCompose) (*leads.Booking, error)
-	RescheduleBooking(ctx context.Context, r leads.Reschedule, check leads.BookingCheck, compose leads.BookingCompose) (*leads.Booking, error)
-	UpcomingBookings(ctx context.Context, from time.Time, limit int) ([]leads.Booking, error)
-}
+type BookingStore = booking.Store
 
 // BusySource gives the CEO's busy times from his calendars.
-type BusySource interface {
-	Busy(from, to time.Time) []calendar.Interval
-	Version() uint64
-}
+type BusySource = booking.BusySource
 
 // BookingComposer writes invitations, cancellations and reminders.
-type BookingComposer interface {
-	BookingMessages(m mailer.BookingMail) ([]leads.OutboxMessage, error)
-	HoldMessages(m mailer.BookingMail) ([]leads.OutboxMessage, error)
-	// Invitation is the visitor's copy of a booking's event,
-	// CEOInvitation the CEO's, with what the visitor wrote.
-	Invitation(m mailer.BookingMail) calendar.Invitation
-	CEOInvitation(m mailer.BookingMail) calendar.Invitation
-}
+type BookingComposer = booking.Composer
 
 // Booking configures the booking side; without it the booking routes are
 // not registered.
 type Booking struct {
-	Rules      calendar.Rules
-	CEO        calendar.Person
-	Reminder   time.Duration
-	FeedSecret string
-	Store      BookingStore
-	Busy       BusySource
-	Composer   BookingComposer
+	// Rules are the availability rules configured at start-up (the
+	// environment's). Settings, when set, overrides them from the
+	// database (the admin settings page); RulesSource, when set, gives the
+	// rules in force instead of both. Read the rules in force with
+	// Server.bookingRules, never from here (Location alone is the
+	// environment's only).
+	Rules       calendar.Rules
+	Settings    SettingsStore
+	RulesSource func(ctx context.Context) (calendar.Rules, error)
+	CEO         calendar.Person
+	Reminder    time.Duration
+	FeedSecret  string
+	Store       BookingStore
+	Busy        BusySource
+	Composer    BookingComposer
 
 	// MaxUpcomingPerEmail is how many calls still to come one email
 	// address may have, and BookingsPerAddressDay how many bookings one
@@ -72,53 +58,83 @@ type Booking struct {
 	// (DefaultBookingHold when zero).
 	ConfirmByEmail bool
 	Hold           time.Duration
+
+	// MaxBookingsPerEmailWeek is how many bookings one email address may
+	// make in 7 days; 0 is no limit. Questions are the booking form's
+	// own questions (see Server.bookingQuestions).
+	MaxBookingsPerEmailWeek int
+	Questions               []Question
+}
+
+// Service is the booking use case these settings configure, on the site
+// at baseURL with the clock now: what the routes and the command line
+// drive.
+func (b *Booking) Service(baseURL string, now func() time.Time) *booking.Service {
+	rules := b.RulesSource
+	if rules == nil && b.Settings != nil {
+		// Outside a server (the command line): the stored rules, read
+		// for each call.
+		env, settings := b.Rules, b.Settings
+		rules = func(ctx context.Context) (calendar.Rules, error) {
+			stored, _, err := settings.BookingSettings(ctx)
+			if err != nil {
+				return calendar.Rules{}, err
+			}
+			r, _ := ResolveRules(env, stored)
+			return r, nil
+		}
+	}
+	if rules == nil {
+		configured := b.Rules
+		rules = func(context.Context) (calendar.Rules, error) { return configured, nil }
+	}
+	return &booking.Service{
+		Rules: rules, CEO: b.CEO, BaseURL: baseURL, Reminder: b.Reminder,
+		Store: b.Store, Busy: b.Busy, Composer: b.Composer,
+		ConfirmByEmail: b.ConfirmByEmail, Hold: b.Hold, Now: now,
+		Limits: leads.BookingLimits{UpcomingPerEmail: b.MaxUpcomingPerEmail, PerClientDay: b.BookingsPerAddressDay,
+			PerEmailWeek: b.MaxBookingsPerEmailWeek},
+	}
 }
 
 // DefaultBookingHold is how long an unconfirmed hold keeps its slot when
 // Booking.Hold is zero.
-const DefaultBookingHold = 30 * time.Minute
+const DefaultBookingHold = booking.DefaultHold
 
-// manage tokens are 32 random bytes, base64url without padding.
-const manageTokenLen = 43
+// manageTokenLen is the length of a manage token: 32 random bytes,
+// base64url without padding.
+const manageTokenLen = booking.TokenLen
 
-func newManageToken() (token, hash string) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	token = base64.RawURLEncoding.EncodeToString(b[:])
-	return token, hashToken(token)
-}
+func newManageToken() (token, hash string) { return booking.NewToken() }
 
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(token string) string { return booking.HashToken(token) }
 
 // validManageToken checks a token's shape before any lookup.
-func validManageToken(token string) bool {
-	if len(token) != manageTokenLen {
-		return false
-	}
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+func validManageToken(token string) bool { return booking.ValidToken(token) }
+
+// OwnUID returns whether a UID is one that newUID makes for baseURL: the
+// bookings' own events, which a busy source that holds them (the CEO's
+// CalDAV calendar) must not count again. Bookings block their time
+// themselves, and from the moment they change, whereas the calendar's
+// copy follows only once the outbox has delivered the change.
+func OwnUID(baseURL string) func(uid string) bool {
+	suffix := "@" + uidHost(baseURL)
+	return func(uid string) bool {
+		id, ok := strings.CutSuffix(uid, suffix)
+		if !ok || len(id) != 32 {
 			return false
 		}
+		_, err := hex.DecodeString(id)
+		return err == nil
 	}
-	return true
 }
 
-func newUID(baseURL string) string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
+func uidHost(baseURL string) string {
 	host := strings.TrimPrefix(strings.TrimPrefix(baseURL, "https://"), "http://")
 	if i := strings.IndexAny(host, ":/"); i >= 0 {
 		host = host[:i]
 	}
-	return hex.EncodeToString(b[:]) + "@" + host
+	return host
 }
 
 // visitorZone resolves the tz parameter: an IANA name, or the CEO's zone
@@ -170,56 +186,13 @@ func (z *zoneCache) load(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-func intervals(bs []leads.Booking) []calendar.Interval {
-	out := make([]calendar.Interval, len(bs))
-	for i, b := range bs {
-		out[i] = calendar.Interval{Start: b.Start, End: b.End}
-	}
-	return out
-}
-
-// bookingWindow is the span whose bookings decide whether slots starting
-// in [from, to) are open: widened by the buffer and a slot for overlaps
-// and, when there is a daily cap, to the whole CEO-local days, whose
-// bookings all count.
-func (s *Server) bookingWindow(from, to time.Time) (time.Time, time.Time) {
-	r := s.booking.Rules
-	pad := r.Buffer + r.Slot + time.Minute
-	wf, wt := from.Add(-pad), to.Add(pad)
-	if r.DailyCap > 0 {
-		if d := calendar.DateOf(from.In(r.Location)).In(r.Location); d.Before(wf) {
-			wf = d
-		}
-		if d := calendar.DateOf(to.In(r.Location)).AddDays(1).In(r.Location); d.After(wt) {
-			wt = d
-		}
-	}
-	return wf, wt
-}
-
 // openSlots computes the open slots with a start in [from, to).
 func (s *Server) openSlots(ctx context.Context, from, to time.Time) ([]calendar.Slot, error) {
-	slots, _, err := s.openSlotsUntil(ctx, from, to)
-	return slots, err
-}
-
-// openSlotsUntil is openSlots, and also the earliest moment a hold among
-// the bookings considered runs out and frees its slot (zero: none), when
-// the answer changes without a booking being written.
-func (s *Server) openSlotsUntil(ctx context.Context, from, to time.Time) ([]calendar.Slot, time.Time, error) {
-	wf, wt := s.bookingWindow(from, to)
-	live, err := s.booking.Store.LiveBookings(ctx, wf, wt)
+	o, err := s.svc.OpenSlots(ctx, from, to)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
-	var holdEnds time.Time
-	for _, b := range live {
-		if b.Held() && (holdEnds.IsZero() || b.HoldUntil.Before(holdEnds)) {
-			holdEnds = b.HoldUntil
-		}
-	}
-	busy := s.booking.Busy.Busy(wf, wt)
-	return s.booking.Rules.Slots(s.now(), from, to, busy, intervals(live)), holdEnds, nil
+	return o.Slots, nil
 }
 
 // clientKey identifies the client's network address for the per-address
@@ -236,43 +209,7 @@ func (s *Server) clientKey(c echo.Context) string {
 	return hex.EncodeToString(s.tokens.sum([]byte("client:" + addr))[:16])
 }
 
-// checkSlot is the rule check that runs inside the booking transaction.
-func (s *Server) checkSlot(start time.Time) leads.BookingCheck {
-	return func(live []leads.Booking) error {
-		wf, wt := s.bookingWindow(start, start)
-		busy := s.booking.Busy.Busy(wf, wt)
-		if _, err := s.booking.Rules.Check(s.now(), start, busy, intervals(live)); err != nil {
-			if errors.Is(err, calendar.ErrNotOffered) {
-				return leads.ErrSlotTaken
-			}
-			return err
-		}
-		return nil
-	}
-}
-
-// horizonEnd is the end of the last bookable day.
-func (s *Server) horizonEnd() time.Time {
-	r := s.booking.Rules
-	today := calendar.DateOf(s.now().In(r.Location))
-	return today.AddDays(r.HorizonDays + 1).In(r.Location)
-}
-
-func (s *Server) manageURL(token string) string { return s.cfg.BaseURL + "/bookings/" + token }
-
-func (s *Server) bookingMail(b *leads.Booking, l *leads.Lead, change, token string) mailer.BookingMail {
-	return mailer.BookingMail{
-		Booking: b, Lead: l, Change: change,
-		ManageURL: s.manageURL(token), ICSURL: s.manageURL(token) + "/invite.ics",
-		CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Reminder: s.booking.Reminder, Now: s.now(),
-	}
-}
-
-func (s *Server) composeBooking(change, token string) leads.BookingCompose {
-	return func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
-		return s.booking.Composer.BookingMessages(s.bookingMail(b, l, change, token))
-	}
-}
+func (s *Server) manageURL(token string) string { return s.svc.ManageURL(token) }
 
 // constantTimeEqual compares secrets without leaking their length match.
 func constantTimeEqual(a, b string) bool {
@@ -308,7 +245,9 @@ func (s *Server) handleCalendarFeed(c echo.Context) error {
 	}
 	events := make([]calendar.Invitation, 0, len(bs))
 	for i := range bs {
-		inv := s.booking.Composer.CEOInvitation(mailer.BookingMail{Booking: &bs[i], CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now()})
+		m := s.svc.Mail(ctx, &bs[i], nil, "", "")
+		m.StaffURL = ""
+		inv := s.booking.Composer.CEOInvitation(m)
 		inv.Method = ""
 		events = append(events, inv)
 	}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"leadbook/calendar"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 )
@@ -24,16 +26,76 @@ type bookingRequest struct {
 	Visitor
 	Start string `form:"start" json:"start"`
 	TZ    string `form:"tz" json:"tz"`
+	// Rebook is the token of an "ask to rebook" link: the visitor's
+	// details come from the call the host cancelled.
+	Rebook string `form:"rebook" json:"rebook"`
+	// Answers are a JSON body's answers to the questions, by id; a form
+	// posts them as fields q_<id> (see answersIn).
+	Answers answersJSON `json:"answers"`
+
+	questions []Question
+	given     map[string]string // the answers as typed, by question id
 }
 
 func (r *bookingRequest) values() map[string]string {
 	v := r.Visitor.values()
 	v["start"] = r.Start
+	if r.Rebook != "" {
+		v["rebook"] = r.Rebook
+	}
+	for _, q := range r.questions {
+		v[q.Field()] = r.given[q.ID]
+	}
 	return v
 }
 
+// keep fills the details the visitor did not send from the lead of the
+// call the host cancelled, whose rebook link this is.
+func (r *bookingRequest) keep(l *leads.Lead) {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&r.Name, l.Name}, {&r.Email, l.Email}, {&r.Company, l.Company}, {&r.Phone, l.Phone}, {&r.Message, l.Message},
+	} {
+		if strings.TrimSpace(*f.dst) == "" {
+			*f.dst = f.src
+		}
+	}
+	if l.ConsentVersion != "" {
+		r.Consent = true
+	}
+}
+
+// msgRebookGone answers a rebook link that is not valid or was used.
+const msgRebookGone = "This link to book again is not valid, or a call was booked with it already. Please book a new call."
+
+// handleRebookShow opens the slot picker with the details of the visitor
+// whose call the host cancelled, from the link in the cancellation.
+func (s *Server) handleRebookShow(c echo.Context) error {
+	token := c.Param("token")
+	_, l, err := s.svc.Rebook(c.Request().Context(), token)
+	if err != nil {
+		if leads.ErrorCode(err) == leads.ENOTFOUND {
+			return echo.NewHTTPError(http.StatusNotFound, msgRebookGone)
+		}
+		return err
+	}
+	req := bookingRequest{Rebook: token}
+	req.keep(l)
+	noStore(c)
+	form := &formView{Prefix: "book", Values: req.values(), Errors: map[string]string{}, Status: "success",
+		Message: "Your details are kept: please pick a new time for the call."}
+	loc, _ := s.visitorZone(c.QueryParam("tz"))
+	return s.renderBook(c, http.StatusOK, loc, c.QueryParam("tz") != "", pickerStart(c), form)
+}
+
 func (r *bookingRequest) fields() [][2]string {
-	return append([][2]string{{"Start", r.Start}, {"Time zone", r.TZ}}, r.Visitor.fields()...)
+	f := append([][2]string{{"Start", r.Start}, {"Time zone", r.TZ}}, r.Visitor.fields()...)
+	for _, q := range r.questions {
+		f = append(f, [2]string{q.Label, r.given[q.ID]})
+	}
+	return f
 }
 
 // slotView is one radio button of the picker. Label is the whole span
@@ -76,14 +138,15 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if from.Before(today) {
 		from = today
 	}
-	slots, err := s.openSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
+	open, err := s.svc.OpenSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
 	if err != nil {
 		return nil, err
 	}
+	slots, rules := open.Slots, open.Rules
 	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String(), now),
 		ZoneLabel: calendar.ZoneName(loc.String()), Path: basePath, Keep: map[string]string{},
-		CEOName: s.booking.CEO.Name, CEOZone: s.booking.Rules.Location.String(),
-		SlotMinutes: int(s.booking.Rules.Slot / time.Minute), Empty: len(slots) == 0}
+		CEOName: s.booking.CEO.Name, CEOZone: rules.Location.String(),
+		SlotMinutes: int(rules.Slot / time.Minute), Empty: len(slots) == 0}
 	var cur *dayView
 	var curDate calendar.Date
 	for i, sl := range slots {
@@ -109,7 +172,7 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if today.Before(from) {
 		pv.Prev = q(from.AddDays(-pickerDays))
 	}
-	if next := from.AddDays(pickerDays); next.In(s.booking.Rules.Location).Before(s.horizonEnd()) {
+	if next := from.AddDays(pickerDays); next.In(rules.Location).Before(rules.HorizonEnd(now)) {
 		pv.Next = q(next)
 	}
 	return pv, nil
@@ -158,15 +221,32 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	if form.Token == "" {
 		form.Token = s.tokens.issue(s.now())
 	}
-	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], "/book", zoneChosen, "")
+	base := "/book"
+	if tok := form.Values["rebook"]; tok != "" {
+		base = "/bookings/" + tok + "/rebook" // the week and zone links keep the details
+	}
+	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], base, zoneChosen, "")
 	if err != nil {
 		return err
 	}
 	pv.Action = "/book"
 	p := s.page("Free consultation call with our CEO", "Book a free consultation call with our CEO at a time that suits you.", "book",
-		map[string]any{"Picker": pv, "Form": form})
+		map[string]any{"Picker": pv, "Form": form, "Questions": questionViews(s.bookingQuestions(c.Request().Context()), form),
+			"PhoneRequired": s.booking.Composer.MeetingPlace().Phone})
 	p.Canonical = s.cfg.BaseURL + "/book"
-	return s.renderHTML(c, status, "book", p)
+	body, err := s.pages.render("book", p)
+	if err != nil {
+		return err
+	}
+	signed := ""
+	if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
+		_, signed = s.visit(c)
+	} else if v := c.FormValue(carryParam); v != "" {
+		if _, ok := s.carry.parse(v, s.now()); ok {
+			signed = v
+		}
+	}
+	return s.serveCarried(c, status, body, signed)
 }
 
 // Messages of the booking and contact forms beyond CONTENT.md's.
@@ -182,9 +262,27 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	req.questions = s.bookingQuestions(ctx)
+	given := map[string]string(req.Answers)
+	if given == nil && strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
+		given = map[string]string{}
+	}
+	req.given = answersIn(req.questions, c.FormValue, given)
+	req.Answers = answersJSON(req.given) // held as spam, the answers go with the rest
 	loc, _ := s.visitorZone(req.TZ)
 	if err := s.allow(c); err != nil {
 		return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "invalid", httpMessage(err), nil, nil)
+	}
+	if req.Rebook != "" {
+		_, kept, err := s.svc.Rebook(ctx, req.Rebook)
+		if err != nil {
+			if leads.ErrorCode(err) == leads.ENOTFOUND {
+				req.Rebook = ""
+				return s.bookAnswer(c, &req, loc, http.StatusConflict, "error", msgRebookGone, nil, nil)
+			}
+			return err
+		}
+		req.keep(kept)
 	}
 	verdict, reason := s.screen(req.Website, req.Token, true)
 	switch verdict {
@@ -204,6 +302,7 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 		req.Token = s.tokens.issueConfirm(s.now())
 	}
 	l := req.lead(leads.SourceBooking)
+	l.Attribution = s.posted(req.Carry, "")
 	fields := map[string]string{}
 	if err := l.Validate(); err != nil {
 		fields = fieldErrors(err)
@@ -212,24 +311,26 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	if err != nil {
 		fields["start"] = "Please pick a time for the call."
 	}
+	if s.booking.Composer.MeetingPlace().Phone && l.Phone == "" && fields["phone"] == "" {
+		fields["phone"] = booking.ErrPhoneRequired.Fields["phone"]
+	}
+	answers := checkAnswers(req.questions, req.given, fields)
 	if len(fields) > 0 {
 		return s.bookAnswer(c, &req, loc, http.StatusUnprocessableEntity, "invalid", msgInvalid, fields, nil)
 	}
 	if verdict == screenFast {
 		return s.bookAnswer(c, &req, loc, http.StatusOK, "confirm", msgConfirm, nil, nil)
 	}
-	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message)
-	token, hash := s.manageTokenFor(idem)
-	nb, compose := s.newBooking(l, start, loc, hash, token)
-	nb.IdemKey = idem
-	nb.ClientKey = s.clientKey(c)
-	nb.Limits = leads.BookingLimits{UpcomingPerEmail: s.booking.MaxUpcomingPerEmail, PerClientDay: s.booking.BookingsPerAddressDay}
-	b, created, err := s.booking.Store.CreateBooking(ctx, nb, s.checkSlot(start), compose)
+	idem := s.idemKey(c, req.Token, "booking", start.UTC().Format(time.RFC3339), l.Name, l.Email, l.Company, l.Phone, l.Message,
+		answersKey(answers))
+	token, _ := s.manageTokenFor(idem)
+	b, created, err := s.svc.Create(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token,
+		IdemKey: idem, ClientKey: s.clientKey(c), Rebook: req.Rebook, Answers: answers})
 	if err != nil {
 		switch {
 		case errors.Is(err, leads.ErrSlotTaken):
 			return s.bookConflict(c, &req, loc, start)
-		case errors.Is(err, leads.ErrUpcomingLimit):
+		case errors.Is(err, leads.ErrUpcomingLimit), errors.Is(err, leads.ErrWeekLimit):
 			return s.bookAnswer(c, &req, loc, http.StatusConflict, "error", leads.ErrorMessage(err), nil, nil)
 		case errors.Is(err, leads.ErrClientLimit):
 			return s.bookAnswer(c, &req, loc, http.StatusTooManyRequests, "error", leads.ErrorMessage(err), nil, nil)
@@ -263,25 +364,6 @@ func (s *Server) handleBookingCreate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/bookings/"+token+"?created=1")
 }
 
-// newBooking is the booking of lead l at start, for the visitor's zone
-// loc, with the manage token and its hash, and the mail it sends when
-// made: a hold with the "confirm your call" mail when bookings are
-// confirmed by email, else the call with its invitations.
-func (s *Server) newBooking(l *leads.Lead, start time.Time, loc *time.Location, hash, token string) (*leads.NewBooking, leads.BookingCompose) {
-	wf, wt := s.bookingWindow(start, start)
-	nb := &leads.NewBooking{
-		Lead: *l, Start: start, End: start.Add(s.booking.Rules.Slot), Timezone: loc.String(), Message: l.Message,
-		UID: newUID(s.cfg.BaseURL), TokenHash: hash, WindowFrom: wf, WindowTo: wt,
-	}
-	if !s.booking.ConfirmByEmail {
-		return nb, s.composeBooking(mailer.ChangeCreated, token)
-	}
-	nb.HoldUntil = s.now().Add(s.booking.Hold)
-	return nb, func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
-		return s.booking.Composer.HoldMessages(s.bookingMail(b, l, mailer.ChangeCreated, token))
-	}
-}
-
 // manageTokenFor derives the manage token from the idempotency key, so a
 // retried POST gets the same link back (only its hash is stored), or makes
 // a random one when there is no key.
@@ -300,12 +382,26 @@ type bookingAnswer struct {
 	Status    string `json:"status"`
 	ManageURL string `json:"manage_url"`
 	ICSURL    string `json:"ics_url"`
+	Where     string `json:"where,omitempty"`
 }
 
 func (s *Server) bookingJSON(b *leads.Booking, token string) bookingAnswer {
 	loc, _ := s.visitorZone(b.Timezone)
-	return bookingAnswer{ID: b.ID, Start: b.Start.In(loc).Format(time.RFC3339), End: b.End.In(loc).Format(time.RFC3339),
+	a := bookingAnswer{ID: b.ID, Start: b.Start.In(loc).Format(time.RFC3339), End: b.End.In(loc).Format(time.RFC3339),
 		Status: b.Status, ManageURL: s.manageURL(token), ICSURL: s.manageURL(token) + "/invite.ics"}
+	if b.Live() {
+		a.Where = s.booking.Composer.MeetingPlace().VisitorWhere(b, s.booking.CEO.Name)
+	}
+	return a
+}
+
+// answersKey is the answers as one string, for the idempotency key.
+func answersKey(as []leads.Answer) string {
+	var k strings.Builder
+	for _, a := range as {
+		k.WriteString(a.ID + "\x00" + a.Value + "\x00")
+	}
+	return k.String()
 }
 
 // bookConflict answers 409 with fresh slots around the asked-for time.
@@ -374,7 +470,7 @@ func (s *Server) findByToken(c echo.Context) (*leads.Booking, string, error) {
 	if !validManageToken(token) {
 		return nil, "", echo.ErrNotFound
 	}
-	b, err := s.booking.Store.FindBookingByToken(c.Request().Context(), hashToken(token))
+	b, err := s.svc.Find(c.Request().Context(), token)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.ENOTFOUND {
 			return nil, "", echo.NewHTTPError(http.StatusNotFound, "This booking link is not valid. Please check the link in your confirmation email.")
@@ -399,6 +495,11 @@ type manageView struct {
 	Picker    *pickerView
 	Form      *formView
 	ICSURL    string
+	// Where the call happens, whether that is a link, and its "add to
+	// calendar" links (while it is still to come).
+	Where     string
+	WhereLink bool
+	Calendar  mailer.CalendarLinks
 }
 
 func (s *Server) handleBookingShow(c echo.Context) error {
@@ -439,6 +540,13 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 	}
 	if b.Held() {
 		mv.HoldUntil = b.HoldUntil.In(loc).Format("15:04 on Monday, 2 January") + " (" + loc.String() + ")"
+	}
+	if mv.Live {
+		meeting := s.booking.Composer.MeetingPlace()
+		mv.Where, mv.WhereLink = meeting.VisitorWhere(b, s.booking.CEO.Name), meeting.Link != ""
+		if !mv.Past {
+			mv.Calendar = s.booking.Composer.AddToCalendar(s.svc.Mail(c.Request().Context(), b, nil, "", token))
+		}
 	}
 	if mv.Live && !mv.Past {
 		from := pickerStart(c)
@@ -481,7 +589,7 @@ func (s *Server) handleBookingCancel(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusConflict, "This call has already taken place.")
 	}
 	held := b.Held()
-	b, err = s.booking.Store.CancelBooking(ctx, hashToken(token), s.composeBooking(mailer.ChangeCancelled, token))
+	b, err = s.svc.Cancel(ctx, token)
 	if err != nil {
 		return err
 	}
@@ -506,7 +614,7 @@ func (s *Server) handleBookingConfirm(c echo.Context) error {
 	if err := s.allow(c); err != nil {
 		return err
 	}
-	b, err := s.booking.Store.ConfirmBooking(c.Request().Context(), hashToken(token), s.composeBooking(mailer.ChangeCreated, token))
+	b, err := s.svc.Confirm(c.Request().Context(), token)
 	if err != nil {
 		if leads.ErrorCode(err) != leads.ECONFLICT {
 			return err
@@ -554,9 +662,7 @@ func (s *Server) handleBookingReschedule(c echo.Context) error {
 	if !b.Live() {
 		return echo.NewHTTPError(http.StatusConflict, "This booking was cancelled, so it cannot be moved. Please book a new call.")
 	}
-	wf, wt := s.bookingWindow(start, start)
-	moved, err := s.booking.Store.RescheduleBooking(ctx, leads.Reschedule{TokenHash: hashToken(token), Start: start,
-		End: start.Add(s.booking.Rules.Slot), WindowFrom: wf, WindowTo: wt}, s.checkSlot(start), s.composeBooking(mailer.ChangeRescheduled, token))
+	moved, err := s.svc.Reschedule(ctx, token, start)
 	if err != nil {
 		if leads.ErrorCode(err) != leads.ECONFLICT {
 			return err
@@ -586,7 +692,7 @@ func (s *Server) handleBookingInvite(c echo.Context) error {
 	if b.Held() {
 		return echo.NewHTTPError(http.StatusConflict, "Please confirm the call first; its invitation is ready then.")
 	}
-	inv := s.booking.Composer.Invitation(s.bookingMail(b, nil, "", token))
+	inv := s.booking.Composer.Invitation(s.svc.Mail(c.Request().Context(), b, nil, "", token))
 	body, err := inv.Encode()
 	if err != nil {
 		return err

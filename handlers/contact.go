@@ -32,6 +32,8 @@ type Visitor struct {
 	Consent checkbox `form:"consent" json:"consent"`
 	Token   string   `form:"form_token" json:"form_token"`
 	Website string   `form:"website" json:"website"` // the honeypot
+	// Carry is the visit's signed first touch (see carryParam).
+	Carry string `form:"a" json:"a"`
 }
 
 // lead is the visitor as a normalized lead from source.
@@ -103,6 +105,7 @@ func (s *Server) handleLeadCreate(c echo.Context) error {
 		return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgExpired, nil)
 	}
 	l := req.lead(leads.SourceContact)
+	l.Attribution = s.posted(req.Carry, req.Page)
 	if err := l.Validate(); err != nil {
 		return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err))
 	}
@@ -173,8 +176,10 @@ func (s *Server) contactAnswer(c echo.Context, req *contactRequest, status int, 
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.HTMLBlob(status, body)
+	if _, ok := s.carry.parse(req.Carry, s.now()); !ok {
+		req.Carry = ""
+	}
+	return s.serveCarried(c, status, body, req.Carry)
 }
 
 // holdSpam keeps a bot's submission in the quarantine for staff to review,

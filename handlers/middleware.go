@@ -178,6 +178,9 @@ func (s *Server) crossOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 // naming application/json, or a JSON body without an Accept that prefers
 // HTML.
 func wantsJSON(r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, "/api/v1/") {
+		return true
+	}
 	accept := r.Header.Get("Accept")
 	if strings.Contains(accept, "application/json") {
 		return true

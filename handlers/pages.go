@@ -82,10 +82,7 @@ func (s *Server) newArticleSet(list []templates.Article) (*articleSet, error) {
 		return s.renderContact(s.newContactForm("", token))
 	}}
 	s.articles = set
-	index := s.page("", "Insights on technology leadership, architecture and product design.", "articles",
-		map[string]any{"Articles": list})
-	index.Canonical = s.cfg.BaseURL + "/"
-	body, err := s.pages.render("index", index)
+	body, err := s.renderIndex()
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +109,13 @@ func (s *Server) newArticleSet(list []templates.Article) (*articleSet, error) {
 		return nil, err
 	}
 	return set, nil
+}
+
+func (s *Server) renderIndex() ([]byte, error) {
+	p := s.page("", "Insights on technology leadership, architecture and product design.", "articles",
+		map[string]any{"Articles": s.articles.list})
+	p.Canonical = s.cfg.BaseURL + "/"
+	return s.pages.render("index", p)
 }
 
 func (s *Server) page(title, description, nav string, data any) *page {
@@ -151,15 +155,37 @@ func (s *Server) renderContact(form *formView) ([]byte, error) {
 	return s.pages.render("contact", p)
 }
 
+// The public pages below are served from their cached copies, but on a
+// visit that carries a first touch (see visit): those pages are rendered
+// for the request, with the value in their links and forms.
+
 func (s *Server) handleIndex(c echo.Context) error {
+	if _, signed := s.visit(c); signed != "" {
+		body, err := s.renderIndex()
+		if err != nil {
+			return err
+		}
+		return s.serveCarried(c, http.StatusOK, body, signed)
+	}
 	return s.articles.index.serve(c, http.StatusOK)
 }
 
 func (s *Server) handleArticleShow(c echo.Context) error {
-	p, ok := s.articles.pages[c.Param("slug")]
+	slug := c.Param("slug")
+	p, ok := s.articles.pages[slug]
 	if !ok {
 		return echo.ErrNotFound
 	}
+	art := s.articles.bySlug[slug]
+	if at, signed := s.visit(c); signed != "" {
+		s.countView(c.Request(), art.Slug, &at)
+		body, err := s.renderArticle(art, s.newContactForm(art.Slug, s.tokens.issue(s.now())))
+		if err != nil {
+			return err
+		}
+		return s.serveCarried(c, http.StatusOK, body, signed)
+	}
+	s.countView(c.Request(), art.Slug, nil)
 	a, err := p.get(s)
 	if err != nil {
 		return err
@@ -168,6 +194,13 @@ func (s *Server) handleArticleShow(c echo.Context) error {
 }
 
 func (s *Server) handleContactShow(c echo.Context) error {
+	if _, signed := s.visit(c); signed != "" {
+		body, err := s.renderContact(s.newContactForm("", s.tokens.issue(s.now())))
+		if err != nil {
+			return err
+		}
+		return s.serveCarried(c, http.StatusOK, body, signed)
+	}
 	a, err := s.articles.contact.get(s)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func (s *Server) routes(e *echo.Echo) {
 		e.Match(getHead, "/api/slots", s.handleSlotsList)
 		e.Match(getHead, "/bookings/:token", s.handleBookingShow)
 		e.Match(getHead, "/bookings/:token/invite.ics", s.handleBookingInvite)
+		e.Match(getHead, "/bookings/:token/rebook", s.handleRebookShow)
 		e.Match(getHead, "/calendar/:file", s.handleCalendarFeed)
 		post.POST("/book", s.handleBookingCreate)
 		post.POST("/bookings/:token/cancel", s.handleBookingCancel)
@@ -46,4 +47,6 @@ func (s *Server) routes(e *echo.Echo) {
 		post.POST("/bookings/:token/reschedule", s.handleBookingReschedule)
 	}
 	s.staffRoutes(e)
+	s.apiRoutes(e)
+	s.webhookRoutes(e)
 }

@@ -14,12 +14,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 	"leadbook/templates"
@@ -104,6 +106,11 @@ type Deps struct {
 	// Hits, when set, counts the POST rate limit in the database, shared
 	// by every instance on it; otherwise each process counts in memory.
 	Hits HitCounter
+	// Views, when set, keeps the article view counts (see FlushViews).
+	Views ViewStore
+	// AttribKey signs the first touch that pages carry in their links and
+	// forms; FormKey does when it is empty.
+	AttribKey []byte
 }
 
 // Events passed to Deps.Count.
@@ -139,11 +146,18 @@ type Server struct {
 	draining atomic.Bool
 
 	booking   *Booking
+	svc       *booking.Service // the booking use case, when booking is set
 	slotCache slotCache
+	rules     rulesCache
 	zones     zoneCache
 
-	staff *Staff
-	site  *siteFiles
+	staff      *Staff
+	adminPaths []Route // the routes behind requireAdmin
+	site       *siteFiles
+
+	carry    carrySigner
+	baseHost string // the host of BaseURL, in lower case
+	views    viewCounter
 }
 
 // New builds the server: it renders the articles, loads the static files
@@ -215,6 +229,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		tokens:  tokenSigner{key: deps.FormKey},
 		cop:     http.NewCrossOriginProtection(),
 		observe: deps.Observe,
+	}
+	if b := deps.Booking; b != nil {
+		s.svc = b.Service(cfg.BaseURL, cfg.Now)
+		if b.RulesSource == nil {
+			// The rules in force, cached by the settings' version.
+			s.svc.Rules = s.bookingRules
+		}
+	}
+	s.carry = carrySigner{key: deps.AttribKey}
+	if len(deps.AttribKey) == 0 {
+		s.carry.key = s.tokens.sum([]byte("attribution"))
+	}
+	if u, err := url.Parse(cfg.BaseURL); err == nil {
+		s.baseHost = strings.ToLower(u.Host)
 	}
 	var prefix [4]byte
 	rand.Read(prefix[:])

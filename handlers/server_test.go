@@ -56,6 +56,7 @@ type options struct {
 	store     func(o *leads.Options)
 	booking   func(b *handlers.Booking) // limits and confirmation by email
 	config    func(c *handlers.Config)  // privacy notice, contact details
+	db        string                    // another app's database: a second instance on it
 }
 
 type app struct {
@@ -76,6 +77,9 @@ func newApp(t testing.TB, o options) *app {
 	dir := t.TempDir()
 	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	dbPath := filepath.Join(dir, "leadbook.db")
+	if o.db != "" {
+		dbPath = o.db
+	}
 	storeOpts := leads.Options{Now: c.Now, Password: cheapPasswords}
 	if o.store != nil {
 		o.store(&storeOpts)
@@ -122,13 +126,13 @@ func newApp(t testing.TB, o options) *app {
 	if o.baseURL == "" {
 		o.baseURL = "https://consult.example"
 	}
-	staff := &handlers.Staff{Store: store, Feeds: busy}
+	staff := &handlers.Staff{Store: store, Accounts: store, Feeds: busy, API: store, Webhooks: store}
 	if o.staff != nil {
 		o.staff(staff)
 	}
 	booking := &handlers.Booking{
 		Rules: rules, CEO: calendar.Person{Name: "Dana CEO", Email: "ceo@example.com"}, Reminder: 24 * time.Hour,
-		FeedSecret: "feed-secret-0123456789", Store: store, Busy: busy, Composer: composer,
+		FeedSecret: "feed-secret-0123456789", Store: store, Settings: store, Busy: busy, Composer: composer,
 	}
 	if o.booking != nil {
 		o.booking(booking)
@@ -141,7 +145,7 @@ func newApp(t testing.TB, o options) *app {
 		o.config(&cfg)
 	}
 	srv, err := handlers.New(cfg, handlers.Deps{Store: store, Composer: composer, Direct: direct, FormKey: []byte("0123456789abcdef0123456789abcdef"),
-		Booking: booking, Staff: staff})
+		Booking: booking, Staff: staff, Views: store})
 	if err != nil {
 		t.Fatal(err)
 	}

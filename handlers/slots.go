@@ -27,16 +27,17 @@ type slotEntry struct {
 	body       []byte
 	bookings   uint64
 	busy       uint64
+	rules      uint64
 	validUntil time.Time
 }
 
 const slotCacheMax = 4096
 
-func (c *slotCache) get(key string, bookings, busy uint64, now time.Time) []byte {
+func (c *slotCache) get(key string, bookings, busy, rules uint64, now time.Time) []byte {
 	c.mu.RLock()
 	e := c.entries[key]
 	c.mu.RUnlock()
-	if e == nil || e.bookings != bookings || e.busy != busy || !now.Before(e.validUntil) {
+	if e == nil || e.bookings != bookings || e.busy != busy || e.rules != rules || !now.Before(e.validUntil) {
 		return nil
 	}
 	return e.body
@@ -83,37 +84,28 @@ func (s *Server) handleSlotsList(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "to: at most 62 days after from")
 	}
 	key := from.String() + "|" + to.String() + "|" + loc.String()
+	ctx := c.Request().Context()
+	rules, err := s.rulesNow(ctx)
+	if err != nil {
+		return err
+	}
 	bv, fv := s.booking.Store.BookingsVersion(), s.booking.Busy.Version()
-	body := s.slotCache.get(key, bv, fv, now)
+	body := s.slotCache.get(key, bv, fv, rules.version, now)
 	if body == nil {
 		start, end := from.In(loc), to.AddDays(1).In(loc)
-		slots, holdEnds, err := s.openSlotsUntil(c.Request().Context(), start, end)
+		open, err := s.svc.OpenSlots(ctx, start, end)
 		if err != nil {
 			return err
 		}
-		body = appendSlotsJSON(make([]byte, 0, 64+len(slots)*72), loc.String(), slots, loc)
-		until := s.slotsValidUntil(now, slots)
-		if !holdEnds.IsZero() && holdEnds.Before(until) {
-			until = holdEnds
+		body = appendSlotsJSON(make([]byte, 0, 64+len(open.Slots)*72), loc.String(), open.Slots, loc)
+		until := open.ValidUntil
+		if !open.HoldEnds.IsZero() && open.HoldEnds.Before(until) {
+			until = open.HoldEnds
 		}
-		s.slotCache.put(key, &slotEntry{body: body, bookings: bv, busy: fv, validUntil: until})
+		s.slotCache.put(key, &slotEntry{body: body, bookings: bv, busy: fv, rules: rules.version, validUntil: until})
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSONBlob(http.StatusOK, body)
-}
-
-// slotsValidUntil is when a slot list computed at now may change by the
-// clock alone: when its first slot falls inside the minimum notice, or at
-// the CEO's next midnight, when a new day enters the horizon.
-func (s *Server) slotsValidUntil(now time.Time, slots []calendar.Slot) time.Time {
-	r := s.booking.Rules
-	until := calendar.DateOf(now.In(r.Location)).AddDays(1).In(r.Location)
-	if len(slots) > 0 {
-		if t := slots[0].Start.Add(-r.MinNotice); t.Before(until) {
-			until = t
-		}
-	}
-	return until
 }
 
 // appendSlotsJSON writes {"timezone": tz, "slots": [{"start", "end"}]}

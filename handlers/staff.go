@@ -43,6 +43,14 @@ type StaffStore interface {
 	FinishErasures(ctx context.Context) (int, error)
 	ListErasures(ctx context.Context, limit int) ([]leads.Erasure, error)
 	FindPerson(ctx context.Context, email string) (*leads.PersonData, error)
+	FindBooking(ctx context.Context, id int64) (*leads.Booking, error)
+	BookingHistory(ctx context.Context, id int64) ([]leads.AuditEntry, error)
+
+	ListStaff(ctx context.Context) ([]leads.Staff, error)
+	UpdateLeadPipeline(ctx context.Context, leadID int64, ch leads.PipelineChange, by leads.Actor) (*leads.LeadUpdate, error)
+	LeadTimeline(ctx context.Context, leadID int64) ([]leads.LeadEvent, error)
+	BookingReplies(ctx context.Context, bookingID int64) ([]leads.BookingReply, error)
+	ArticleStats(ctx context.Context, from, to time.Time) (*leads.Stats, error)
 }
 
 // FeedStatuser reports the state of the CEO's busy-time feeds.
@@ -56,8 +64,18 @@ type Staff struct {
 	Store StaffStore
 	// Feeds, when set, is shown on /staff/feeds.
 	Feeds FeedStatuser
+	// Accounts, when set, enables the admin pages of accounts and API
+	// tokens.
+	Accounts AccountStore
 	// Session bounds sessions; 2h idle and 12h absolute when zero.
 	Session leads.SessionPolicy
+	// API, when set, serves /api/v1/.
+	API APIStore
+	// Webhooks, when set, serves /staff/webhooks.
+	Webhooks WebhookAdmin
+	// AllowPrivateWebhooks lets endpoints on loopback and private
+	// addresses be added (LEADBOOK_WEBHOOK_ALLOW_PRIVATE).
+	AllowPrivateWebhooks bool
 }
 
 // staffAuth is what a request is signed in as.
@@ -121,7 +139,7 @@ func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return err
 			}
-			if err := tokenMayUse(c); err != nil {
+			if err := tokenMayUse(c, t.Scope); err != nil {
 				return err
 			}
 			c.Set(staffAuthKey, &staffAuth{actor: leads.Actor{Kind: "token", ID: t.ID}})

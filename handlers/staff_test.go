@@ -110,6 +110,10 @@ var staffRoutes = []staffRoute{
 	{"GET", "/staff/privacy"}, {"GET", "/staff/privacy/export?email=ada%40example.com"}, {"GET", "/staff/audit"},
 	{"POST", "/staff/logout"}, {"POST", "/staff/outbox/1/retry"}, {"POST", "/staff/spam/1/release"},
 	{"POST", "/staff/privacy/erase"},
+	{"POST", "/staff/leads/1/pipeline"}, {"POST", "/staff/leads/1/notes"},
+	{"GET", "/staff/webhooks"}, {"POST", "/staff/webhooks"}, {"POST", "/staff/webhooks/1/test"}, {"POST", "/staff/webhooks/1/disable"},
+	{"POST", "/staff/webhooks/1/remove"}, {"POST", "/staff/webhooks/deliveries/1/retry"},
+	{"GET", "/staff/analytics"}, {"GET", "/staff/analytics?from=2026-02-01&to=2026-03-02"},
 }
 
 func TestStaffRoutesRefuseStrangers(t *testing.T) {
@@ -419,7 +423,8 @@ func TestLeadsCSVExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at" {
+	if strings.Join(recs[0], ",") != "id,created_at,name,email,company,phone,message,source,consent_version,consent_at,status,owner,next_step_at,"+
+		"article,landing_page,referrer,utm_source,utm_medium,utm_campaign,utm_term,utm_content,answers" {
 		t.Fatalf("header %q", recs[0])
 	}
 	if len(recs) != len(hostileLeads)+1 {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"leadbook/calendar"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 )
@@ -21,7 +23,8 @@ import (
 // staffRoutes registers the dashboard: sign-in, the pages (GET, behind
 // requireStaff) and the actions (POST, same-origin, behind requireStaff).
 // Pages and actions need a signed-in person; only the routes registered
-// with read (the CSV export) are open to API tokens.
+// with read (the CSV export) are open to API tokens. adminRoutes adds the
+// ones only admins reach.
 func (s *Server) staffRoutes(e *echo.Echo) {
 	if s.staff == nil {
 		return
@@ -46,10 +49,19 @@ func (s *Server) staffRoutes(e *echo.Echo) {
 	get("/staff/privacy", s.handleStaffPrivacy)
 	get("/staff/privacy/export", s.handlePersonExport)
 	get("/staff/audit", s.handleStaffAudit)
+	get("/staff/analytics", s.handleStaffAnalytics)
 	post("/staff/logout", s.handleStaffLogout)
 	post("/staff/outbox/:id/retry", s.handleMailRetry)
 	post("/staff/spam/:id/release", s.handleSpamRelease)
-	post("/staff/privacy/erase", s.handleErase)
+	if s.svc != nil {
+		get("/staff/bookings/:id", s.handleStaffBooking)
+		post("/staff/bookings/:id/cancel", s.handleHostCancel)
+		post("/staff/bookings/:id/move", s.handleHostMove)
+		post("/staff/bookings/:id/outcome", s.handleHostOutcome)
+	}
+	post("/staff/leads/:id/pipeline", s.handleLeadPipeline)
+	post("/staff/leads/:id/notes", s.handleLeadNote)
+	s.adminRoutes(e)
 }
 
 func (s *Server) renderStaff(c echo.Context, status int, name, title, nav string, data any) error {
@@ -160,7 +172,7 @@ func (s *Server) handleStaffHome(c echo.Context) error {
 		}
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_home", "Dashboard", "home", map[string]any{
-		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": upcoming, "Failures": failures,
+		"Overview": o, "Weeks": weeks, "Chart": newChart(weeks), "Upcoming": s.staffBookingViews(upcoming), "Failures": failures,
 	})
 }
 
@@ -205,19 +217,37 @@ func (s *Server) handleStaffLeads(c echo.Context) error {
 	if len(q) > 200 {
 		q = q[:200]
 	}
-	page, err := s.staff.Store.ListLeads(c.Request().Context(), leads.LeadFilter{
-		Query: q, From: r.From, To: r.To, Before: c.QueryParam("before"),
-	})
+	f := leads.LeadFilter{Query: q, From: r.From, To: r.To, Before: c.QueryParam("before"), Status: c.QueryParam("status")}
+	if f.Status != "" && !leads.ValidStatus(f.Status) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Status is one of new, contacted, qualified, won, lost.")
+	}
+	if err := ownerFilter(c, &f); err != nil {
+		return err
+	}
+	sort := c.QueryParam("sort")
+	if sort == leads.SortNextStep {
+		f.Sort = leads.SortNextStep
+	} else {
+		sort = ""
+	}
+	ctx := c.Request().Context()
+	page, err := s.staff.Store.ListLeads(ctx, f)
 	if err != nil {
 		return err
 	}
-	filter := map[string]string{"q": q, "from": c.QueryParam("from"), "to": c.QueryParam("to")}
+	staff, err := s.staff.Store.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	filter := map[string]string{"q": q, "from": c.QueryParam("from"), "to": c.QueryParam("to"),
+		"status": f.Status, "owner": c.QueryParam("owner"), "sort": sort}
 	next := ""
 	if page.Next != "" {
 		v := urlValues(filter)
 		v.Set("before", page.Next)
 		next = "/staff/leads?" + v.Encode()
 	}
+	first := urlValues(filter).Encode()
 	csvValues := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]})
 	csvURL := "/staff/leads.csv"
 	if q := csvValues.Encode(); q != "" {
@@ -226,7 +256,8 @@ func (s *Server) handleStaffLeads(c echo.Context) error {
 	csvValues.Set("bom", "1")
 	return s.renderStaff(c, http.StatusOK, "staff_leads", "Leads", "leads", map[string]any{
 		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": csvURL, "CSVExcel": "/staff/leads.csv?" + csvValues.Encode(),
-		"First": c.QueryParam("before") == "",
+		"First": c.QueryParam("before") == "", "FirstPage": "/staff/leads?" + first,
+		"Statuses": leads.Statuses, "Staff": staff, "Owners": staffEmails(staff),
 	})
 }
 
@@ -235,21 +266,40 @@ func (s *Server) handleStaffLead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	l, err := s.staff.Store.FindLead(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.renderLead(c, http.StatusOK, l, formOf(l))
+}
+
+// renderLead renders the lead page with its pipeline and note forms
+// filled in from f.
+func (s *Server) renderLead(c echo.Context, status int, l *leads.Lead, f pipelineForm) error {
 	ctx := c.Request().Context()
-	l, err := s.staff.Store.FindLead(ctx, id)
+	bookings, err := s.staff.Store.LeadBookings(ctx, l.ID)
 	if err != nil {
 		return err
 	}
-	bookings, err := s.staff.Store.LeadBookings(ctx, id)
+	mail, err := s.staff.Store.ListMail(ctx, leads.MailFilter{LeadID: l.ID, Limit: 200})
 	if err != nil {
 		return err
 	}
-	mail, err := s.staff.Store.ListMail(ctx, leads.MailFilter{LeadID: id, Limit: 200})
+	timeline, err := s.staff.Store.LeadTimeline(ctx, l.ID)
 	if err != nil {
 		return err
 	}
-	return s.renderStaff(c, http.StatusOK, "staff_lead", "Lead "+strconv.FormatInt(id, 10), "leads", map[string]any{
-		"Lead": l, "Bookings": bookings, "Mail": mail,
+	staff, err := s.staff.Store.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	replies, err := s.bookingReplies(ctx, bookings)
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, status, "staff_lead", "Lead "+strconv.FormatInt(l.ID, 10), "leads", map[string]any{
+		"Lead": l, "Bookings": s.staffBookingViews(bookings), "Mail": mail, "Timeline": timeline, "Form": f, "Staff": staff, "Replies": replies,
+		"Statuses": leads.Statuses, "Notice": c.QueryParam("notice"),
 	})
 }
 
@@ -261,7 +311,7 @@ func (s *Server) handleStaffBookings(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		data[which] = bs
+		data[which] = s.staffBookingViews(bs)
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_bookings", "Bookings", "bookings", data)
 }
@@ -370,16 +420,27 @@ func (s *Server) releaseSpamBooking(c echo.Context, sp *leads.Spam) error {
 	}
 	l := req.lead(leads.SourceBooking)
 	loc, _ := s.visitorZone(req.TZ)
-	check := leads.BookingCheck(func([]leads.Booking) error { return leads.ErrSlotTaken })
-	start, err := parseStart(req.Start)
-	if err == nil {
-		check = s.checkSlot(start)
-	} else {
-		start = s.now() // any valid span: the check above refuses it
+	start, perr := parseStart(req.Start)
+	if perr != nil {
+		start = s.now() // any valid span: the check below refuses it
 	}
-	token, hash := newManageToken()
-	nb, compose := s.newBooking(l, start, loc, hash, token)
-	r, err := s.staff.Store.ReleaseSpamBooking(c.Request().Context(), sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
+	token, _ := newManageToken()
+	ctx := c.Request().Context()
+	// The answers as given; checked again against today's questions, a
+	// bad one is left out rather than refuse the whole booking.
+	answers := checkAnswers(s.bookingQuestions(ctx), req.Answers, map[string]string{})
+	nb, check, compose, err := s.svc.Prepare(ctx, booking.Request{Lead: l, Start: start, Zone: loc, Token: token, Answers: answers})
+	if err != nil {
+		if leads.ErrorCode(err) == leads.EINVALID {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission cannot be booked: "+leads.ErrorMessage(err))
+		}
+		return err
+	}
+	nb.Limits = leads.BookingLimits{} // staff release it: no visitor limits
+	if perr != nil {
+		check = func([]leads.Booking) error { return leads.ErrSlotTaken }
+	}
+	r, err := s.staff.Store.ReleaseSpamBooking(ctx, sp.ID, nb, check, compose, s.deps.Composer.LeadMessages, authOf(c).actor)
 	if err != nil {
 		if leads.ErrorCode(err) == leads.EINVALID {
 			return echo.NewHTTPError(http.StatusUnprocessableEntity, "This submission is not a valid lead (a field is missing or consent was not given).")
@@ -506,12 +567,7 @@ func (s *Server) handleErase(c echo.Context) error {
 	}
 	var compose leads.BookingCompose
 	if s.booking != nil {
-		compose = func(b *leads.Booking, l *leads.Lead) ([]leads.OutboxMessage, error) {
-			return s.booking.Composer.BookingMessages(mailer.BookingMail{
-				Booking: b, Lead: l, Change: mailer.ChangeCancelled,
-				CEO: s.booking.CEO, CEOZone: s.booking.Rules.Location, Now: s.now(),
-			})
-		}
+		compose = s.svc.CancelCompose(c.Request().Context())
 	}
 	ctx := c.Request().Context()
 	er, err := s.staff.Store.EraseEmail(ctx, req.Email, authOf(c).actor, compose)
@@ -601,3 +657,48 @@ func (d *deadlineWriter) Flush() {
 // exportWriteTimeout is how long one flushed batch of an export may take
 // to reach the client.
 const exportWriteTimeout = time.Minute
+
+// bookingReply is one answer to a booking's invitation, for the staff
+// lead page.
+type bookingReply struct {
+	Booking leads.Booking
+	leads.BookingReply
+}
+
+// bookingReplies returns the answers to the bookings' invitations read
+// from the organizer's mailbox (LEADBOOK_IMAP_URL).
+func (s *Server) bookingReplies(ctx context.Context, bookings []leads.Booking) ([]bookingReply, error) {
+	var out []bookingReply
+	for _, b := range bookings {
+		got, err := s.staff.Store.BookingReplies(ctx, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range got {
+			out = append(out, bookingReply{Booking: b, BookingReply: r})
+		}
+	}
+	return out, nil
+}
+
+// staffBookingView is a booking as the staff pages show it: with where
+// the call happens, as the CEO sees it (the number to call, by phone).
+type staffBookingView struct {
+	leads.Booking
+	Where string
+}
+
+func (s *Server) staffBookingViews(bs []leads.Booking) []staffBookingView {
+	var meeting mailer.Meeting
+	if s.booking != nil {
+		meeting = s.booking.Composer.MeetingPlace()
+	}
+	out := make([]staffBookingView, len(bs))
+	for i := range bs {
+		out[i] = staffBookingView{Booking: bs[i], Where: meeting.CEOWhere(&bs[i])}
+		if out[i].Where == "" && bs[i].Phone != "" {
+			out[i].Where = "Phone: " + bs[i].Phone
+		}
+	}
+	return out
+}

@@ -13,6 +13,10 @@ import (
 // otherwise.
 const scopeRead = "read"
 
+// scopeWrite is the scope of routes that change data for scripts (PATCH
+// /api/v1/leads/{id}); only tokens made with --scope write hold it.
+const scopeWrite = "write"
+
 const tokenScopeKey = "token_scope"
 
 // tokenScope opens a route to API tokens that hold scope; requireStaff,
@@ -29,16 +33,23 @@ func tokenScope(scope string) echo.MiddlewareFunc {
 var errTokenScope = echo.NewHTTPError(http.StatusForbidden,
 	"API tokens can read the CSV export and the read APIs only; the dashboard and the privacy pages need a signed-in person.")
 
-// tokenMayUse reports whether an API token (all of which hold scopeRead)
-// may use the route of c with the request's method.
-func tokenMayUse(c echo.Context) error {
-	if scope, _ := c.Get(tokenScopeKey).(string); scope != scopeRead {
-		return errTokenScope
+// tokenMayUse reports whether an API token holding held (scopeRead or
+// scopeWrite; every token reads) may use the route of c with the
+// request's method.
+func tokenMayUse(c echo.Context, held string) error {
+	switch scope, _ := c.Get(tokenScopeKey).(string); scope {
+	case scopeRead:
+		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+			return echo.NewHTTPError(http.StatusForbidden, "API tokens can only read here; sign in to make changes.")
+		}
+		return nil
+	case scopeWrite:
+		if held != scopeWrite {
+			return echo.NewHTTPError(http.StatusForbidden, "This token can only read; make one with --scope write to make changes.")
+		}
+		return nil
 	}
-	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
-		return echo.NewHTTPError(http.StatusForbidden, "API tokens can only read; sign in to make changes.")
-	}
-	return nil
+	return errTokenScope
 }
 
 // Route is one registered route: a method and a path pattern.

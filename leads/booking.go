@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,9 +35,74 @@ type Booking struct {
 	// it by the emailed link: until then the slot counts as taken, after
 	// it the slot is free again. Zero once confirmed (or never held).
 	HoldUntil time.Time
+	// Room is the booking's unguessable room name, made with it and kept
+	// when it moves: the {room} of a meeting link template.
+	Room string
+	// Answers are the visitor's answers to the booking form's questions,
+	// with the labels as asked; nil when none were asked.
+	Answers []Answer
+	// Outcome is what became of the call once it took place, as staff
+	// marked it (OutcomeCompleted, OutcomeNoShow); "" until then. The
+	// status stays confirmed: the call keeps its time.
+	Outcome string
 
 	// From the lead.
 	Name, Email, Company string
+
+	// Attribution is where the visit that booked came from.
+	Attribution Attribution
+	Phone       string
+}
+
+// Answer is the visitor's answer to one question of the booking form,
+// kept with the question's label as it was asked (the questions may
+// change later). The value is the visitor's free text, or the choice
+// they picked.
+type Answer struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// MaxAnswers and MaxAnswerLen bound what a booking stores of answers,
+// whatever the caller passes: a number of answers, and characters in a
+// label or a value.
+const (
+	MaxAnswers   = 20
+	MaxAnswerLen = 2000
+)
+
+// encodeAnswers is the answers column: a JSON array, or empty for none.
+func encodeAnswers(as []Answer) (string, error) {
+	if len(as) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(as)
+	if err != nil {
+		return "", fmt.Errorf("leads: encode answers: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeAnswers reads the answers column.
+func decodeAnswers(s string) ([]Answer, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var as []Answer
+	if err := json.Unmarshal([]byte(s), &as); err != nil {
+		return nil, fmt.Errorf("leads: decode answers: %w", err)
+	}
+	return as, nil
+}
+
+// State is the booking's status as people read it: its Outcome once
+// marked, else its Status.
+func (b *Booking) State() string {
+	if b.Outcome != "" {
+		return b.Outcome
+	}
+	return b.Status
 }
 
 // Live reports whether the booking holds its slot (or held it: see
@@ -84,6 +150,13 @@ type NewBooking struct {
 	// Limits cap new bookings; they are checked in the booking's
 	// transaction against what the database holds.
 	Limits BookingLimits
+	// Room is the booking's room name (see Booking.Room), Answers the
+	// visitor's answers to the form's questions.
+	Room    string
+	Answers []Answer
+	// RebookHash, when set, is the hash of the "ask to rebook" link the
+	// booking is made with; the link is spent in the same transaction.
+	RebookHash string
 }
 
 // BookingLimits cap new bookings; a zero field is no cap. Moving a
@@ -95,6 +168,9 @@ type BookingLimits struct {
 	// PerClientDay is how many bookings may be made from one ClientKey in
 	// 24 hours, whatever became of them.
 	PerClientDay int
+	// PerEmailWeek is how many bookings one email address may make in 7
+	// days, whatever became of them (a moved call is not a new one).
+	PerEmailWeek int
 }
 
 // slotConstraints are the constraints that keep two live calls apart: the
@@ -125,6 +201,11 @@ var ErrUpcomingLimit = &Error{Code: ECONFLICT, Message: "This email address alre
 var ErrClientLimit = &Error{Code: ETOOMANY, Message: "Too many calls were booked from your network address today. " +
 	"Please try again tomorrow, or leave your details with the contact form and we will get back to you."}
 
+// ErrWeekLimit refuses a booking for an address that made as many in the
+// last 7 days as BookingLimits.PerEmailWeek allows.
+var ErrWeekLimit = &Error{Code: ECONFLICT, Message: "This email address has booked as many calls this week as we can offer. " +
+	"Please try again next week, or leave your details with the contact form and we will get back to you."}
+
 // ErrHoldExpired is the answer to confirming a hold that ran out.
 var ErrHoldExpired = &Error{Code: ECONFLICT, Message: "This time was held for you, but it was not confirmed in time and has been released. Please book again."}
 
@@ -133,7 +214,9 @@ var ErrHoldExpired = &Error{Code: ECONFLICT, Message: "This time was held for yo
 func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 const bookingColumns = `b.id, b.created_at, b.updated_at, b.lead_id, b.uid, b.sequence, b.start_at, b.end_at, b.timezone,
-	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, l.name, l.email, l.company`
+	b.message, b.status, b.cancelled_at, b.token_hash, b.idem_key, b.hold_until, b.outcome, l.name, l.email, l.company,
+	b.article, b.landing_page, b.referrer, b.utm_source, b.utm_medium, b.utm_campaign, b.utm_term, b.utm_content,
+	b.room, b.answers, l.phone`
 
 const bookingFrom = ` FROM bookings b JOIN leads l ON l.id = b.lead_id `
 
@@ -142,9 +225,12 @@ func scanBooking(row rowScanner) (*Booking, error) {
 		b                            Booking
 		created, updated, start, end string
 		cancelledAt, idemKey, hold   sql.NullString
+		outcome                      sql.NullString
+		answers                      string
 	)
-	if err := row.Scan(&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
-		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &b.Name, &b.Email, &b.Company); err != nil {
+	if err := row.Scan(append(append([]any{&b.ID, &created, &updated, &b.LeadID, &b.UID, &b.Sequence, &start, &end, &b.Timezone,
+		&b.Message, &b.Status, &cancelledAt, &b.TokenHash, &idemKey, &hold, &outcome, &b.Name, &b.Email, &b.Company}, b.Attribution.dest()...),
+		&b.Room, &answers, &b.Phone)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Booking not found.")
 		}
@@ -162,7 +248,10 @@ func scanBooking(row rowScanner) (*Booking, error) {
 			return nil, err
 		}
 	}
-	b.IdemKey = idemKey.String
+	b.IdemKey, b.Outcome = idemKey.String, outcome.String
+	if b.Answers, err = decodeAnswers(answers); err != nil {
+		return nil, err
+	}
 	return &b, nil
 }
 
@@ -333,9 +422,23 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 		if err := checkBooking(ctx, tx, nb, now, check, nbk.ID); err != nil {
 			return err
 		}
+		if nb.RebookHash != "" {
+			if err := useRebook(ctx, tx, nb.RebookHash); err != nil {
+				return err
+			}
+		}
 		b, created = nbk, true
 		return nil
 	})
+	if errors.Is(err, ErrSlotTaken) && nb.IdemKey != "" {
+		// The same request, retried on another instance at the same
+		// moment, can find the slot taken by its twin before it finds the
+		// key taken: the database waited for the twin's commit, so the
+		// twin's booking is there to answer with.
+		if found, ferr := queryBookings(ctx, s.r, `WHERE b.idem_key = ?`, nb.IdemKey); ferr == nil && len(found) == 1 {
+			return &found[0], false, nil
+		}
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -353,6 +456,16 @@ func (nb *NewBooking) prepare() error {
 		return err
 	}
 	nb.Message = multiLine(nb.Message)
+	if len(nb.Answers) > MaxAnswers {
+		return fmt.Errorf("leads: create booking: %d answers, at most %d", len(nb.Answers), MaxAnswers)
+	}
+	for i := range nb.Answers {
+		a := &nb.Answers[i]
+		a.Label, a.Value = strings.TrimSpace(a.Label), strings.TrimSpace(multiLine(a.Value))
+		if a.ID == "" || len([]rune(a.Label)) > MaxAnswerLen || len([]rune(a.Value)) > MaxAnswerLen {
+			return fmt.Errorf("leads: create booking: answer %d: want an id, and a label and a value of at most %d characters", i, MaxAnswerLen)
+		}
+	}
 	if !nb.End.After(nb.Start) || nb.End.Sub(nb.Start) > MaxBookingLength || nb.UID == "" || nb.TokenHash == "" {
 		return fmt.Errorf("leads: create booking: start, end (at most %v later), uid and token hash are required", MaxBookingLength)
 	}
@@ -380,6 +493,16 @@ func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time,
 		}
 		if made >= n {
 			return ErrClientLimit
+		}
+	}
+	if n := nb.Limits.PerEmailWeek; n > 0 {
+		var made int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE email_key = ? AND created_at > ? AND id != ?`,
+			EmailKey(nb.Lead.Email), formatTime(now.Add(-7*24*time.Hour)), self).Scan(&made); err != nil {
+			return fmt.Errorf("leads: count bookings this week: %w", err)
+		}
+		if made >= n {
+			return ErrWeekLimit
 		}
 	}
 	return nil
@@ -413,20 +536,26 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 	b := &Booking{
 		CreatedAt: now, UpdatedAt: now, LeadID: l.ID, UID: nb.UID, Start: nb.Start.UTC(), End: nb.End.UTC(),
 		Timezone: nb.Timezone, Message: nb.Message, Status: BookingConfirmed, TokenHash: nb.TokenHash,
-		IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company,
+		IdemKey: nb.IdemKey, Name: l.Name, Email: l.Email, Company: l.Company, Attribution: nb.Lead.Attribution,
+		Room: nb.Room, Answers: nb.Answers, Phone: l.Phone,
+	}
+	answers, err := encodeAnswers(b.Answers)
+	if err != nil {
+		return nil, err
 	}
 	var hold any
 	if !nb.HoldUntil.IsZero() {
 		b.HoldUntil = nb.HoldUntil.UTC()
 		hold = formatTime(b.HoldUntil)
 	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO bookings
+	err = tx.QueryRowContext(ctx, `INSERT INTO bookings
 		(created_at, updated_at, lead_id, uid, sequence, start_at, end_at, timezone, message, status, token_hash, idem_key,
-		 hold_until, email_key, client_key)
-		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?)
+		 hold_until, email_key, client_key, room, answers, `+attribColumns+`)
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
-		formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
-		b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey)).Scan(&b.ID)
+		append([]any{formatTime(now), formatTime(now), l.ID, b.UID, formatTime(b.Start), formatTime(b.End),
+			b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey), b.Room, answers},
+			b.Attribution.args()...)...).Scan(&b.ID)
 	if isNoRows(err) {
 		return nil, errBookingIdemTaken
 	}
@@ -436,8 +565,17 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 		}
 		return nil, fmt.Errorf("leads: insert booking: %w", err)
 	}
+	if err := addConversion(ctx, tx, now, b.Attribution, "bookings"); err != nil {
+		return nil, err
+	}
 	if err := queueBookingMail(ctx, tx, now, b, &l, compose); err != nil {
 		return nil, err
+	}
+	if !b.Held() {
+		// A hold is a booking once confirmed (ConfirmBooking).
+		if err := bookingEvent(ctx, tx, now, EventBookingCreated, b, &l); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -514,6 +652,9 @@ func (s *Store) ConfirmBooking(ctx context.Context, hash string, compose Booking
 		if err != nil {
 			return err
 		}
+		if err := bookingEvent(ctx, tx, now, EventBookingCreated, b, l); err != nil {
+			return err
+		}
 		return queueBookingMail(ctx, tx, now, b, l, compose)
 	})
 	if err != nil {
@@ -550,7 +691,10 @@ func upsertLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time) error {
 	if existing == nil {
 		l.CreatedAt, l.UpdatedAt, l.ConsentAt = now, now, now
 		l.IdemKey = ""
-		return insertLead(ctx, tx, l)
+		if err := insertLead(ctx, tx, l); err != nil {
+			return err
+		}
+		return leadEvent(ctx, tx, now, EventLeadCreated, l)
 	}
 	if l.Company == "" {
 		l.Company = existing.Company
@@ -566,7 +710,7 @@ func upsertLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time) error {
 	if l.Message == "" {
 		l.Message = existing.Message
 	}
-	return nil
+	return leadEvent(ctx, tx, now, EventLeadUpdated, l)
 }
 
 // FindBookingByToken returns the booking whose manage token hashes to hash.
@@ -622,6 +766,9 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 		changed = true
 		if held {
 			return nil
+		}
+		if err := bookingEvent(ctx, tx, now, EventBookingCancelled, b, l); err != nil {
+			return err
 		}
 		return queueBookingMail(ctx, tx, now, b, l, compose)
 	})
@@ -680,40 +827,55 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 		case b.Held():
 			return Errorf(ECONFLICT, "Please confirm this call first, with the button on this page; then you can move it.")
 		}
-		if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
-			return err
-		}
-		live, err := liveBookings(ctx, tx, now, r.WindowFrom, r.WindowTo, b.ID)
-		if err != nil {
-			return err
-		}
-		if check != nil {
-			if err := check(live); err != nil {
-				return err
-			}
-		}
-		b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
-		if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ? WHERE id = ?`,
-			formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.ID); err != nil {
-			if slotTaken(err) {
-				return ErrSlotTaken
-			}
-			return fmt.Errorf("leads: reschedule booking: %w", err)
-		}
-		if err := withdrawReminders(ctx, tx, b.ID); err != nil {
-			return err
-		}
-		l, err := findLead(ctx, tx, b.LeadID)
-		if err != nil {
-			return err
-		}
-		return queueBookingMail(ctx, tx, now, b, l, compose)
+		return moveBooking(ctx, tx, now, b, r, "", check, compose)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.raiseBookingsVersion(version)
 	return b, nil
+}
+
+// moveBooking moves the live booking b to r's slot inside tx, which holds
+// the calendar's lock: it releases expired holds, re-checks the rules
+// against the other live bookings of r's window, raises the sequence (same
+// UID), sets a new manage token's hash when newHash is not empty, withdraws
+// queued reminders and queues compose's updated invitations.
+func moveBooking(ctx context.Context, tx *sql.Tx, now time.Time, b *Booking, r Reschedule, newHash string, check BookingCheck, compose BookingCompose) error {
+	if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
+		return err
+	}
+	live, err := liveBookings(ctx, tx, now, r.WindowFrom, r.WindowTo, b.ID)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(live); err != nil {
+			return err
+		}
+	}
+	b.Start, b.End, b.Sequence, b.UpdatedAt = r.Start.UTC(), r.End.UTC(), b.Sequence+1, now
+	if newHash != "" {
+		b.TokenHash = newHash
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = ?, end_at = ?, sequence = ?, updated_at = ?, token_hash = ? WHERE id = ?`,
+		formatTime(b.Start), formatTime(b.End), b.Sequence, formatTime(now), b.TokenHash, b.ID); err != nil {
+		if slotTaken(err) {
+			return ErrSlotTaken
+		}
+		return fmt.Errorf("leads: move booking: %w", err)
+	}
+	if err := withdrawReminders(ctx, tx, b.ID); err != nil {
+		return err
+	}
+	l, err := findLead(ctx, tx, b.LeadID)
+	if err != nil {
+		return err
+	}
+	if err := bookingEvent(ctx, tx, now, EventBookingRescheduled, b, l); err != nil {
+		return err
+	}
+	return queueBookingMail(ctx, tx, now, b, l, compose)
 }
 
 // UpcomingBookings returns confirmed bookings ending after from, soonest

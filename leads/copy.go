@@ -16,13 +16,22 @@ var (
 	copyTables = []string{
 		"leads", "bookings", "erasures", "outbox", "spam", "settings",
 		"staff", "sessions", "api_tokens", "sign_in_attempts", "audit", "audit_head", "calendar_state",
+		"booking_settings", "booking_settings_state",
+		"lead_events",
+		"caldav_events", "booking_replies", "imap_messages",
+		"webhook_endpoints",
+		"article_stats",
 	}
 	copySkip = []string{"schema_migrations", "job_leases", "rate_counts", "sign_in_keys"}
 )
 
 // singletons are the one-row tables that migrations create with their
 // first row; Copy overwrites that row instead of inserting.
-var singletons = map[string]bool{"audit_head": true, "calendar_state": true}
+var singletons = map[string]bool{"audit_head": true, "calendar_state": true, "booking_settings_state": true}
+
+// noIDOrder orders the copied tables that have no id column (and so no
+// id sequence to move).
+var noIDOrder = map[string]string{"article_stats": "day, article, source"}
 
 // copyBatch is how many rows go into one INSERT.
 const copyBatch = 200
@@ -71,7 +80,7 @@ func (s *Store) CopyTo(ctx context.Context, dst string) (*CopyReport, error) {
 	}
 	// Identities hand out ids after the copied ones.
 	for _, table := range copyTables {
-		if singletons[table] || table == "settings" || table == "audit" {
+		if singletons[table] || table == "settings" || table == "audit" || table == "booking_settings" || noIDOrder[table] != "" {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'),
@@ -97,7 +106,7 @@ func (s *Store) checkEmpty(ctx context.Context) error {
 		switch table {
 		case "audit_head":
 			q += ` WHERE last_id > 0`
-		case "calendar_state":
+		case "calendar_state", "booking_settings_state":
 			q += ` WHERE version > 0`
 		}
 		if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
@@ -119,8 +128,14 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string) (int64, erro
 	}
 	list := strings.Join(cols, ", ")
 	order := " ORDER BY id"
-	if table == "settings" {
+	switch table {
+	case "settings":
 		order = " ORDER BY key"
+	case "booking_settings":
+		order = " ORDER BY name"
+	}
+	if o := noIDOrder[table]; o != "" {
+		order = " ORDER BY " + o
 	}
 	rows, err := src.QueryContext(ctx, `SELECT `+list+` FROM `+table+order)
 	if err != nil {

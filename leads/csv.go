@@ -3,6 +3,7 @@ package leads
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -11,8 +12,15 @@ import (
 )
 
 // CSVHeader is the export's header row: DESIGN.md's columns in its order,
-// then the consent record.
-var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at"}
+// then the consent record, then the pipeline (owner as the staff account's
+// address, next_step_at as the day YYYY-MM-DD), then where the lead came
+// from (the article, landing page, referrer and utm_* values), then
+// answers: the answers given on the lead's newest booking that has any, as
+// the JSON array the booking keeps ([{"id","label","value"}]), empty when
+// none. answers stays the last column.
+var CSVHeader = []string{"id", "created_at", "name", "email", "company", "phone", "message", "source", "consent_version", "consent_at",
+	"status", "owner", "next_step_at",
+	"article", "landing_page", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "answers"}
 
 // GuardCell neutralises a cell that a spreadsheet would run as a formula:
 // one that starts with =, +, -, @, a tab or a carriage return gets a leading
@@ -67,19 +75,20 @@ func (e *CSVEncoder) writeHeader() error {
 	return nil
 }
 
-// Encode writes one lead.
+// Encode writes one lead, its owner as l.OwnerEmail.
 func (e *CSVEncoder) Encode(l *Lead) error {
 	consentAt := ""
 	if !l.ConsentAt.IsZero() {
 		consentAt = formatTime(l.ConsentAt)
 	}
 	return e.encodeRow(l.ID, formatTime(l.CreatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message, l.Source,
-		l.ConsentVersion, consentAt)
+		l.ConsentVersion, consentAt, l.Status, l.OwnerEmail, l.NextStepAt, &l.Attribution, "")
 }
 
 // encodeRow writes a row from stored values; the export uses it to pass
 // created_at through as stored (already RFC 3339 UTC) without parsing it.
-func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt string) error {
+func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone, message, source, consentVersion, consentAt,
+	status, owner, nextStep string, a *Attribution, answers string) error {
 	if err := e.writeHeader(); err != nil {
 		return err
 	}
@@ -98,6 +107,13 @@ func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone,
 	r[7] = guard(source)
 	r[8] = guard(consentVersion)
 	r[9] = consentAt
+	r[10] = GuardCell(status)
+	r[11] = GuardCell(owner)
+	r[12] = nextStep
+	for i, v := range a.args() {
+		r[13+i] = GuardCell(v.(string))
+	}
+	r[21] = GuardCell(answers)
 	if err := e.w.Write(r); err != nil {
 		return fmt.Errorf("leads: csv: %w", err)
 	}
@@ -164,8 +180,12 @@ const exportFlushEvery = 4096
 // there are. It returns the number of rows written.
 func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom bool) (int, error) {
 	from, to := f.bounds()
-	rows, err := s.r.QueryContext(ctx, `SELECT id, `+s.d.timeText("created_at")+`, name, email, company, phone, message, source, consent_version,
-		COALESCE(`+s.d.timeText("consent_at")+`, '') FROM leads WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id`, from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT l.id, `+s.d.timeText("l.created_at")+`, l.name, l.email, l.company, l.phone, l.message, l.source,
+		l.consent_version, COALESCE(`+s.d.timeText("l.consent_at")+`, ''), l.status, COALESCE(o.email, ''), l.next_step_at,
+		l.article, l.landing_page, l.referrer, l.utm_source, l.utm_medium, l.utm_campaign, l.utm_term, l.utm_content,
+		COALESCE((SELECT b.answers FROM bookings b WHERE b.lead_id = l.id AND b.answers != '' ORDER BY b.id DESC LIMIT 1), '')
+		FROM leads l LEFT JOIN staff o ON o.id = l.owner_id
+		WHERE l.created_at >= ? AND l.created_at < ? ORDER BY l.created_at, l.id`, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("leads: export: %w", err)
 	}
@@ -176,15 +196,20 @@ func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom 
 		n                                                                                int
 		id                                                                               int64
 		created, name, email, company, phone, message, source, consentVersion, consentAt string
+		status, owner, answers                                                           string
+		nextStep                                                                         sql.NullString
+		a                                                                                Attribution
 	)
 	if err := enc.writeHeader(); err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		if err := rows.Scan(&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt); err != nil {
+		if err := rows.Scan(append(append([]any{&id, &created, &name, &email, &company, &phone, &message, &source, &consentVersion, &consentAt,
+			&status, &owner, &nextStep}, a.dest()...), &answers)...); err != nil {
 			return n, fmt.Errorf("leads: export: %w", err)
 		}
-		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt); err != nil {
+		if err := enc.encodeRow(id, created, name, email, company, phone, message, source, consentVersion, consentAt,
+			status, owner, dayOf(nextStep.String), &a, answers); err != nil {
 			return n, err
 		}
 		n++

@@ -51,7 +51,10 @@ func TestCSVEncoderRoundTrip(t *testing.T) {
 	enc := leads.NewCSVEncoder(&buf, true)
 	at := time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
 	l := &leads.Lead{ID: 7, CreatedAt: at, Name: "=HYPERLINK(\"x\")", Email: "a@b.example", Company: "Q, \"R\"\nS",
-		Phone: "+1 555", Message: "line1\r\nline2", Source: "contact", ConsentVersion: "v1", ConsentAt: at}
+		Phone: "+1 555", Message: "line1\r\nline2", Source: "contact", ConsentVersion: "v1", ConsentAt: at,
+		Status: "qualified", OwnerEmail: "=owner@example.com", NextStepAt: "2026-12-01",
+		Attribution: leads.Attribution{Article: "cto-vs-cio", LandingPage: "/articles/cto-vs-cio", Referrer: "https://news.example/x",
+			UTMSource: "=cmd", UTMMedium: "email", UTMCampaign: "winter", UTMTerm: "cto", UTMContent: "top"}}
 	if err := enc.Encode(l); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +70,8 @@ func TestCSVEncoderRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"7", "2026-11-27T08:30:00.000Z", "'=HYPERLINK(\"x\")", "a@b.example", "Q, \"R\"\nS", "'+1 555", "line1\nline2",
-		"contact", "v1", "2026-11-27T08:30:00.000Z"}
+		"contact", "v1", "2026-11-27T08:30:00.000Z", "qualified", "'=owner@example.com", "2026-12-01",
+		"cto-vs-cio", "/articles/cto-vs-cio", "https://news.example/x", "'=cmd", "email", "winter", "cto", "top", ""}
 	if len(recs) != 2 || strings.Join(recs[1], "|") != strings.Join(want, "|") {
 		t.Fatalf("records %q\nwant %q", recs, want)
 	}

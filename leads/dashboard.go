@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -20,6 +21,45 @@ type LeadFilter struct {
 	Before string
 	// Limit is the page size; 50 when zero.
 	Limit int
+	// Status, when set, keeps the leads with that status. OwnerID keeps
+	// the leads of that staff account; Unowned the leads of nobody.
+	Status  string
+	OwnerID int64
+	Unowned bool
+	// Sort is SortNewest (the default) or SortNextStep: the soonest next
+	// step first, leads without one after them (oldest first), and then
+	// the cursor is one of that order.
+	Sort string
+}
+
+// Lead list orders.
+const (
+	SortNewest   = ""
+	SortNextStep = "next_step"
+)
+
+// noNextStep stands for "no next step" in the next-step order: after
+// every day a next step can be on (ParseDay).
+const noNextStep = "9999-12-31"
+
+// pipelineWhere returns the conditions (each starting with " AND ") and
+// arguments that f's pipeline filters add to a lead query (alias l).
+func (f LeadFilter) pipelineWhere() (string, []any) {
+	var (
+		where string
+		args  []any
+	)
+	if f.Status != "" {
+		where += " AND l.status = ?"
+		args = append(args, f.Status)
+	}
+	if f.Unowned {
+		where += " AND l.owner_id IS NULL"
+	} else if f.OwnerID != 0 {
+		where += " AND l.owner_id = ?"
+		args = append(args, f.OwnerID)
+	}
+	return where, args
 }
 
 // LeadPage is one page of leads and the cursor of the next, if any.
@@ -72,6 +112,13 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
+	if f.Status != "" && !ValidStatus(f.Status) {
+		return LeadPage{}, Errorf(EINVALID, "Unknown lead status %q.", f.Status)
+	}
+	if f.Sort == SortNextStep {
+		return s.listByNextStep(ctx, f)
+	}
+	pw, pargs := f.pipelineWhere()
 	from, to := ExportFilter{From: f.From, To: f.To}.bounds()
 	curAt, curID, hasCursor := parseCursor(f.Before)
 	words := searchWords(f.Query)
@@ -85,8 +132,8 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 	if q := strings.TrimSpace(f.Query); ValidEmail(q) {
 		// A whole address: the email index answers at once, where the
 		// words "example" and "com" would match nearly every lead.
-		where := s.d.emailKey("l.email") + " = ? AND l.created_at >= ? AND l.created_at < ?"
-		args = []any{asciiLower(q), from, to}
+		where := s.d.emailKey("l.email") + " = ? AND l.created_at >= ? AND l.created_at < ?" + pw
+		args = append([]any{asciiLower(q), from, to}, pargs...)
 		if hasCursor {
 			where += " AND l.id < ?"
 			args = append(args, curID)
@@ -101,6 +148,8 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 			where = "l.created_at >= ? AND l.created_at <= ? AND (l.created_at < ? OR l.id < ?)"
 			args = []any{from, curAt, curAt, curID}
 		}
+		where += pw
+		args = append(args, pargs...)
 		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM leads l WHERE ` + where +
 			` ORDER BY l.created_at DESC, l.id DESC LIMIT ?`
 	} else {
@@ -126,9 +175,9 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 		}
 		id := s.d.searchID
 		query = `SELECT ` + prefixed("l.", leadColumns) + ` FROM ` + s.d.searchFrom + `
-			WHERE ` + s.d.search + ` AND ` + id + ` >= ? AND ` + id + ` <= ? AND l.created_at >= ? AND l.created_at < ?
+			WHERE ` + s.d.search + ` AND ` + id + ` >= ? AND ` + id + ` <= ? AND l.created_at >= ? AND l.created_at < ?` + pw + `
 			ORDER BY ` + id + ` DESC LIMIT ?`
-		args = []any{s.d.searchQuery(words), lo, hi, from, to}
+		args = append([]any{s.d.searchQuery(words), lo, hi, from, to}, pargs...)
 	}
 	args = append(args, f.Limit+1)
 	rows, err := s.r.QueryContext(ctx, query, args...)
@@ -152,6 +201,72 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) (LeadPage, error) {
 		p.Next = cursorOf(&p.Leads[f.Limit-1])
 	}
 	return p, nil
+}
+
+// listByNextStep is ListLeads in the next-step order. The cursor is
+// "n" followed by the day (noNextStep for none) and the id.
+func (s *Store) listByNextStep(ctx context.Context, f LeadFilter) (LeadPage, error) {
+	from, to := ExportFilter{From: f.From, To: f.To}.bounds()
+	words := searchWords(f.Query)
+	if len(words) == 0 && strings.TrimSpace(f.Query) != "" {
+		return LeadPage{}, nil
+	}
+	fromClause, where, args := "leads l", "l.created_at >= ? AND l.created_at < ?", []any{from, to}
+	if len(words) > 0 {
+		fromClause, where = s.d.searchFrom, s.d.search+" AND "+where
+		args = append([]any{s.d.searchQuery(words)}, args...)
+	}
+	pw, pargs := f.pipelineWhere()
+	where += pw
+	args = append(args, pargs...)
+	key := "COALESCE(l.next_step_at, '" + noNextStep + "')"
+	if day, id, ok := parseStepCursor(f.Before); ok {
+		where += " AND (" + key + " > ? OR (" + key + " = ? AND l.id > ?))"
+		args = append(args, day, day, id)
+	}
+	args = append(args, f.Limit+1)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed("l.", leadColumns)+` FROM `+fromClause+` WHERE `+where+`
+		ORDER BY `+key+`, l.id LIMIT ?`, args...)
+	if err != nil {
+		return LeadPage{}, fmt.Errorf("leads: list leads: %w", err)
+	}
+	defer rows.Close()
+	var p LeadPage
+	for rows.Next() {
+		l, err := scanLead(rows)
+		if err != nil {
+			return LeadPage{}, err
+		}
+		p.Leads = append(p.Leads, *l)
+	}
+	if err := rows.Err(); err != nil {
+		return LeadPage{}, fmt.Errorf("leads: list leads: %w", err)
+	}
+	if len(p.Leads) > f.Limit {
+		p.Leads = p.Leads[:f.Limit]
+		last := &p.Leads[f.Limit-1]
+		day := last.NextStepAt
+		if day == "" {
+			day = noNextStep
+		}
+		p.Next = "n" + day + "_" + strconv.FormatInt(last.ID, 10)
+	}
+	return p, nil
+}
+
+func parseStepCursor(c string) (string, int64, bool) {
+	if len(c) < 12 || c[0] != 'n' || c[11] != '_' {
+		return "", 0, false
+	}
+	day, err := time.Parse(time.DateOnly, c[1:11])
+	if err != nil {
+		return "", 0, false
+	}
+	id, err := strconv.ParseInt(c[12:], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return day.Format(time.DateOnly), id, true
 }
 
 func prefixed(prefix, cols string) string {
@@ -249,6 +364,8 @@ type Overview struct {
 	Mail                 MailStats
 	Spam                 int
 	PendingErasures      int
+	// ByStatus counts the leads per status, in pipeline order.
+	ByStatus []StatusCount
 }
 
 // Overview counts what the dashboard's front page shows.
@@ -266,6 +383,9 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 		return o, fmt.Errorf("leads: overview: %w", err)
 	}
 	if o.Mail, err = s.MailStats(ctx); err != nil {
+		return o, err
+	}
+	if o.ByStatus, err = s.StatusCounts(ctx); err != nil {
 		return o, err
 	}
 	return o, nil

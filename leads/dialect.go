@@ -21,6 +21,10 @@ type dialect struct {
 	// rows another transaction holds are passed over. SQLite has one
 	// writer, so there is nothing to skip.
 	skipLocked string
+	// forUpdate ends a SELECT whose rows the transaction must hold until
+	// it ends (the admins, while one is demoted or removed). SQLite's one
+	// writer holds everything already.
+	forUpdate string
 	// day is the expression for the UTC calendar day (YYYY-MM-DD) of a
 	// time column.
 	day func(col string) string
@@ -59,9 +63,15 @@ type dialect struct {
 	// scrub are the statements that, after an erasure, make the erased
 	// rows' bytes go from the engine's files as far as it allows.
 	scrub []string
-	// relaxCommit, when set, lets the transaction it runs in commit
-	// without waiting for the log flush (the outbox's bookkeeping).
-	relaxCommit string
+	// relaxed, when set, are the session settings of a pool of its own on
+	// which the outbox's bookkeeping (claims, outcomes) runs, each a single
+	// statement that commits without waiting for the log flush. Unset: the
+	// bookkeeping runs in write transactions like any write.
+	relaxed map[string]string
+	// gatherLeads, when set, writes the lead submissions that wait at the
+	// same moment in one transaction of multi-row inserts (leadbatch.go).
+	// SQLite's writer gathers every write already.
+	gatherLeads bool
 	// lockMigrations, when set, takes the lock that migrations run under
 	// for the rest of the transaction.
 	lockMigrations string
@@ -78,6 +88,7 @@ type dialect struct {
 var sqliteDialect = &dialect{
 	name:       "sqlite",
 	skipLocked: "",
+	forUpdate:  "",
 	day:        func(col string) string { return "substr(" + col + ", 1, 10)" },
 	emailKey:   func(col string) string { return "lower(" + col + ")" },
 	timeText:   func(col string) string { return col },
@@ -115,6 +126,7 @@ var sqliteDialect = &dialect{
 var postgresDialect = &dialect{
 	name:       "postgres",
 	skipLocked: " FOR UPDATE SKIP LOCKED",
+	forUpdate:  " FOR UPDATE",
 	day: func(col string) string {
 		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	},
@@ -154,8 +166,9 @@ var postgresDialect = &dialect{
 	// then find the migration applied.
 	lockMigrations: `SELECT pg_advisory_xact_lock(7810756212520087403)`, // the bytes of "leadbook"
 	size:           postgresSize,
-	relaxCommit:    `SET LOCAL synchronous_commit = off`,
-	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures`},
+	relaxed:        map[string]string{"synchronous_commit": "off"},
+	gatherLeads:    true,
+	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures, lead_events`},
 	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {
 		var pe *pgconn.PgError

@@ -43,6 +43,19 @@ type Lead struct {
 	// IdemKey identifies the submission that created the lead; a second
 	// submission with the same key returns this lead instead of a new one.
 	IdemKey string
+	// Status is where the lead stands in the pipeline (StatusNew and so
+	// on), LostReason why it was lost. OwnerID is the staff account that
+	// follows it up (0: nobody); NextStepAt the day the next step is due,
+	// YYYY-MM-DD ("": none). UpdateLeadPipeline changes them.
+	Status     string
+	LostReason string
+	OwnerID    int64
+	NextStepAt string
+	// OwnerEmail is the owner's address; FindLead fills it in, lists
+	// leave it empty.
+	OwnerEmail string
+	// Attribution is where the visit that created the lead came from.
+	Attribution Attribution
 }
 
 // Normalize trims and tidies the visitor-typed fields in place: invalid
@@ -55,6 +68,7 @@ func (l *Lead) Normalize() {
 	l.Company = SingleLine(l.Company)
 	l.Phone = SingleLine(l.Phone)
 	l.Message = multiLine(l.Message)
+	l.Attribution.Normalize()
 }
 
 // NormalizeEmail tidies an address as a lead's is stored: one clean line
@@ -218,47 +232,61 @@ func (s *Store) CreateLead(ctx context.Context, l *Lead, compose Compose) (creat
 	if err := l.Validate(); err != nil {
 		return false, err
 	}
+	if s.leadReqs != nil {
+		return s.createLeadGathered(ctx, l, compose)
+	}
 	in := *l
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		*l = in
-		created = false
-		now := s.now()
-		l.CreatedAt, l.UpdatedAt = now, now
-		if l.ConsentAt.IsZero() {
-			l.ConsentAt = now
-		}
-		if err := insertLead(ctx, tx, l); err == errIdemTaken {
-			// A retried POST, here or on another instance: the first
-			// answer stands and nothing new is written.
-			existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
-			if err != nil {
-				return err
-			}
-			*l = *existing
-			return nil
-		} else if err != nil {
-			return err
-		}
-		var msgs []OutboxMessage
-		if compose != nil {
-			var err error
-			if msgs, err = compose(l); err != nil {
-				return fmt.Errorf("leads: create lead: compose mail: %w", err)
-			}
-		}
-		for i := range msgs {
-			msgs[i].LeadID = l.ID
-			if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
-				return err
-			}
-		}
-		created = true
-		return nil
+		var err error
+		created, err = s.insertLeadTx(ctx, tx, l, compose)
+		return err
 	})
 	if err != nil {
 		return false, err
 	}
 	return created, nil
+}
+
+// insertLeadTx stores l and compose's messages for it in tx, or loads the
+// lead that holds l.IdemKey into l (created false).
+func (s *Store) insertLeadTx(ctx context.Context, tx *sql.Tx, l *Lead, compose Compose) (created bool, err error) {
+	now := s.now()
+	l.CreatedAt, l.UpdatedAt = now, now
+	if l.ConsentAt.IsZero() {
+		l.ConsentAt = now
+	}
+	if err := insertLead(ctx, tx, l); err == errIdemTaken {
+		// A retried POST, here or on another instance: the first
+		// answer stands and nothing new is written.
+		existing, err := findLeadByIdemKey(ctx, tx, l.IdemKey)
+		if err != nil {
+			return false, err
+		}
+		*l = *existing
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if err := leadEvent(ctx, tx, now, EventLeadCreated, l); err != nil {
+		return false, err
+	}
+	if err := addConversion(ctx, tx, now, l.Attribution, "leads"); err != nil {
+		return false, err
+	}
+	var msgs []OutboxMessage
+	if compose != nil {
+		if msgs, err = compose(l); err != nil {
+			return false, fmt.Errorf("leads: create lead: compose mail: %w", err)
+		}
+	}
+	for i := range msgs {
+		msgs[i].LeadID = l.ID
+		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // errIdemTaken says that a lead with the same idempotency key was stored
@@ -269,22 +297,40 @@ var errIdemTaken = errors.New("leads: idempotency key taken")
 // no error of the database's: the insert does nothing (on PostgreSQL it
 // waits for the other transaction to end first) and errIdemTaken says so.
 func insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
-	err := tx.QueryRowContext(ctx, `INSERT INTO leads
-		(created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
-		formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
-		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)).Scan(&l.ID)
+	err := tx.QueryRowContext(ctx, `INSERT INTO leads (`+leadInsertColumns+`) VALUES (`+leadInsertMarks+`)
+		ON CONFLICT (idem_key) DO NOTHING RETURNING id`, leadInsertArgs(l)...).Scan(&l.ID)
 	if isNoRows(err) {
 		return errIdemTaken
 	}
 	if err != nil {
 		return fmt.Errorf("leads: insert lead: %w", err)
 	}
+	l.stored()
 	return nil
 }
 
-const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key`
+// stored sets what the database gives a lead it has just inserted.
+func (l *Lead) stored() {
+	l.Status, l.LostReason, l.OwnerID, l.NextStepAt = StatusNew, "", 0, ""
+}
+
+// leadInsertColumns are the columns a new lead is written with (its id
+// aside), leadInsertMarks their placeholders and leadInsertArgs their
+// values, in one place for the single and the gathered insert.
+const (
+	leadInsertColumns = `created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key, ` + attribColumns
+	leadInsertMarks   = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+)
+
+func leadInsertArgs(l *Lead) []any {
+	return []any{formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
+		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey), l.Attribution.Article, l.Attribution.LandingPage,
+		l.Attribution.Referrer, l.Attribution.UTMSource, l.Attribution.UTMMedium, l.Attribution.UTMCampaign, l.Attribution.UTMTerm,
+		l.Attribution.UTMContent}
+}
+
+const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key,
+	status, lost_reason, owner_id, next_step_at, ` + attribColumns
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -293,9 +339,11 @@ func scanLead(row rowScanner) (*Lead, error) {
 		l                  Lead
 		created, updated   string
 		consentAt, idemKey sql.NullString
+		owner              sql.NullInt64
+		nextStep           sql.NullString
 	)
-	if err := row.Scan(&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
-		&l.Source, &l.ConsentVersion, &consentAt, &idemKey); err != nil {
+	if err := row.Scan(append([]any{&l.ID, &created, &updated, &l.Name, &l.Email, &l.Company, &l.Phone, &l.Message,
+		&l.Source, &l.ConsentVersion, &consentAt, &idemKey, &l.Status, &l.LostReason, &owner, &nextStep}, l.Attribution.dest()...)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(ENOTFOUND, "Lead not found.")
 		}
@@ -314,6 +362,8 @@ func scanLead(row rowScanner) (*Lead, error) {
 		}
 	}
 	l.IdemKey = idemKey.String
+	l.OwnerID = owner.Int64
+	l.NextStepAt = dayOf(nextStep.String)
 	return &l, nil
 }
 
@@ -331,7 +381,14 @@ func (s *Store) FindLead(ctx context.Context, id int64) (*Lead, error) {
 }
 
 func findLead(ctx context.Context, q queryer, id int64) (*Lead, error) {
-	return scanLead(q.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, id))
+	l, err := scanLead(q.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE id = ?`, id))
+	if err != nil || l.OwnerID == 0 {
+		return l, err
+	}
+	if err := q.QueryRowContext(ctx, `SELECT email FROM staff WHERE id = ?`, l.OwnerID).Scan(&l.OwnerEmail); err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("leads: find lead: owner: %w", err)
+	}
+	return l, nil
 }
 
 // CountLeads returns how many leads are stored.

@@ -42,14 +42,9 @@ type OutboxMessage struct {
 }
 
 func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessage) error {
-	m.Recipient = NormalizeEmail(m.Recipient)
-	if m.Kind == "" || m.Recipient == "" || m.MessageID == "" {
-		return fmt.Errorf("leads: queue mail: kind, recipient and message id are required")
+	if err := m.prepare(now); err != nil {
+		return err
 	}
-	if m.NextAttemptAt.IsZero() {
-		m.NextAttemptAt = now
-	}
-	m.CreatedAt, m.Status = now, OutboxQueued
 	err := tx.QueryRowContext(ctx, `INSERT INTO outbox
 		(created_at, kind, recipient, message_id, payload, lead_id, booking_id, status, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING id`,
@@ -58,6 +53,19 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, now time.Time, m *OutboxMessa
 	if err != nil {
 		return fmt.Errorf("leads: queue mail: %w", err)
 	}
+	return nil
+}
+
+// prepare normalizes m and fills in what queueing it at now sets.
+func (m *OutboxMessage) prepare(now time.Time) error {
+	m.Recipient = NormalizeEmail(m.Recipient)
+	if m.Kind == "" || m.Recipient == "" || m.MessageID == "" {
+		return fmt.Errorf("leads: queue mail: kind, recipient and message id are required")
+	}
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = now
+	}
+	m.CreatedAt, m.Status = now, OutboxQueued
 	return nil
 }
 
@@ -132,13 +140,10 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // due (then by id), on both engines: RETURNING promises no order.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var msgs []OutboxMessage
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.bookkeep(ctx, func(ctx context.Context, q querier) error {
 		msgs = msgs[:0]
-		if err := s.relaxCommit(ctx, tx); err != nil {
-			return err
-		}
 		now := s.now()
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox
+		rows, err := q.QueryContext(ctx, `UPDATE outbox
 			SET lease_until = ?, attempts = attempts + 1
 			WHERE id IN (
 				SELECT id FROM outbox
@@ -202,11 +207,8 @@ func (s *Store) RetryMail(ctx context.Context, id int64) error {
 }
 
 func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.relaxCommit(ctx, tx); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, query, args...)
+	return s.bookkeep(ctx, func(ctx context.Context, q querier) error {
+		res, err := q.ExecContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("leads: update outbox: %w", err)
 		}
@@ -251,6 +253,8 @@ type MailFilter struct {
 	Status string // "" for all
 	LeadID int64  // 0 for all
 	Limit  int    // 100 when zero
+	// BookingID, when set, keeps the rows about that booking.
+	BookingID int64
 }
 
 // ListMail returns outbox rows, newest first.
@@ -259,8 +263,8 @@ func (s *Store) ListMail(ctx context.Context, f MailFilter) ([]OutboxMessage, er
 		f.Limit = 100
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
-		WHERE (? = '' OR status = ?) AND (? = 0 OR lead_id = ?)
-		ORDER BY id DESC LIMIT ?`, f.Status, f.Status, f.LeadID, f.LeadID, f.Limit)
+		WHERE (? = '' OR status = ?) AND (? = 0 OR lead_id = ?) AND (? = 0 OR booking_id = ?)
+		ORDER BY id DESC LIMIT ?`, f.Status, f.Status, f.LeadID, f.LeadID, f.BookingID, f.BookingID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list mail: %w", err)
 	}
@@ -332,20 +336,26 @@ func truncate(s string, n int) string {
 // validStart reports whether b can start a UTF-8 sequence.
 func validStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// relaxCommit lets tx, one of the outbox's own bookkeeping (a claim, an
-// outcome), commit without waiting for its log to reach the disk, where the
-// engine allows it (PostgreSQL's synchronous_commit off: the commit is still
-// atomic, and durable a fraction of a second later). Losing one to a crash
-// of the database server can only make a message go out again, with its
-// Message-ID, which at-least-once delivery allows; the leads, bookings and
-// messages themselves are always durable before they are acknowledged. It
-// halves the flushes that each lead costs on PostgreSQL.
-func (s *Store) relaxCommit(ctx context.Context, tx *sql.Tx) error {
-	if s.d.relaxCommit == "" {
-		return nil
+// querier runs statements: a transaction, or a pool whose every statement
+// is a transaction of its own.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// bookkeep runs fn, one of the outbox's own bookkeeping (a claim, an
+// outcome), which must be a single statement. Where the dialect allows it
+// (PostgreSQL), it runs on a pool of its own whose sessions commit without
+// waiting for the log to reach the disk (synchronous_commit off: each
+// statement is still atomic, and durable a fraction of a second later),
+// outside any explicit transaction, in one round trip. Losing one to a
+// crash of the database server can only make a message go out again, with
+// its Message-ID, which at-least-once delivery allows; the leads, bookings
+// and messages themselves are always durable before they are
+// acknowledged. Elsewhere fn runs in a write transaction.
+func (s *Store) bookkeep(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
+	if s.bk == nil {
+		return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx) })
 	}
-	if _, err := tx.ExecContext(ctx, s.d.relaxCommit); err != nil {
-		return fmt.Errorf("leads: relax commit: %w", err)
-	}
-	return nil
+	return fn(ctx, s.bk)
 }

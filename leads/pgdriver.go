@@ -20,12 +20,16 @@ import (
 // the placeholders as a query reaches them. This file is that rewrite and
 // nothing else: pgx does all the rest.
 
-// openPostgres opens a pool on the PostgreSQL server at url.
-func openPostgres(url string) (*sql.DB, error) {
+// openPostgres opens a pool on the PostgreSQL server at url, whose
+// sessions start with params set (on top of the URL's own).
+func openPostgres(url string, params map[string]string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		// pgx's message repeats the URL, password and all.
 		return nil, fmt.Errorf("leads: open: not a valid PostgreSQL URL")
+	}
+	for k, v := range params {
+		cfg.RuntimeParams[k] = v
 	}
 	return sql.OpenDB(rebindConnector{stdlib.GetConnector(*cfg)}), nil
 }

@@ -344,6 +344,21 @@ type PersonData struct {
 	Bookings    []PersonCall   `json:"bookings"`
 	Mail        []PersonMail   `json:"mail"`
 	Spam        []PersonSubmit `json:"held_submissions"`
+	Timeline    []PersonEvent  `json:"timeline"`
+}
+
+// PersonEvent is an entry of their leads' timelines: the notes staff
+// wrote about them and the changes of status and next step. Which staff
+// member did it is left out (it is the staff's data, not theirs), and so
+// are the owners' addresses of an owner change.
+type PersonEvent struct {
+	ID     int64     `json:"id"`
+	LeadID int64     `json:"lead_id"`
+	At     time.Time `json:"at"`
+	Kind   string    `json:"kind"`
+	Old    string    `json:"old,omitempty"`
+	New    string    `json:"new,omitempty"`
+	Body   string    `json:"body,omitempty"`
 }
 
 // PersonLead is a lead as a subject access export shows it.
@@ -359,6 +374,9 @@ type PersonLead struct {
 	Source         string    `json:"source"`
 	ConsentVersion string    `json:"consent_version"`
 	ConsentAt      time.Time `json:"consent_at"`
+	// Attribution is held with the lead; its referrer can say something
+	// about the person.
+	Attribution Attribution `json:"attribution"`
 }
 
 // PersonCall is a booking as a subject access export shows it.
@@ -371,6 +389,9 @@ type PersonCall struct {
 	Timezone  string    `json:"timezone"`
 	Message   string    `json:"message"`
 	Status    string    `json:"status"`
+	// Attribution is held with the booking.
+	Attribution Attribution `json:"attribution"`
+	Answers     []Answer    `json:"answers"`
 }
 
 // PersonMail is an email we sent or will send them, with its full text:
@@ -405,7 +426,8 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	if err != nil {
 		return nil, err
 	}
-	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{}}
+	p := &PersonData{Email: email, GeneratedAt: s.now(), Leads: []PersonLead{}, Bookings: []PersonCall{}, Mail: []PersonMail{}, Spam: []PersonSubmit{},
+		Timeline: []PersonEvent{}}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE `+s.d.emailKey("email")+` = ? ORDER BY id`, asciiLower(email))
 	if err != nil {
 		return nil, fmt.Errorf("leads: find person: %w", err)
@@ -419,7 +441,8 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		}
 		ids = append(ids, l.ID)
 		p.Leads = append(p.Leads, PersonLead{ID: l.ID, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, Name: l.Name, Email: l.Email,
-			Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion, ConsentAt: l.ConsentAt})
+			Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion, ConsentAt: l.ConsentAt,
+			Attribution: l.Attribution})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -430,9 +453,20 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 	if err != nil {
 		return nil, err
 	}
+	events, err := queryEvents(ctx, s.r, `WHERE e.lead_id IN (`+in+`) ORDER BY e.id`)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		pe := PersonEvent{ID: e.ID, LeadID: e.LeadID, At: e.At, Kind: e.Kind, Old: e.Old, New: e.New, Body: e.Body}
+		if e.Kind == EventOwner {
+			pe.Old, pe.New = "", ""
+		}
+		p.Timeline = append(p.Timeline, pe)
+	}
 	for _, b := range bs {
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
-			Timezone: b.Timezone, Message: b.Message, Status: b.Status})
+			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution, Answers: b.Answers})
 	}
 	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
 		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR `+s.d.emailKey("recipient")+` = ? ORDER BY id`, asciiLower(email))
@@ -498,6 +532,9 @@ func (s *Store) ReleaseSpam(ctx context.Context, id int64, l *Lead, compose Comp
 		if err := insertLead(ctx, tx, l); err == errIdemTaken {
 			return Errorf(ECONFLICT, "This submission was already received.")
 		} else if err != nil {
+			return err
+		}
+		if err := leadEvent(ctx, tx, now, EventLeadCreated, l); err != nil {
 			return err
 		}
 		if compose != nil {

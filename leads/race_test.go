@@ -2,7 +2,9 @@ package leads_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -475,6 +477,79 @@ func TestBookingsVersionAfterHoldRelease(t *testing.T) {
 				t.Fatal("the instance that released a hold never saw another instance's booking")
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// TestRaceLeadsGathered submits leads at once on one store, where
+// PostgreSQL's store writes the waiting ones together: every lead is
+// stored once with its own messages, a composer's failure fails only its
+// own lead, and a key given twice in one burst makes one lead.
+func TestRaceLeadsGathered(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		const n = 40
+		errs := make([]error, n)
+		created := make([]bool, n)
+		got := make([]leads.Lead, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				l := &leads.Lead{Name: fmt.Sprintf("Burst %d", i), Email: fmt.Sprintf("burst%d@example.com", i),
+					Message: "hello", Source: leads.SourceContact, ConsentVersion: "v1"}
+				if i%10 == 0 {
+					l.IdemKey = "burst-key"
+				}
+				compose := func(l *leads.Lead) ([]leads.OutboxMessage, error) {
+					if i == 7 {
+						return nil, errors.New("no template")
+					}
+					return []leads.OutboxMessage{{Kind: "lead_confirmation", Recipient: l.Email,
+						MessageID: fmt.Sprintf("<burst-%d-%d@test>", i, l.ID), Payload: []byte("{}")}}, nil
+				}
+				created[i], errs[i] = s.CreateLead(ctx, l, compose)
+				got[i] = *l
+			})
+		}
+		wg.Wait()
+		keyed := 0
+		for i := range n {
+			switch {
+			case i == 7:
+				if errs[i] == nil {
+					t.Errorf("lead 7: no error from its failing composer")
+				}
+			case errs[i] != nil:
+				t.Errorf("lead %d: %v", i, errs[i])
+			case i%10 == 0:
+				if created[i] {
+					keyed++
+				}
+				if got[i].ID != got[0].ID {
+					t.Errorf("lead %d with the shared key has id %d, lead 0 has %d", i, got[i].ID, got[0].ID)
+				}
+			case !created[i] || got[i].ID == 0:
+				t.Errorf("lead %d: created %v, id %d", i, created[i], got[i].ID)
+			}
+		}
+		if keyed != 1 {
+			t.Errorf("the shared key created %d leads, want 1", keyed)
+		}
+		if c, err := s.CountLeads(ctx); err != nil || c != n-1-3 {
+			t.Errorf("%d leads stored (%v), want %d", c, err, n-1-3)
+		}
+		msgs, err := s.ListMail(ctx, leads.MailFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != n-1-3 {
+			t.Errorf("%d messages queued, want one per stored lead (%d)", len(msgs), n-1-3)
+		}
+		for _, m := range msgs {
+			if !strings.Contains(m.MessageID, fmt.Sprintf("-%d@", m.LeadID)) {
+				t.Errorf("message %s belongs to lead %d, composed for another", m.MessageID, m.LeadID)
+			}
 		}
 	})
 }

@@ -215,7 +215,8 @@ func redactValue(v any, addr string, n *int) any {
 
 // redactMentions cuts the address out of the text of rows that are not the
 // person's own (someone may have typed it in a message): other leads'
-// name, company, phone and message, other bookings' message, and the
+// name, company, phone and message, other bookings' message and answers
+// (JSON, redacted as payloads are), and the
 // payloads of other people's mail and held submissions, except the
 // cancellations this erasure queued (they must still reach the person).
 // The rows stay. It returns how many rows it changed.
@@ -227,8 +228,10 @@ func redactMentions(ctx context.Context, tx *sql.Tx, d *dialect, email string, e
 	}{
 		{"leads", "name, company, phone, message", "", false},
 		{"bookings", "message", "", false},
+		{"bookings", "answers", "", true},
 		{"outbox", "payload", "(erasure_id IS NULL OR erasure_id != ?) AND ", true},
 		{"spam", "payload", "", true},
+		{"lead_events", "body", "", false},
 	} {
 		cols := strings.Split(t.cols, ", ")
 		var conds []string

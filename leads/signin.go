@@ -233,8 +233,8 @@ func (s *Store) reserveSignIn(ctx context.Context, email, address string) (*rese
 		}
 		var created, updated string
 		r.staff, r.hash = Staff{}, ""
-		err := tx.QueryRowContext(ctx, `SELECT id, email, password_hash, created_at, updated_at FROM staff WHERE `+s.d.emailKey("email")+` = ?`, asciiLower(email)).
-			Scan(&r.staff.ID, &r.staff.Email, &r.hash, &created, &updated)
+		err := tx.QueryRowContext(ctx, `SELECT id, email, role, password_hash, created_at, updated_at FROM staff WHERE `+s.d.emailKey("email")+` = ?`, asciiLower(email)).
+			Scan(&r.staff.ID, &r.staff.Email, &r.staff.Role, &r.hash, &created, &updated)
 		if err != nil && !isNoRows(err) {
 			return fmt.Errorf("leads: reserve sign-in: account: %w", err)
 		}

@@ -90,6 +90,7 @@ func CheckPassword(encoded, password string) (bool, error) {
 type Staff struct {
 	ID        int64
 	Email     string
+	Role      string // RoleAdmin or RoleStaff
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -122,13 +123,24 @@ func (s *Store) dummy() (string, error) {
 	return s.dummyHash.hash, s.dummyHash.err
 }
 
-// AddStaff creates an account. The email must be new; the password is
+// AddStaff creates an account with the default role: admin for the
+// first account, so a new install can be run from the dashboard; staff
+// after it.
+func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) (*Staff, error) {
+	return s.AddStaffRole(ctx, email, password, "", by)
+}
+
+// AddStaffRole creates an account with a role, RoleAdmin or RoleStaff,
+// or "" for AddStaff's default. The email must be new; the password is
 // hashed with argon2id (under the store's cap) before the write, so the
 // slow hash never holds the writer.
-func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) (*Staff, error) {
+func (s *Store) AddStaffRole(ctx context.Context, email, password, role string, by Actor) (*Staff, error) {
 	email = strings.TrimSpace(email)
 	if !ValidEmail(email) {
 		return nil, Errorf(EINVALID, "%q is not a valid email address.", email)
+	}
+	if role != "" && !ValidRole(role) {
+		return nil, Errorf(EINVALID, "The role must be admin or staff.")
 	}
 	if err := validPassword(password); err != nil {
 		return nil, err
@@ -137,19 +149,29 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 	if err != nil {
 		return nil, err
 	}
-	st := &Staff{Email: email}
+	st := &Staff{Email: email, Role: role}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		st.CreatedAt, st.UpdatedAt = now, now
-		err := tx.QueryRowContext(ctx, `INSERT INTO staff (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			email, hash, formatTime(now), formatTime(now)).Scan(&st.ID)
+		if role == "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM staff`).Scan(&n); err != nil {
+				return fmt.Errorf("leads: add staff: %w", err)
+			}
+			st.Role = RoleStaff
+			if n == 0 {
+				st.Role = RoleAdmin
+			}
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO staff (email, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			email, hash, st.Role, formatTime(now), formatTime(now)).Scan(&st.ID)
 		if err != nil {
 			if isUnique(err) {
 				return Errorf(ECONFLICT, "There is already an account for that email.")
 			}
 			return fmt.Errorf("leads: add staff: %w", err)
 		}
-		return appendAudit(ctx, tx, now, by, AuditStaffAdd, "staff:"+strconv.FormatInt(st.ID, 10), "")
+		return appendAudit(ctx, tx, now, by, AuditStaffAdd, "staff:"+strconv.FormatInt(st.ID, 10), `{"role":"`+st.Role+`"}`)
 	})
 	if err != nil {
 		return nil, err
@@ -159,7 +181,7 @@ func (s *Store) AddStaff(ctx context.Context, email, password string, by Actor) 
 
 // ListStaff returns every account, by email in ASCII letter case.
 func (s *Store) ListStaff(ctx context.Context) ([]Staff, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, email, created_at, updated_at FROM staff
+	rows, err := s.r.QueryContext(ctx, `SELECT id, email, role, created_at, updated_at FROM staff
 		ORDER BY `+s.d.emailKey("email")+s.d.byteOrder+`, id`)
 	if err != nil {
 		return nil, fmt.Errorf("leads: list staff: %w", err)
@@ -171,7 +193,7 @@ func (s *Store) ListStaff(ctx context.Context) ([]Staff, error) {
 			st               Staff
 			created, updated string
 		)
-		if err := rows.Scan(&st.ID, &st.Email, &created, &updated); err != nil {
+		if err := rows.Scan(&st.ID, &st.Email, &st.Role, &created, &updated); err != nil {
 			return nil, fmt.Errorf("leads: list staff: %w", err)
 		}
 		if st.CreatedAt, err = parseTime(created); err != nil {
@@ -188,15 +210,22 @@ func (s *Store) ListStaff(ctx context.Context) ([]Staff, error) {
 	return out, nil
 }
 
-// RemoveStaff deletes an account and, with it, its sessions.
+// RemoveStaff deletes an account and, with it, its sessions. The last
+// admin cannot be removed.
 func (s *Store) RemoveStaff(ctx context.Context, email string, by Actor) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.lockAdmins(ctx, tx); err != nil {
+			return err
+		}
 		var id int64
 		if err := tx.QueryRowContext(ctx, `DELETE FROM staff WHERE `+s.d.emailKey("email")+` = ? RETURNING id`, asciiLower(strings.TrimSpace(email))).Scan(&id); err != nil {
 			if isNoRows(err) {
 				return Errorf(ENOTFOUND, "No account for that email.")
 			}
 			return fmt.Errorf("leads: remove staff: %w", err)
+		}
+		if err := keepAnAdmin(ctx, tx); err != nil {
+			return err
 		}
 		return appendAudit(ctx, tx, s.now(), by, AuditStaffRemove, "staff:"+strconv.FormatInt(id, 10), "")
 	})
@@ -314,9 +343,9 @@ func (s *Store) FindSession(ctx context.Context, token string, p SessionPolicy) 
 		sUpdated                string
 		since                   sql.NullString // '' (SQLite) or NULL for sessions older than the column
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT se.id, se.created_at, se.last_seen_at, se.failures_since, st.id, st.email, st.created_at, st.updated_at
+	err := s.r.QueryRowContext(ctx, `SELECT se.id, se.created_at, se.last_seen_at, se.failures_since, st.id, st.email, st.role, st.created_at, st.updated_at
 		FROM sessions se JOIN staff st ON st.id = se.staff_id WHERE se.token_hash = ?`, HashToken(token)).
-		Scan(&se.ID, &created, &seen, &since, &se.Staff.ID, &se.Staff.Email, &sCreated, &sUpdated)
+		Scan(&se.ID, &created, &seen, &since, &se.Staff.ID, &se.Staff.Email, &se.Staff.Role, &sCreated, &sUpdated)
 	if isNoRows(err) {
 		return nil, ErrBadCredentials
 	}
@@ -377,14 +406,30 @@ type APIToken struct {
 	CreatedBy  string
 	LastUsedAt time.Time
 	RevokedAt  time.Time
+	// Scope is ScopeRead or ScopeWrite.
+	Scope string
 }
+
+// API token scopes: read lists and reads; write also changes leads.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
 
 // TokenPrefix starts every API token, so a leaked one is recognisable.
 const TokenPrefix = "lb_"
 
-// CreateToken makes an API token with a name unique among live tokens and
-// returns it; this is the only time it is shown.
+// CreateToken makes a read API token with a name unique among live tokens
+// and returns it; this is the only time it is shown.
 func (s *Store) CreateToken(ctx context.Context, name string, by Actor) (string, *APIToken, error) {
+	return s.CreateScopedToken(ctx, name, ScopeRead, by)
+}
+
+// CreateScopedToken is CreateToken for a token of the given scope.
+func (s *Store) CreateScopedToken(ctx context.Context, name, scope string, by Actor) (string, *APIToken, error) {
+	if scope != ScopeRead && scope != ScopeWrite {
+		return "", nil, Errorf(EINVALID, "A token's scope is read or write.")
+	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 || strings.ContainsAny(name, "\r\n\t") {
 		return "", nil, Errorf(EINVALID, "A token needs a name of one line, up to 100 characters.")
@@ -396,12 +441,12 @@ func (s *Store) CreateToken(ctx context.Context, name string, by Actor) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	t := &APIToken{Name: name, CreatedBy: by.String()}
+	t := &APIToken{Name: name, CreatedBy: by.String(), Scope: scope}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.now()
 		t.CreatedAt = now
-		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?) RETURNING id`,
-			name, hash, formatTime(now), t.CreatedBy).Scan(&t.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, created_by, scope) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			name, hash, formatTime(now), t.CreatedBy, scope).Scan(&t.ID)
 		if err != nil {
 			if isUnique(err) {
 				return Errorf(ECONFLICT, "A live token is already named %q.", name)
@@ -422,7 +467,7 @@ func scanToken(row rowScanner) (*APIToken, error) {
 		created       string
 		used, revoked sql.NullString
 	)
-	if err := row.Scan(&t.ID, &t.Name, &created, &t.CreatedBy, &used, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &created, &t.CreatedBy, &used, &revoked, &t.Scope); err != nil {
 		if isNoRows(err) {
 			return nil, ErrBadCredentials
 		}
@@ -445,7 +490,7 @@ func scanToken(row rowScanner) (*APIToken, error) {
 	return &t, nil
 }
 
-const tokenColumns = `id, name, created_at, created_by, last_used_at, revoked_at`
+const tokenColumns = `id, name, created_at, created_by, last_used_at, revoked_at, scope`
 
 // ListTokens returns every token, live and revoked, newest first.
 func (s *Store) ListTokens(ctx context.Context) ([]APIToken, error) {

@@ -73,22 +73,29 @@ type Store struct {
 	d    *dialect
 	w    *sql.DB
 	r    *sql.DB
+	bk   *sql.DB // the outbox's bookkeeping pool (dialect.relaxed), or nil
 	now  func() time.Time
 
 	bookingsVersion atomic.Uint64 // the newest calendar version seen
 	versionReadAt   atomic.Int64  // when it was last read, Unix ns
 	versionMu       sync.Mutex    // one reader of the version at a time
-	pw              PasswordParams
-	dummyHash       dummyHash
-	signIn          SignInLimits
-	hashSlots       chan struct{}
-	hashWait        time.Duration
-	check           func(encoded, password string) (bool, error)
 
-	writes     chan writeReq
-	closing    chan struct{}
-	closeOnce  sync.Once
-	writerDone chan struct{}
+	rulesVersion   atomic.Uint64 // the newest booking-settings version seen
+	rulesReadAt    atomic.Int64  // when it was last read, Unix ns
+	rulesVersionMu sync.Mutex    // one reader of it at a time
+	pw             PasswordParams
+	dummyHash      dummyHash
+	signIn         SignInLimits
+	hashSlots      chan struct{}
+	hashWait       time.Duration
+	check          func(encoded, password string) (bool, error)
+
+	writes       chan writeReq
+	leadReqs     chan *leadReq // gathered lead submissions (dialect.gatherLeads)
+	closing      chan struct{}
+	batchersDone chan struct{}
+	closeOnce    sync.Once
+	writerDone   chan struct{}
 }
 
 // Open opens the database that db names, applies pending migrations and
@@ -122,6 +129,9 @@ func Open(ctx context.Context, db string, opts Options) (*Store, error) {
 		s.closing = make(chan struct{})
 		s.writerDone = make(chan struct{})
 		go s.writer()
+	}
+	if s.d.gatherLeads {
+		s.startLeadBatchers()
 	}
 	return s, nil
 }
@@ -166,30 +176,39 @@ func openSQLiteStore(ctx context.Context, path string, opts Options) (*Store, er
 	return s, nil
 }
 
-// postgresConns is the size of a PostgreSQL store's pool unless the URL
-// says otherwise (pool_max_conns).
-const postgresConns = 16
+// postgresConns is the size of a PostgreSQL store's pool, and
+// bookkeepingConns that of the outbox's bookkeeping pool beside it.
+const (
+	postgresConns    = 16
+	bookkeepingConns = 4
+)
 
 func openPostgresStore(ctx context.Context, url string, opts Options) (*Store, error) {
-	db, err := connectPostgres(ctx, url)
+	db, err := connectPostgres(ctx, url, nil, postgresConns)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{path: url, d: postgresDialect, w: db, r: db, now: opts.Now}
+	if s.d.relaxed != nil {
+		if s.bk, err = connectPostgres(ctx, url, s.d.relaxed, bookkeepingConns); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := s.prepare(ctx, opts); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func connectPostgres(ctx context.Context, url string) (*sql.DB, error) {
-	db, err := openPostgres(url)
+func connectPostgres(ctx context.Context, url string, params map[string]string, conns int) (*sql.DB, error) {
+	db, err := openPostgres(url, params)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(postgresConns)
-	db.SetMaxIdleConns(postgresConns)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -253,6 +272,13 @@ func (s *Store) Engine() string { return s.d.name }
 // pools.
 func (s *Store) Close() error {
 	if s.d == postgresDialect {
+		if s.leadReqs != nil {
+			s.closeOnce.Do(func() { close(s.closing) })
+			<-s.batchersDone
+		}
+		if s.bk != nil {
+			return errors.Join(s.bk.Close(), s.w.Close())
+		}
 		return s.w.Close()
 	}
 	s.closeOnce.Do(func() { close(s.closing) })
@@ -419,7 +445,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, m migration) error {
 func Migrate(ctx context.Context, db string) (applied, version int, err error) {
 	var s *Store
 	if isPostgresURL(db) {
-		pool, err := connectPostgres(ctx, db)
+		pool, err := connectPostgres(ctx, db, nil, postgresConns)
 		if err != nil {
 			return 0, 0, err
 		}

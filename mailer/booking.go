@@ -47,6 +47,15 @@ type BookingMail struct {
 	CEOZone   *time.Location
 	Reminder  time.Duration // 0: no reminder
 	Now       time.Time
+	// StaffURL is the booking's page on the dashboard, which the CEO's
+	// mail links to ("" for none).
+	StaffURL string
+	// ByHost marks a change made by staff (a cancellation or a move), with
+	// HostMessage, their words to the visitor, and RebookURL, the
+	// visitor's link to pick another time with their details kept.
+	ByHost      bool
+	HostMessage string
+	RebookURL   string
 }
 
 // FormatSpan writes a call's time for people: "Tuesday, 10 March 2026,
@@ -90,11 +99,16 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		Chair:     m.CEO,
 		Attendee:  calendar.Person{Name: leads.DisplayName(b.Name), Email: b.Email},
 		URL:       m.ManageURL,
+		RSVP:      c.RepliesRead,
 	}
 	if inv.Stamp.IsZero() {
 		inv.Stamp = c.now()
 	}
 	desc := "A free consultation call with " + m.CEO.Name + " of " + c.SiteName + "."
+	if where := c.Meeting.VisitorWhere(b, m.CEO.Name); where != "" {
+		c.Meeting.place(&inv, b, where)
+		desc += "\n\nWhere: " + where
+	}
 	if m.ManageURL != "" && b.Live() {
 		desc += "\n\nTo move or cancel the call: " + m.ManageURL
 	}
@@ -119,8 +133,18 @@ func (c *Composer) CEOInvitation(m BookingMail) calendar.Invitation {
 	if b.Company != "" {
 		inv.Description += "\nCompany: " + b.Company
 	}
+	inv.Location, inv.Conference = "", ""
+	if where := c.Meeting.CEOWhere(b); where != "" {
+		c.Meeting.place(&inv, b, where)
+		inv.Description += "\nWhere: " + where
+	} else if b.Phone != "" {
+		inv.Description += "\nPhone: " + b.Phone
+	}
 	if b.Message != "" {
 		inv.Description += "\n\nTopic: " + b.Message
+	}
+	if len(b.Answers) > 0 {
+		inv.Description += "\n\n" + AnswersText(b.Answers)
 	}
 	return inv
 }
@@ -160,15 +184,24 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			VisitorTime: FormatSpan(b.Start, b.End, visitorZone), CEOTime: FormatSpan(b.Start, b.End, m.CEOZone),
 			UTCTime: FormatSpan(b.Start, b.End, time.UTC), VisitorZone: visitorZone.String(), CEOZone: m.CEOZone.String(),
 			ManageURL: m.ManageURL, ICSURL: m.ICSURL, BookURL: c.BaseURL + "/book",
+			Where: c.Meeting.VisitorWhere(b, m.CEO.Name), WhereLink: c.Meeting.Link != "",
+			ByHost: m.ByHost, HostMessage: m.HostMessage, RebookURL: m.RebookURL, RepliesRead: c.RepliesRead,
 		}
 	}
+	links := c.AddToCalendar(m)
 	ceoData := visitorData()
 	ceoData.Name, ceoData.Email, ceoData.Company, ceoData.Message = b.Name, b.Email, b.Company, b.Message
-	ceoData.ManageURL, ceoData.ICSURL = "", ""
+	ceoData.ManageURL, ceoData.ICSURL, ceoData.RebookURL, ceoData.StaffURL = "", "", "", m.StaffURL
+	ceoData.Where, ceoData.Answers = c.Meeting.CEOWhere(b), b.Answers
+	if !c.Meeting.Phone {
+		ceoData.Phone = b.Phone // by phone, Where has the number already
+	}
 	visitor := mail.Address{Name: leads.DisplayName(b.Name), Address: b.Email}
 	ceo := mail.Address{Name: cleanHeader(m.CEO.Name), Address: m.CEO.Email}
 
-	toVisitor, err := c.draft(tmplBookingVisitor, visitorData())
+	vd := visitorData()
+	vd.GoogleURL, vd.OutlookURL, vd.OfficeURL = links.Google, links.Outlook, links.Office
+	toVisitor, err := c.draft(tmplBookingVisitor, vd)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +250,16 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 		if kinds[i] == KindReminder {
 			rows[i].NextAttemptAt = due
 		}
+	}
+	if c.CalDAV {
+		// The payload names the change only for people reading the
+		// outbox: the delivery writes the booking as it is then.
+		rows = append(rows, leads.OutboxMessage{
+			Kind: KindCalDAV, Recipient: m.CEO.Email, MessageID: NewMessageID(c.From.Address),
+			Payload:   fmt.Appendf(nil, `{"uid":%q,"sequence":%d,"change":%q}`, b.UID, b.Sequence, m.Change),
+			LeadID:    b.LeadID,
+			BookingID: b.ID,
+		})
 	}
 	return rows, nil
 }

@@ -140,6 +140,109 @@ func icalcheck(t *testing.T, name string, raw []byte) {
 	}
 }
 
+// TestHostBookingMessagesGolden composes a host's move and cancellation:
+// the visitor reads our words and the message, gets a link to book again
+// with their details kept; the CEO's copy links to the dashboard page of
+// the call. The independent parsers must accept every message.
+func TestHostBookingMessagesGolden(t *testing.T) {
+	c, _ := testComposer(t)
+	b := testBooking()
+	const (
+		staffURL  = "https://www.example.com/staff/bookings/7"
+		rebookURL = "https://www.example.com/bookings/REBOOKTOKENREBOOKTOKEN/rebook"
+		note      = "Dana is ill this week.\nSorry for the trouble."
+	)
+	for _, st := range []struct {
+		change string
+		edit   func(b *leads.Booking)
+	}{
+		{ChangeRescheduled, func(b *leads.Booking) {
+			b.Sequence, b.Start, b.End = 1, b.Start.Add(48*time.Hour), b.End.Add(48*time.Hour)
+		}},
+		{ChangeCancelled, func(b *leads.Booking) { b.Sequence, b.Status = 2, leads.BookingCancelled }},
+	} {
+		st.edit(b)
+		bm := bookingMail(b, st.change)
+		bm.ByHost, bm.StaffURL = true, staffURL
+		if st.change == ChangeCancelled {
+			bm.HostMessage, bm.RebookURL = note, rebookURL
+		}
+		rows, err := c.BookingMessages(bm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rows[:2] {
+			m, err := c.Render(r.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.MessageID = fmt.Sprintf("<host-%s-%d@example.com>", st.change, i)
+			name := "host_" + st.change + "_" + r.Kind
+			raw := writeMessage(t, m)
+			golden(t, name+".txt", []byte(m.Subject+"\n\n"+m.Text))
+			golden(t, name+".ics", m.Calendar)
+			icalcheck(t, name+".eml", raw)
+			wantMethod := map[string]string{ChangeCancelled: "CANCEL", ChangeRescheduled: "REQUEST"}[st.change]
+			if m.CalendarMethod != wantMethod || !strings.Contains(string(m.Calendar), fmt.Sprintf("SEQUENCE:%d", b.Sequence)) {
+				t.Errorf("%s: method %q, want %s with SEQUENCE:%d", name, m.CalendarMethod, wantMethod, b.Sequence)
+			}
+			switch r.Kind {
+			case KindInvitation:
+				if strings.Contains(m.Text, staffURL) || strings.Contains(m.HTML, staffURL) {
+					t.Errorf("%s: the visitor's mail links to the dashboard", name)
+				}
+				if st.change == ChangeCancelled {
+					if !strings.Contains(m.Text, rebookURL) || !strings.Contains(m.Text, "Sorry for the trouble.") {
+						t.Errorf("%s: text lacks the rebook link or the message:\n%s", name, m.Text)
+					}
+					if strings.Contains(string(Readable(r.Payload)), "REBOOKTOKEN") {
+						t.Errorf("%s: the readable payload keeps the rebook token", name)
+					}
+				}
+			case KindInvitationCEO:
+				if !strings.Contains(m.Text, staffURL) || !strings.Contains(m.HTML, staffURL) {
+					t.Errorf("%s: the CEO's mail lacks the dashboard link", name)
+				}
+				if strings.Contains(m.Text, "TOKEN") {
+					t.Errorf("%s: the CEO's mail carries a visitor's link", name)
+				}
+			}
+		}
+	}
+}
+
+// TestBookingMessagesReplies: invitations ask for a reply only where
+// replies are read, and say to use the manage link where they are not;
+// with CalDAV each change queues one calendar write.
+func TestBookingMessagesReplies(t *testing.T) {
+	for _, read := range []bool{false, true} {
+		c, _ := testComposer(t)
+		c.RepliesRead, c.CalDAV = read, read
+		rows, err := c.BookingMessages(bookingMail(testBooking(), ChangeCreated))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Render(rows[0].Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsvp := strings.Contains(string(unfoldICS(m.Calendar)), "RSVP=TRUE")
+		hint := strings.Contains(m.Text, "does not reach us") && strings.Contains(m.HTML, "does not reach us")
+		if rsvp != read || hint == read {
+			t.Errorf("replies read %v: RSVP=TRUE %v, manage-link hint %v", read, rsvp, hint)
+		}
+		caldav := 0
+		for _, r := range rows {
+			if r.Kind == KindCalDAV {
+				caldav++
+			}
+		}
+		if want := map[bool]int{false: 0, true: 1}[read]; caldav != want {
+			t.Errorf("caldav rows %d, want %d", caldav, want)
+		}
+	}
+}
+
 // TestBookingUpdatesReplyToInvitation: a moved or cancelled call's mail
 // names the first invitation to the same person in In-Reply-To and
 // References, so clients thread them; the reminder names nothing.

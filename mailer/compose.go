@@ -49,6 +49,17 @@ type Composer struct {
 	SiteName string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// CalDAV, when set, makes every booking change queue a KindCalDAV row
+	// beside its mail: the write of the event into the CEO's calendar
+	// (LEADBOOK_CALDAV_URL), in the same transaction.
+	CalDAV bool
+	// RepliesRead says that replies to invitations are read (the
+	// organizer's mailbox, LEADBOOK_IMAP_URL): invitations then ask for
+	// them (RSVP=TRUE). Without it they carry RSVP=FALSE and the mail
+	// points to the manage link instead.
+	RepliesRead bool
+	// Meeting is where calls happen (LEADBOOK_MEETING_URL).
+	Meeting Meeting
 
 	text map[string]*texttemplate.Template
 	html map[string]*htmltemplate.Template
@@ -198,8 +209,26 @@ type emailData struct {
 	VisitorZone string `json:"visitor_zone,omitempty"`
 	CEOZone     string `json:"ceo_zone,omitempty"`
 	ManageURL   string `json:"manage_url,omitempty"`
+	// RepliesRead: answers to the invitation are read (Composer.RepliesRead).
+	RepliesRead bool   `json:"replies_read,omitempty"`
 	ICSURL      string `json:"ics_url,omitempty"`
 	HoldUntil   string `json:"hold_until,omitempty"` // booking_hold: until when the time is held, in the visitor's zone
+	// A host-side change, for booking_visitor and booking_ceo: made by
+	// staff, with their message to the visitor and the visitor's link to
+	// book again with their details kept.
+	ByHost      bool   `json:"by_host,omitempty"`
+	HostMessage string `json:"host_message,omitempty"`
+	RebookURL   string `json:"rebook_url,omitempty"`
+
+	// Where the call happens (Meeting.VisitorWhere or CEOWhere), the
+	// visitor's phone and answers (the CEO's mail only), and the "add to
+	// calendar" links (the visitor's, while the call is on).
+	Where      string         `json:"where,omitempty"`
+	WhereLink  bool           `json:"where_link,omitempty"` // Where is a link
+	Answers    []leads.Answer `json:"answers,omitempty"`
+	GoogleURL  string         `json:"google_url,omitempty"`
+	OutlookURL string         `json:"outlook_url,omitempty"`
+	OfficeURL  string         `json:"office_url,omitempty"`
 }
 
 // maxSubject caps a subject, in characters: a visitor's name and company

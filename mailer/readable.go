@@ -13,12 +13,13 @@ const LinkRemoved = "[link removed]"
 
 // manageLink matches a booking's manage link, with or without the
 // invite.ics after it: the path /bookings/ and the token, which is the
-// visitor's key to cancel or move the call.
+// visitor's key to cancel or move the call. A rebook link
+// (/bookings/TOKEN/rebook) loses its token the same way.
 var manageLink = regexp.MustCompile(`/bookings/[A-Za-z0-9_-]{16,}(/invite\.ics)?`)
 
 // Readable returns an outbox payload as staff and a subject access export
 // may read it: the same JSON with every manage link replaced by
-// LinkRemoved, wherever it is (the draft's manage_url and ics_url, the
+// LinkRemoved, wherever it is (the draft's manage_url, ics_url and rebook_url, the
 // text and HTML of a rendered message, the invitation's URL and
 // DESCRIPTION, anything a visitor typed). The calendar is unfolded first,
 // so no link hides across a folded line. Sending reads the stored payload,
@@ -52,7 +53,7 @@ func readableValue(v any) any {
 		}
 	case map[string]any:
 		for k, e := range x {
-			if (k == "manage_url" || k == "ics_url") && e != "" {
+			if (k == "manage_url" || k == "ics_url" || k == "rebook_url") && e != "" {
 				x[k] = LinkRemoved
 				continue
 			}

@@ -19,6 +19,7 @@ import (
 	"leadbook/calendar"
 	"leadbook/handlers"
 	"leadbook/leads"
+	"leadbook/mailer"
 )
 
 // config is the whole configuration, parsed and validated once before
@@ -74,6 +75,26 @@ type config struct {
 	// contact details on the contact page.
 	Privacy []byte
 	Contact handlers.Contact
+	// The CEO's calendar over CalDAV, and the organizer's mailbox over
+	// IMAP for replies to invitations.
+	CalDAVURL      string
+	CalDAVUsername string
+	CalDAVPassword string
+	IMAPURL        string
+	IMAPUsername   string
+	IMAPPassword   string
+	IMAPPoll       time.Duration
+	// WebhookAllowPrivate lets webhook endpoints be on loopback and
+	// private addresses.
+	WebhookAllowPrivate bool
+	// ViewsFlush is how often the article views counted in memory are
+	// added to the database.
+	ViewsFlush time.Duration
+	// Where calls happen, the booking form's questions, and the weekly
+	// cap on bookings per address.
+	Meeting                 mailer.Meeting
+	BookingQuestions        []handlers.Question
+	MaxBookingsPerEmailWeek int
 
 	// onStore, when set, is handed the opened store before the server
 	// starts: a test hook, not configuration.
@@ -299,6 +320,19 @@ var settings = []setting{
 	{env: "LEADBOOK_BOOKING_HOLD", def: "30m", help: "how long an unconfirmed booking holds its time (with LEADBOOK_BOOKING_CONFIRM=email)", parse: func(c *config, v string) error {
 		return durationIn(&c.BookingHold, v, time.Minute, 7*24*time.Hour)
 	}},
+	{env: "LEADBOOK_MEETING_URL", def: "", help: "where calls happen: a link with {room} (each call's own room, like https://meet.jit.si/northwind-{room}), a fixed link, or phone (the CEO calls the visitor, whose phone is then required); empty: not said", parse: func(c *config, v string) error {
+		m, err := mailer.ParseMeeting(v)
+		c.Meeting = m
+		return err
+	}},
+	{env: "LEADBOOK_BOOKING_QUESTIONS", def: "", help: `questions on the booking form, as JSON: [{"id":"goal","label":"What should we talk about?","kind":"text|long|choice","choices":["..."],"required":true}]`, parse: func(c *config, v string) error {
+		qs, err := handlers.ParseQuestions(v)
+		c.BookingQuestions = qs
+		return err
+	}},
+	{env: "LEADBOOK_MAX_BOOKINGS_PER_EMAIL_WEEK", def: "3", help: "bookings one email address may make in 7 days, whatever became of them; 0: no limit", parse: func(c *config, v string) error {
+		return intIn(&c.MaxBookingsPerEmailWeek, v, 0, 1000)
+	}},
 	{env: "LEADBOOK_TRUSTED_PROXIES", def: "", help: "CIDRs whose X-Forwarded-For is believed; empty: none", parse: func(c *config, v string) error {
 		c.Trusted = nil
 		for _, part := range strings.Split(v, ",") {
@@ -397,6 +431,57 @@ var settings = []setting{
 		}
 		c.Contact.Address = strings.TrimSpace(v)
 		return nil
+	}},
+	{env: "LEADBOOK_CALDAV_URL", def: "", help: "the CEO's calendar collection on a CalDAV server: bookings are written there and its events are busy time; empty: none", parse: func(c *config, v string) error {
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+				return errors.New("want an http(s) URL of a calendar collection, without credentials (use LEADBOOK_CALDAV_USERNAME and _PASSWORD)")
+			}
+		}
+		c.CalDAVURL = v
+		return nil
+	}},
+	{env: "LEADBOOK_CALDAV_USERNAME", def: "", help: "CalDAV user name", parse: func(c *config, v string) error {
+		c.CalDAVUsername = v
+		return nil
+	}},
+	{env: "LEADBOOK_CALDAV_PASSWORD", def: "", help: "CalDAV password", secret: true, parse: func(c *config, v string) error {
+		c.CalDAVPassword = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_URL", def: "", help: "the organizer's mailbox (imaps://host[:port] or imap://host[:port] with STARTTLS), where replies to invitations are read; empty: invitations ask for none", parse: func(c *config, v string) error {
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "imap" && u.Scheme != "imaps") || u.Hostname() == "" || u.User != nil || u.RawQuery != "" ||
+				(u.Path != "" && u.Path != "/") {
+				return errors.New("want imaps://host[:port] or imap://host[:port], without credentials (use LEADBOOK_IMAP_USERNAME and _PASSWORD)")
+			}
+		}
+		c.IMAPURL = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_USERNAME", def: "", help: "IMAP user name", parse: func(c *config, v string) error {
+		c.IMAPUsername = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_PASSWORD", def: "", help: "IMAP password", secret: true, parse: func(c *config, v string) error {
+		c.IMAPPassword = v
+		return nil
+	}},
+	{env: "LEADBOOK_IMAP_POLL", def: "1m", help: "how often the mailbox is read for replies", parse: func(c *config, v string) error {
+		return durationIn(&c.IMAPPoll, v, 10*time.Second, 24*time.Hour)
+	}},
+	{env: "LEADBOOK_WEBHOOK_ALLOW_PRIVATE", def: "false", help: "true: webhook endpoints may be on loopback, private and link-local addresses (refused otherwise, when added and when connecting)", parse: func(c *config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		c.WebhookAllowPrivate = b
+		return nil
+	}},
+	{env: "LEADBOOK_VIEWS_FLUSH", def: "1m", help: "how often the article views counted in memory are added to the database (and once at shutdown)", parse: func(c *config, v string) error {
+		return durationIn(&c.ViewsFlush, v, time.Second, time.Hour)
 	}},
 }
 
@@ -501,6 +586,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	if c.SMTPPassword != "" && c.SMTPUsername == "" {
 		return nil, nil, &configError{"LEADBOOK_SMTP_USERNAME", errors.New("must be set when a password is")}
 	}
+	if c.CalDAVPassword != "" && c.CalDAVUsername == "" {
+		return nil, nil, &configError{"LEADBOOK_CALDAV_USERNAME", errors.New("must be set when a password is")}
+	}
+	if c.IMAPURL != "" && (c.IMAPUsername == "" || c.IMAPPassword == "") {
+		return nil, nil, &configError{"LEADBOOK_IMAP_USERNAME", errors.New("and LEADBOOK_IMAP_PASSWORD must be set with LEADBOOK_IMAP_URL")}
+	}
 	if c.MailRetryMax < c.MailRetryBase {
 		return nil, nil, &configError{"LEADBOOK_MAIL_RETRY_MAX", errors.New("must not be less than LEADBOOK_MAIL_RETRY_BASE")}
 	}
@@ -552,15 +643,35 @@ func printHelp(w io.Writer) {
 Usage:
   leadbook [flags] [serve]              serve the site (the default)
   leadbook [flags] migrate              apply database migrations and exit
-  leadbook [flags] staff add EMAIL --password-stdin
-                                        create a staff account (password on stdin)
+  leadbook [flags] staff add EMAIL --password-stdin [--role admin|staff]
+                                        create an account (password on stdin); the
+                                        first is an admin, later ones staff by default
+  leadbook [flags] staff role EMAIL admin|staff
+                                        change an account's role (one admin stays)
   leadbook [flags] staff passwd EMAIL --password-stdin
                                         set a new password; ends the account's sessions
   leadbook [flags] staff list           list staff accounts
   leadbook [flags] staff remove EMAIL   delete an account and its sessions
-  leadbook [flags] token create NAME    make an API token for scripts; prints it once
+  leadbook [flags] token create NAME [--scope read|write]
+                                        make an API token for scripts (read by default); prints it once
   leadbook [flags] token list           list API tokens (never the tokens themselves)
   leadbook [flags] token revoke NAME|ID revoke an API token
+  leadbook [flags] booking list [upcoming|past|cancelled]
+                                        list calls (number, start, status, name, email)
+  leadbook [flags] booking cancel ID [--message TEXT] [--rebook]
+                                        cancel a call on our side; the visitor and the CEO
+                                        get a cancellation with the message (--rebook: and
+                                        the visitor a link to book again, details kept)
+  leadbook [flags] booking move ID START
+                                        move a call to an open slot (RFC 3339); both get
+                                        an updated invitation
+  leadbook [flags] booking mark ID completed|no_show
+                                        record what became of a call after it
+  leadbook [flags] webhook add URL --events a,b
+                                        post signed events (lead.created, lead.updated, booking.created,
+                                        booking.rescheduled, booking.cancelled) to URL; prints its secret once
+  leadbook [flags] webhook list         list webhook endpoints (never their secrets)
+  leadbook [flags] webhook remove ID    delete an endpoint and its deliveries
   leadbook [flags] export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--bom]
                                         write leads as CSV to stdout (to is included)
   leadbook [flags] audit verify         check the audit log's hash chain

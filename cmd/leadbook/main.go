@@ -75,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runStaff(ctx, cfg, rest, stdin, stdout)
 	case "token":
 		return runToken(ctx, cfg, rest, stdout)
+	case "booking":
+		return runBooking(ctx, cfg, rest, stdout)
+	case "webhook":
+		return runWebhook(ctx, cfg, rest, stdout)
 	case "export":
 		return runExport(ctx, cfg, rest, stdout)
 	case "audit":
@@ -139,6 +143,14 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
+	attribKey, err := store.Secret(ctx, "attrib_key", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return err
+	}
 	sender, err := newSender(cfg)
 	if err != nil {
 		return err
@@ -148,15 +160,25 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	composer.Now = store.Now
+	composer.CalDAV, composer.RepliesRead = cfg.CalDAVURL != "", cfg.IMAPURL != ""
+	composer.Meeting = cfg.Meeting
 	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
 		MaxStale: cfg.BusyMaxStale,
 		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
 		Floating: cfg.Timezone,
 	})
+	ceo := calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail}
+	deliverers := map[string]mailer.Deliverer{}
+	deliverers[leads.KindWebhook] = &mailer.WebhookDeliverer{Store: store, AllowPrivate: cfg.WebhookAllowPrivate}
+	if cal := cfg.calDAV(); cal != nil {
+		feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
+		deliverers[mailer.KindCalDAV] = &mailer.CalDAV{Calendar: cal, Store: store, Composer: composer, CEO: ceo}
+	}
 	m := newMetrics(metricsSource{store: store, feeds: feeds, now: store.Now})
 	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now,
 		BaseDelay: cfg.MailRetryBase, MaxDelay: cfg.MailRetryMax, Lease: cfg.MailLease, Result: m.workerResult,
-		Render: composer.Render}
+		Render: composer.Render, Deliverers: deliverers}
+
 	if cfg.onStore != nil {
 		cfg.onStore(store)
 	}
@@ -180,22 +202,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		Contact:        cfg.Contact,
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
 		Observe: m.observe, Count: m.count, Metrics: m.handler(),
-		Booking: &handlers.Booking{
-			Rules:      cfg.rules(),
-			CEO:        calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail},
-			Reminder:   cfg.Reminder,
-			FeedSecret: cfg.FeedSecret,
-			Store:      store,
-			Busy:       feeds,
-			Composer:   composer,
-
-			MaxUpcomingPerEmail:   cfg.MaxUpcomingPerEmail,
-			BookingsPerAddressDay: cfg.BookingsPerAddressDay,
-			ConfirmByEmail:        cfg.BookingConfirm == "email",
-			Hold:                  cfg.BookingHold,
-		},
-		Staff: &handlers.Staff{Store: store, Feeds: feeds},
-		Hits:  hits,
+		Booking:   bookingSettings(cfg, store, feeds, composer),
+		Staff:     &handlers.Staff{Store: store, Accounts: store, Feeds: feeds, API: store, Webhooks: store, AllowPrivateWebhooks: cfg.WebhookAllowPrivate},
+		Hits:      hits,
+		Views:     store,
+		AttribKey: attribKey,
 	})
 	if err != nil {
 		return err
@@ -229,7 +240,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			log.Error("outbox worker stopped", "err", err)
 		}
 	}()
-	if len(cfg.BusyICS) > 0 {
+	if len(cfg.BusyICS) > 0 || cfg.CalDAVURL != "" {
 		// The first fetch runs in the background: until it succeeds, the
 		// feeds report everything busy, so no slot can clash.
 		wg.Add(1)
@@ -238,10 +249,24 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			feeds.Run(workerCtx, 5*time.Minute)
 		}()
 	}
+	if cfg.IMAPURL != "" {
+		replies := &mailer.Replies{URL: cfg.IMAPURL, Username: cfg.IMAPUsername, Password: cfg.IMAPPassword,
+			Store: store, Composer: composer, CEO: ceo, CEOZone: cfg.Timezone, Logger: log, Now: store.Now}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			repliesLoop(workerCtx, store, instance, replies, cfg.IMAPPoll, worker.Wake, log)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		jobsLoop(workerCtx, store, instance, cfg.RetentionDays, log)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		flushViews(workerCtx, srv, cfg.ViewsFlush, log)
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -267,6 +292,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	}
 	stopWorker()
 	wg.Wait()
+	// The listener is closed: the last views counted go in now.
+	if ferr := srv.FlushViews(shutdownCtx); ferr != nil {
+		log.Error("article views", "err", ferr)
+	}
 	if derr := direct.Close(shutdownCtx); derr != nil {
 		log.Error("fallback mail", "err", derr)
 		err = errors.Join(err, derr)
@@ -274,6 +303,65 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	log.Info("stopped")
 	return err
 }
+
+// repliesLoop reads the organizer's mailbox every interval, on one
+// instance at a time: the one holding the job's turn, whose poll ends
+// before the turn does.
+func repliesLoop(ctx context.Context, store *leads.Store, holder string, r *mailer.Replies, every time.Duration, wake func(), log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ok, err := store.TakeTurn(ctx, "imap_replies", holder, every)
+		if err != nil && ctx.Err() == nil {
+			log.Error("periodic job", "job", "imap_replies", "err", err)
+		}
+		if ok {
+			pctx, cancel := context.WithTimeout(ctx, every*9/10)
+			res, err := r.Poll(pctx)
+			cancel()
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("reading replies", "err", err)
+			case res.Acted > 0:
+				wake() // cancellations and notes were queued
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// flushViews adds the article views counted in memory to the database
+// every interval until ctx ends; counts that fail stay for the next turn.
+func flushViews(ctx context.Context, srv *handlers.Server, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := srv.FlushViews(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("article views: flush", "err", err)
+			}
+		}
+	}
+}
+
+// calDAV returns the CEO's CalDAV calendar, or nil when none is set.
+func (c *config) calDAV() *calendar.CalDAV {
+	if c.CalDAVURL == "" {
+		return nil
+	}
+	return &calendar.CalDAV{URL: c.CalDAVURL, Username: c.CalDAVUsername, Password: c.CalDAVPassword,
+		Client: &http.Client{Timeout: 30 * time.Second}, Skip: handlers.OwnUID(c.BaseURL)}
+}
+
+// calDAVSourceName is how the busy sources' status shows the calendar.
+func calDAVSourceName(c *config) string { return "caldav " + calendar.RedactURL(c.CalDAVURL) }
 
 // instanceName names this process among the instances on one database:
 // the host, the process id and a random part (a restarted container may

@@ -83,6 +83,11 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 	}
 	line("config")("valid", nil)
 	line("database")(checkDatabase(ctx, cfg))
+	summary, rules, err := checkRules(ctx, cfg)
+	line("rules")(summary, err)
+	for _, l := range rules {
+		fmt.Fprintln(stdout, l)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -100,11 +105,14 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 		line("mail")(what, err)
 	}
 
-	if len(cfg.BusyICS) > 0 {
+	if len(cfg.BusyICS) > 0 || cfg.CalDAVURL != "" {
 		feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
 			MaxStale: cfg.BusyMaxStale, Floating: cfg.Timezone,
 			Horizon: time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
 		})
+		if cal := cfg.calDAV(); cal != nil {
+			feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
+		}
 		_ = feeds.Refresh(ctx) // each source's error is in its status
 		for _, st := range feeds.Status() {
 			var err error

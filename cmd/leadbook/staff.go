@@ -60,17 +60,21 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// runStaff is `leadbook staff add|list|remove|passwd`.
+// runStaff is `leadbook staff add|list|remove|passwd|role`.
 func runStaff(ctx context.Context, cfg *config, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("staff: want add, list, remove or passwd")
+		return errors.New("staff: want add, list, remove, passwd or role")
 	}
 	sub, args := args[0], args[1:]
 	fs := subFlags("staff " + sub)
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	role := fs.String("role", "", "admin or staff; default: admin for the first account, staff after it")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return fmt.Errorf("staff %s: %w", sub, err)
+	}
+	if *role != "" && !leads.ValidRole(*role) {
+		return fmt.Errorf("staff %s: --role %q: want admin or staff", sub, *role)
 	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
@@ -99,11 +103,20 @@ func runStaff(ctx context.Context, cfg *config, args []string, stdin io.Reader, 
 		if err != nil {
 			return err
 		}
-		st, err := store.AddStaff(ctx, email, pw, leads.ActorCLI)
+		st, err := store.AddStaffRole(ctx, email, pw, *role, leads.ActorCLI)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "added staff %d %s\n", st.ID, st.Email)
+		fmt.Fprintf(stdout, "added staff %d %s, role %s\n", st.ID, st.Email, st.Role)
+		return nil
+	case "role":
+		if len(rest) != 2 || !leads.ValidRole(rest[1]) {
+			return errors.New("staff role: want EMAIL admin|staff")
+		}
+		if err := store.SetStaffRole(ctx, rest[0], rest[1], leads.ActorCLI); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s is %s\n", rest[0], rest[1])
 		return nil
 	case "passwd":
 		email, err := needEmail()
@@ -135,9 +148,9 @@ func runStaff(ctx context.Context, cfg *config, args []string, stdin io.Reader, 
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tEMAIL\tCREATED")
+		fmt.Fprintln(tw, "ID\tEMAIL\tROLE\tCREATED")
 		for _, st := range list {
-			fmt.Fprintf(tw, "%d\t%s\t%s\n", st.ID, st.Email, st.CreatedAt.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", st.ID, st.Email, st.Role, st.CreatedAt.Format(time.RFC3339))
 		}
 		return tw.Flush()
 	}
@@ -157,17 +170,23 @@ func runToken(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	defer store.Close()
 	switch sub {
 	case "create":
-		if len(rest) != 1 {
-			return errors.New("token create: want one NAME")
+		fs := subFlags("token create")
+		scope := fs.String("scope", leads.ScopeRead, "read (lists and reads) or write (also changes leads)")
+		rest, err := parseInterleaved(fs, rest)
+		if err != nil {
+			return err
 		}
-		tok, t, err := store.CreateToken(ctx, rest[0], leads.ActorCLI)
+		if len(rest) != 1 {
+			return errors.New("token create: want one NAME [--scope read|write]")
+		}
+		tok, t, err := store.CreateScopedToken(ctx, rest[0], *scope, leads.ActorCLI)
 		if err != nil {
 			return err
 		}
 		// The token goes to stdout alone, for scripts; the note to
 		// humans goes on its own line after it.
 		fmt.Fprintln(stdout, tok)
-		fmt.Fprintf(stdout, "# token %d %q: shown once, only its hash is stored. Use it as: Authorization: Bearer TOKEN\n", t.ID, t.Name)
+		fmt.Fprintf(stdout, "# token %d %q (scope %s): shown once, only its hash is stored. Use it as: Authorization: Bearer TOKEN\n", t.ID, t.Name, t.Scope)
 		return nil
 	case "list":
 		list, err := store.ListTokens(ctx)
@@ -175,7 +194,7 @@ func runToken(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED\tSTATE")
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tLAST USED\tSTATE")
 		for _, t := range list {
 			used, state := "never", "live"
 			if !t.LastUsedAt.IsZero() {
@@ -184,7 +203,7 @@ func runToken(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 			if !t.RevokedAt.IsZero() {
 				state = "revoked " + t.RevokedAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), used, state)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, t.CreatedAt.Format(time.RFC3339), used, state)
 		}
 		return tw.Flush()
 	case "revoke":
