@@ -151,6 +151,7 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 	if err != nil {
 		return fail("organizer: %w", err)
 	}
+	cancelled := inv.Cancelled || inv.Method == MethodCancel
 	var attendees []string
 	if inv.Chair.Email != "" {
 		a, err := calAddress(inv.Chair)
@@ -164,16 +165,20 @@ func (inv Invitation) event(b *bytes.Buffer) error {
 		if err != nil {
 			return fail("attendee: %w", err)
 		}
-		rsvp := "FALSE"
-		if inv.RSVP {
-			rsvp = "TRUE"
+		// A cancellation asks for no answer (RFC 5546 3.2.5); otherwise
+		// a reply is asked for only where replies are read.
+		rsvp := ";RSVP=FALSE"
+		switch {
+		case cancelled:
+			rsvp = ""
+		case inv.RSVP:
+			rsvp = ";RSVP=TRUE"
 		}
-		attendees = append(attendees, "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP="+rsvp+a)
+		attendees = append(attendees, "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION"+rsvp+a)
 	}
 	if inv.Method != "" && len(attendees) == 0 {
 		return fail("an invitation needs an attendee")
 	}
-	cancelled := inv.Cancelled || inv.Method == MethodCancel
 	line(b, "BEGIN:VEVENT")
 	line(b, "UID:"+escapeText(inv.UID))
 	line(b, "SEQUENCE:"+strconv.Itoa(inv.Sequence))

@@ -180,13 +180,14 @@ func TestBookingTooFastGetsConfirmStep(t *testing.T) {
 			if n := a.count(`SELECT COUNT(*) FROM bookings WHERE status = 'confirmed' AND start_at = '2026-03-04T08:00:00.000Z'`); n != 1 {
 				t.Fatalf("%d bookings after confirming", n)
 			}
-			// The confirm token is no pass for the contact form's fill time.
+			// The confirm token is no pass for the contact form's fill time:
+			// the contact form asks for its own confirmation.
 			v := contactValues(again)
-			if rec := a.postForm("/contact", v); rec.Code != http.StatusSeeOther {
-				t.Fatal(rec.Code)
+			if rec := a.postForm("/contact", v); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Please check your details and confirm that you want to send them.") {
+				t.Fatalf("a fast contact form with the booking's confirm token: %d", rec.Code)
 			}
-			if a.count(`SELECT COUNT(*) FROM spam WHERE form = 'contact' AND reason = 'too fast'`) != 1 {
-				t.Error("a fast contact form with a confirm token was not held")
+			if a.count(`SELECT COUNT(*) FROM leads WHERE source = 'contact'`) != 0 {
+				t.Error("a fast contact form with the booking's confirm token was stored")
 			}
 		})
 	}
@@ -338,5 +339,75 @@ func TestSpamReleaseBooksTheCall(t *testing.T) {
 	}
 	if n := a.count(`SELECT COUNT(*) FROM audit WHERE action = ?`, leads.AuditNotSpam); n != 2 {
 		t.Errorf("%d releases audited", n)
+	}
+}
+
+// TestContactTooFastGetsConfirmStep: a contact form sent within the
+// minimum fill time with the honeypot empty is not dropped into the
+// quarantine: the form comes back with the input kept, a fresh token and
+// one "Confirm and send" button, and confirming (however quickly) stores
+// the lead. Its token is no pass for the booking form's fill time.
+func TestContactTooFastGetsConfirmStep(t *testing.T) {
+	for _, mode := range []string{"form", "json"} {
+		t.Run(mode, func(t *testing.T) {
+			a := newApp(t, options{minFill: 3 * time.Second})
+			first := a.formToken("/contact")
+			a.clock.Add(time.Second)
+			v := contactValues(first)
+			var again string
+			if mode == "form" {
+				rec := a.postForm("/contact", v)
+				body := rec.Body.String()
+				if rec.Code != http.StatusOK || !strings.Contains(body, "Please check your details and confirm that you want to send them.") {
+					t.Fatalf("too fast: %d, want the confirm step\n%s", rec.Code, body)
+				}
+				if n := strings.Count(body, `type="submit">Confirm and send</button>`); n != 1 {
+					t.Errorf("%d Confirm and send buttons, want 1", n)
+				}
+				if strings.Contains(body, "Send my details</button>") {
+					t.Error("the confirm step still offers Send my details")
+				}
+				for _, want := range []string{`value="` + v.Get("email") + `"`, `value="` + v.Get("name") + `"`, v.Get("message")} {
+					if !strings.Contains(body, want) {
+						t.Errorf("the confirm step lacks %q", want)
+					}
+				}
+				m := tokenRE.FindStringSubmatch(body)
+				if m == nil {
+					t.Fatal("no token on the confirm step")
+				}
+				again = m[1]
+			} else {
+				j := map[string]any{}
+				for k := range v {
+					j[k] = v.Get(k)
+				}
+				j["consent"] = true
+				rec := a.postJSON("/contact", j)
+				got := wantJSON(t, rec.Body.Bytes())
+				if rec.Code != http.StatusUnprocessableEntity || got["form_token"] == nil || got["confirm"] != true {
+					t.Fatalf("too fast: %d %s", rec.Code, rec.Body)
+				}
+				again = got["form_token"].(string)
+			}
+			if again == first {
+				t.Fatal("the confirm step kept the old token")
+			}
+			if a.count(`SELECT COUNT(*) FROM leads`) != 0 || a.count(`SELECT COUNT(*) FROM spam`) != 0 {
+				t.Fatal("the fast contact form was stored or quarantined")
+			}
+			// The contact's confirm token is no pass for the booking form.
+			if rec := a.postForm("/book", bookingValues(again, wednesday9)); rec.Code != http.StatusOK ||
+				!strings.Contains(rec.Body.String(), "Please check your booking and confirm it.") {
+				t.Fatalf("a fast booking with the contact's confirm token: %d", rec.Code)
+			}
+			// A person confirms at once: the fill time does not apply again.
+			if rec := a.postForm("/contact", contactValues(again)); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/contact/thanks" {
+				t.Fatalf("confirm: %d %q", rec.Code, rec.Header().Get("Location"))
+			}
+			if n := a.count(`SELECT COUNT(*) FROM leads WHERE source = 'contact'`); n != 1 {
+				t.Fatalf("%d leads after confirming", n)
+			}
+		})
 	}
 }

@@ -147,6 +147,10 @@ func (s *Server) visitorZone(tz string) (*time.Location, bool) {
 	if len(tz) > 64 || tz == "Local" || strings.Contains(tz, "..") || strings.HasPrefix(tz, "/") {
 		return s.booking.Rules.Location, false
 	}
+	// An old name (Asia/Calcutta) is shown as the one in use (Asia/Kolkata).
+	if canon, ok := calendar.CanonicalZone(tz); ok {
+		tz = canon
+	}
 	loc, err := s.zones.load(tz)
 	if err != nil {
 		return s.booking.Rules.Location, false

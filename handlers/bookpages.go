@@ -117,7 +117,10 @@ type dayView struct {
 type pickerView struct {
 	Zone        string
 	ZoneChosen  bool
-	Zones       []string
+	ZoneLabel   string // the zone's friendly name
+	Zones       []calendar.ZoneGroup
+	Path        string            // the page the zone form reloads
+	Keep        map[string]string // query parameters the zone form keeps
 	Days        []dayView
 	Prev, Next  string
 	Action      string
@@ -140,7 +143,8 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 		return nil, err
 	}
 	slots, rules := open.Slots, open.Rules
-	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String()),
+	pv := &pickerView{Zone: loc.String(), ZoneChosen: zoneChosen, Zones: zoneChoices(loc.String(), now),
+		ZoneLabel: calendar.ZoneName(loc.String()), Path: basePath, Keep: map[string]string{},
 		CEOName: s.booking.CEO.Name, CEOZone: rules.Location.String(),
 		SlotMinutes: int(rules.Slot / time.Minute), Empty: len(slots) == 0}
 	var cur *dayView
@@ -174,13 +178,24 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	return pv, nil
 }
 
-func zoneChoices(current string) []string {
-	for _, z := range commonZones {
-		if z == current {
-			return commonZones
+// zoneChoices is every zone of the picker, by region, with the current
+// one first when the list lacks it (a zone such as Etc/GMT+5).
+func zoneChoices(current string, now time.Time) []calendar.ZoneGroup {
+	groups := calendar.ZoneGroups(now)
+	for _, g := range groups {
+		for _, z := range g.Zones {
+			if z.Name == current {
+				return groups
+			}
 		}
 	}
-	return append([]string{current}, commonZones...)
+	loc, err := time.LoadLocation(current)
+	if err != nil {
+		return groups
+	}
+	_, off := now.In(loc).Zone()
+	cur := calendar.ZoneChoice{Name: current, Label: calendar.FormatOffset(off) + " · " + current, Search: current}
+	return append([]calendar.ZoneGroup{{Region: "Current", Zones: []calendar.ZoneChoice{cur}}}, groups...)
 }
 
 func pickerStart(c echo.Context) calendar.Date {
@@ -202,7 +217,7 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	if form == nil {
 		form = &formView{Prefix: "book", Values: map[string]string{}, Errors: map[string]string{}}
 	}
-	form.ConsentText = ConsentText
+	form.ConsentText = BookingConsentText
 	if form.Token == "" {
 		form.Token = s.tokens.issue(s.now())
 	}
@@ -218,6 +233,7 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	p := s.page("Free consultation call with our CEO", "Book a free consultation call with our CEO at a time that suits you.", "book",
 		map[string]any{"Picker": pv, "Form": form, "Questions": questionViews(s.bookingQuestions(c.Request().Context()), form),
 			"PhoneRequired": s.booking.Composer.MeetingPlace().Phone})
+	p.Canonical = s.cfg.BaseURL + "/book"
 	body, err := s.pages.render("book", p)
 	if err != nil {
 		return err
@@ -438,6 +454,7 @@ func (s *Server) bookAnswer(c echo.Context, req *bookingRequest, loc *time.Locat
 func (s *Server) handleBookReceived(c echo.Context) error {
 	p := s.page("Booking received", "", "book", nil)
 	p.NoIndex = true
+	p.Canonical = s.cfg.BaseURL + "/book/received"
 	return s.renderHTML(c, http.StatusOK, "book_received", p)
 }
 
@@ -467,12 +484,10 @@ func (s *Server) findByToken(c echo.Context) (*leads.Booking, string, error) {
 type manageView struct {
 	Booking   *leads.Booking
 	Token     string
-	Visitor   string
-	CEO       string
-	UTC       string
-	Live      bool // a call: confirmed, not cancelled
-	Held      bool // waiting for the visitor's confirmation
-	Expired   bool // a hold that was not confirmed in time
+	Visitor   string // the time in the visitor's zone, named as people do
+	Live      bool   // a call: confirmed, not cancelled
+	Held      bool   // waiting for the visitor's confirmation
+	Expired   bool   // a hold that was not confirmed in time
 	HoldUntil string
 	Past      bool
 	Notice    string
@@ -519,9 +534,7 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 		Booking: b, Token: token, Live: b.Live() && !b.Held(), Held: b.Held() && !b.HoldExpired(now),
 		Expired: b.HoldExpired(now) || (!b.Live() && !b.HoldUntil.IsZero() && !b.CancelledAt.Before(b.HoldUntil)),
 		Past:    !b.End.After(now), Notice: notice, NoticeBad: bad,
-		Visitor: mailer.FormatSpan(b.Start, b.End, loc),
-		CEO:     mailer.FormatSpan(b.Start, b.End, s.svc.CEOZone(c.Request().Context())),
-		UTC:     mailer.FormatSpan(b.Start, b.End, time.UTC),
+		Visitor: visitorSpan(b.Start, b.End, loc),
 		ICSURL:  "/bookings/" + token + "/invite.ics",
 		Form:    &formView{Prefix: "move", Values: map[string]string{}, Errors: map[string]string{}},
 	}
@@ -545,6 +558,12 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 			return err
 		}
 		pv.Action = "/bookings/" + token + "/reschedule"
+		// The notice of what just happened survives a change of zone.
+		for _, k := range []string{"created", "confirmed", "rescheduled"} {
+			if v := c.QueryParam(k); v != "" {
+				pv.Keep[k] = v
+			}
+		}
 		mv.Picker = pv
 	}
 	p := s.page("Your call with our CEO", "", "book", mv)
@@ -681,4 +700,18 @@ func (s *Server) handleBookingInvite(c echo.Context) error {
 	noStore(c)
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="invite.ics"`)
 	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8; method="+inv.Method, body)
+}
+
+// visitorSpan is a call's time for a visitor's page: in their zone, with
+// the zone's friendly name ("Wednesday, 4 March 2026, 09:00–09:30
+// (Central European Time, Berlin)"). The CEO's time and UTC are for the
+// CEO's mail and the staff pages.
+func visitorSpan(start, end time.Time, loc *time.Location) string {
+	s, e := start.In(loc), end.In(loc)
+	day := s.Format("Monday, 2 January 2006")
+	zone := calendar.ZoneName(loc.String())
+	if calendar.DateOf(s) != calendar.DateOf(e.Add(-time.Nanosecond)) {
+		return fmt.Sprintf("%s, %s – %s (%s)", day, s.Format("15:04"), e.Format("Monday 15:04"), zone)
+	}
+	return fmt.Sprintf("%s, %s–%s (%s)", day, s.Format("15:04"), e.Format("15:04"), zone)
 }

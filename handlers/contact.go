@@ -87,10 +87,16 @@ func (s *Server) handleLeadCreate(c echo.Context) error {
 	if err := s.allow(c); err != nil {
 		return s.contactAnswer(c, &req, http.StatusTooManyRequests, "invalid", httpMessage(err), nil)
 	}
-	switch verdict, reason := s.screen(req.Website, req.Token, false); verdict {
-	case screenSpam, screenFast:
+	verdict, reason := s.screenKind(req.Website, req.Token, tokenConfirmContact)
+	switch verdict {
+	case screenSpam:
 		s.holdSpam(c, "contact", reason, &req)
 		return s.contactSuccess(c)
+	case screenFast:
+		// Faster than a person types, but the honeypot is empty: maybe a
+		// person with autofill. Ask once more, with a token the fill time
+		// does not apply to, as the booking form does.
+		req.Token = s.tokens.issueKind(s.now(), tokenConfirmContact)
 	case screenExpired:
 		req.Token = s.tokens.issue(s.now())
 		if wantsJSON(c.Request()) {
@@ -102,6 +108,9 @@ func (s *Server) handleLeadCreate(c echo.Context) error {
 	l.Attribution = s.posted(req.Carry, req.Page)
 	if err := l.Validate(); err != nil {
 		return s.contactAnswer(c, &req, http.StatusUnprocessableEntity, "invalid", msgInvalid, fieldErrors(err))
+	}
+	if verdict == screenFast {
+		return s.contactAnswer(c, &req, http.StatusOK, "confirm", msgConfirmContact, nil)
 	}
 	l.IdemKey = s.idemKey(c, req.Token, "contact", l.Name, l.Email, l.Company, l.Phone, l.Message, l.ConsentVersion)
 	created, err := s.deps.Store.CreateLead(ctx, l, s.deps.Composer.LeadMessages)
@@ -135,6 +144,14 @@ func (s *Server) contactAnswer(c echo.Context, req *contactRequest, status int, 
 		body := map[string]any{"error": msg}
 		if fields != nil {
 			body["fields"] = fields
+		}
+		if kind == "confirm" || msg == msgExpired {
+			// Send it again with this token, as the form would.
+			body["form_token"] = req.Token
+		}
+		if kind == "confirm" {
+			status = http.StatusUnprocessableEntity
+			body["confirm"] = true
 		}
 		return c.JSON(status, body)
 	}
@@ -239,3 +256,7 @@ func fieldErrors(err error) map[string]string {
 	}
 	return map[string]string{}
 }
+
+// msgConfirmContact is the contact form's confirm step, for a form sent
+// faster than a person types.
+const msgConfirmContact = "Please check your details and confirm that you want to send them."

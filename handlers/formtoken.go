@@ -25,9 +25,12 @@ import (
 const (
 	tokenForm    = 1
 	tokenConfirm = 2
-	tokenNonce   = 12
-	tokenMAC     = 16
-	tokenLen     = 1 + 8 + tokenNonce + tokenMAC
+	// tokenConfirmContact is the contact form's confirm step: no pass for
+	// the booking form's fill time, nor the booking's for the contact's.
+	tokenConfirmContact = 3
+	tokenNonce          = 12
+	tokenMAC            = 16
+	tokenLen            = 1 + 8 + tokenNonce + tokenMAC
 )
 
 var (
@@ -79,7 +82,7 @@ func (s tokenSigner) parse(token string) (time.Time, byte, error) {
 		return time.Time{}, 0, errTokenInvalid
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) != tokenLen || (b[0] != tokenForm && b[0] != tokenConfirm) {
+	if err != nil || len(b) != tokenLen || (b[0] != tokenForm && b[0] != tokenConfirm && b[0] != tokenConfirmContact) {
 		return time.Time{}, 0, errTokenInvalid
 	}
 	if !hmac.Equal(b[9+tokenNonce:], s.mac(b[:9+tokenNonce])) {
@@ -102,6 +105,16 @@ const (
 // submission is screenSpam or screenFast, for the quarantine. A token of
 // the confirm step is exempt from the fill time when confirmOK.
 func (s *Server) screen(honeypot, token string, confirmOK bool) (verdict screening, reason string) {
+	var confirm byte
+	if confirmOK {
+		confirm = tokenConfirm
+	}
+	return s.screenKind(honeypot, token, confirm)
+}
+
+// screenKind is screen for a form whose confirm step issues tokens of
+// kind confirm (0: none is exempt from the fill time).
+func (s *Server) screenKind(honeypot, token string, confirm byte) (verdict screening, reason string) {
 	if strings.TrimSpace(honeypot) != "" {
 		return screenSpam, "honeypot"
 	}
@@ -123,7 +136,7 @@ func (s *Server) screen(honeypot, token string, confirmOK bool) (verdict screeni
 		return screenSpam, "no form token"
 	case err != nil:
 		return screenSpam, "bad form token"
-	case now.Sub(issued) < s.cfg.MinFill && !(confirmOK && kind == tokenConfirm):
+	case now.Sub(issued) < s.cfg.MinFill && !(confirm != 0 && kind == confirm):
 		return screenFast, "too fast"
 	}
 	return screenPass, ""

@@ -91,6 +91,7 @@ func (s *Server) newArticleSet(list []templates.Article) (*articleSet, error) {
 	}
 	thanks := s.page("Thank you for leaving your details", "", "contact", nil)
 	thanks.NoIndex = true
+	thanks.Canonical = s.cfg.BaseURL + "/contact/thanks"
 	if body, err = s.pages.render("thanks", thanks); err != nil {
 		return nil, err
 	}
@@ -111,14 +112,16 @@ func (s *Server) newArticleSet(list []templates.Article) (*articleSet, error) {
 }
 
 func (s *Server) renderIndex() ([]byte, error) {
-	return s.pages.render("index", s.page("", "Insights on technology leadership, architecture and product design.", "articles",
-		map[string]any{"Articles": s.articles.list}))
+	p := s.page("", "Insights on technology leadership, architecture and product design.", "articles",
+		map[string]any{"Articles": s.articles.list})
+	p.Canonical = s.cfg.BaseURL + "/"
+	return s.pages.render("index", p)
 }
 
 func (s *Server) page(title, description, nav string, data any) *page {
 	return &page{
 		Title: title, Description: description, Site: s.cfg.SiteName, Nav: nav,
-		Year: s.now().Year(), Assets: s.assets, Data: data,
+		Year: s.now().Year(), Assets: s.assets, Data: data, BaseURL: s.cfg.BaseURL, Contact: s.cfg.Contact,
 	}
 }
 
@@ -136,12 +139,20 @@ func (s *Server) renderArticle(a *templates.Article, form *formView) ([]byte, er
 	}
 	p := s.page(a.Title, a.Summary, "articles", map[string]any{"Article": a, "Form": form, "Related": related})
 	p.Canonical = s.cfg.BaseURL + "/articles/" + a.Slug
+	p.OGType = "article"
+	ld, err := articleJSONLD(s.cfg.BaseURL, s.cfg.SiteName, a)
+	if err != nil {
+		return nil, err
+	}
+	p.JSONLD = ld
 	return s.pages.render("article", p)
 }
 
 func (s *Server) renderContact(form *formView) ([]byte, error) {
-	return s.pages.render("contact", s.page("Contact us", "Leave your details and we will get back to you.", "contact",
-		map[string]any{"Form": form}))
+	p := s.page("Contact us", "Leave your details and we will get back to you.", "contact",
+		map[string]any{"Form": form})
+	p.Canonical = s.cfg.BaseURL + "/contact"
+	return s.pages.render("contact", p)
 }
 
 // The public pages below are served from their cached copies, but on a

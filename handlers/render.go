@@ -24,6 +24,7 @@ func newEngine() (*engine, error) {
 	funcs := template.FuncMap{
 		"field": newFieldView,
 		"dict":  dict,
+		"words": words,
 	}
 	layout, err := template.New("layout").Funcs(funcs).ParseFS(templates.Pages, "pages/layout.html", "pages/partials.html", "pages/staff_layout.html")
 	if err != nil {
@@ -77,12 +78,18 @@ type page struct {
 	Title       string
 	Description string
 	Canonical   string
-	Site        string
-	Nav         string
-	NoIndex     bool
-	Year        int
-	Assets      assetPaths
-	Data        any
+	// OGType is the Open Graph type: "website" unless set ("article").
+	OGType string
+	// JSONLD is structured data for the page (an Article), or empty.
+	JSONLD  template.JS
+	BaseURL string
+	Contact Contact
+	Site    string
+	Nav     string
+	NoIndex bool
+	Year    int
+	Assets  assetPaths
+	Data    any
 	// Staff is the signed-in member of staff on dashboard pages; nil when
 	// signed in with an API token, and on public pages.
 	Staff *leads.Staff

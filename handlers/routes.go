@@ -16,6 +16,13 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Match(getHead, "/contact", s.handleContactShow)
 	e.Match(getHead, "/contact/thanks", s.handleContactThanks)
 	e.Match(getHead, "/static/*", s.handleStatic)
+	e.Match(getHead, "/articles", s.handleArticles)
+	e.Match(getHead, "/articles.atom", s.handleAtom)
+	e.Match(getHead, "/privacy", s.handlePrivacy)
+	e.Match(getHead, "/robots.txt", s.handleRobots)
+	e.Match(getHead, "/sitemap.xml", s.handleSitemap)
+	e.Match(getHead, "/favicon.ico", s.handleFavicon)
+	e.Match(getHead, "/apple-touch-icon.png", s.handleTouchIcon)
 	e.Match(getHead, "/livez", s.handleLivez)
 	e.Match(getHead, "/readyz", s.handleReadyz)
 	if s.deps.Metrics != nil {

@@ -29,10 +29,13 @@ import (
 
 // ConsentVersion names the consent text the forms show; it is stored with
 // every lead. Change it whenever the text changes.
-const ConsentVersion = "2026-11-27"
+const ConsentVersion = "2026-12-01"
 
-// ConsentText is the consent checkbox's label.
+// ConsentText is the consent checkbox's label on the contact form.
 const ConsentText = "I agree that my details are stored and used to reply to me about my enquiry."
+
+// BookingConsentText is the consent checkbox's label on the booking form.
+const BookingConsentText = "I agree that my details are stored and used to arrange this call and to write to me about it."
 
 // Config is the part of the configuration the web layer needs.
 type Config struct {
@@ -47,6 +50,10 @@ type Config struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 	HTTPS          bool // set from BaseURL
+	// Privacy is the privacy notice in Markdown; empty: the built-in one.
+	Privacy []byte
+	// Contact is the firm's contact details, shown on the contact page.
+	Contact Contact
 }
 
 // LeadStore is what the handlers need from the system of record.
@@ -146,6 +153,7 @@ type Server struct {
 
 	staff      *Staff
 	adminPaths []Route // the routes behind requireAdmin
+	site       *siteFiles
 
 	carry    carrySigner
 	baseHost string // the host of BaseURL, in lower case
@@ -262,6 +270,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	if s.articles, err = s.newArticleSet(arts); err != nil {
+		return nil, err
+	}
+	if s.site, err = s.newSiteFiles(); err != nil {
 		return nil, err
 	}
 	s.echo = s.newEcho()

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -160,21 +159,3 @@ func slotList(slots []calendar.Slot, loc *time.Location) []slotJSON {
 	}
 	return out
 }
-
-// commonZones are offered in the booking page's zone picker; any IANA
-// name also works through ?tz=.
-var commonZones = strings.Fields(`
-Pacific/Honolulu America/Anchorage America/Los_Angeles America/Vancouver America/Phoenix America/Denver
-America/Chicago America/Mexico_City America/New_York America/Toronto America/Bogota America/Lima
-America/Halifax America/Caracas America/Santiago America/Sao_Paulo America/Argentina/Buenos_Aires
-America/St_Johns Atlantic/Azores Atlantic/Reykjavik UTC Europe/London Europe/Dublin Europe/Lisbon
-Africa/Lagos Africa/Casablanca Europe/Paris Europe/Berlin Europe/Amsterdam Europe/Brussels Europe/Madrid
-Europe/Rome Europe/Zurich Europe/Vienna Europe/Stockholm Europe/Oslo Europe/Copenhagen Europe/Warsaw
-Europe/Prague Europe/Budapest Africa/Johannesburg Africa/Cairo Europe/Athens Europe/Helsinki Europe/Kyiv
-Europe/Bucharest Europe/Istanbul Asia/Jerusalem Asia/Beirut Europe/Moscow Asia/Riyadh Africa/Nairobi
-Asia/Tehran Asia/Dubai Asia/Baku Asia/Kabul Asia/Karachi Asia/Tashkent Asia/Kolkata Asia/Colombo
-Asia/Kathmandu Asia/Dhaka Asia/Yangon Asia/Bangkok Asia/Jakarta Asia/Ho_Chi_Minh Asia/Shanghai
-Asia/Hong_Kong Asia/Singapore Asia/Taipei Asia/Manila Australia/Perth Asia/Seoul Asia/Tokyo
-Australia/Darwin Australia/Adelaide Australia/Brisbane Australia/Sydney Australia/Melbourne
-Australia/Hobart Australia/Lord_Howe Pacific/Noumea Pacific/Auckland Pacific/Chatham Pacific/Fiji
-Pacific/Tongatapu Pacific/Kiritimati`)

@@ -107,7 +107,7 @@ func newChart(weeks []leads.WeekCount) chart {
 	for _, wk := range weeks {
 		ch.Max = max(ch.Max, wk.Leads, wk.Bookings)
 	}
-	scale := max(ch.Max, 1)
+	step, scale := chartScale(ch.Max)
 	plot := h - top - bottom
 	slot := (w - left) / max(len(weeks), 1)
 	bw := max(slot/3, 2)
@@ -121,10 +121,32 @@ func newChart(weeks []leads.WeekCount) chart {
 			Title: fmt.Sprintf("Week of %s: %d leads, %d bookings", wk.Week.Format("2 January 2006"), wk.Leads, wk.Bookings),
 		})
 	}
-	for _, v := range []int{0, scale / 2, scale} {
+	for v := 0; v <= scale; v += step {
 		ch.Ticks = append(ch.Ticks, chartTick{Y: top + plot - v*plot/scale, Label: strconv.Itoa(v)})
 	}
 	return ch
+}
+
+// chartScale is the chart's axis for counts up to maxCount: a step of 1,
+// 2 or 5 times a power of ten giving at most five steps, and the top of
+// the axis, the first multiple of the step at or above maxCount (at
+// least one step), so every tick is a round number.
+func chartScale(maxCount int) (step, top int) {
+	step = 1
+	for pow := 1; ; pow *= 10 {
+		found := false
+		for _, m := range []int{1, 2, 5} {
+			if maxCount <= 5*m*pow {
+				step, found = m*pow, true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	top = max((maxCount+step-1)/step*step, step)
+	return step, top
 }
 
 func (s *Server) handleStaffHome(c echo.Context) error {
@@ -226,9 +248,14 @@ func (s *Server) handleStaffLeads(c echo.Context) error {
 		next = "/staff/leads?" + v.Encode()
 	}
 	first := urlValues(filter).Encode()
-	csvQuery := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]}).Encode()
+	csvValues := urlValues(map[string]string{"from": filter["from"], "to": filter["to"]})
+	csvURL := "/staff/leads.csv"
+	if q := csvValues.Encode(); q != "" {
+		csvURL += "?" + q
+	}
+	csvValues.Set("bom", "1")
 	return s.renderStaff(c, http.StatusOK, "staff_leads", "Leads", "leads", map[string]any{
-		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": "/staff/leads.csv?" + csvQuery,
+		"Leads": page.Leads, "Filter": filter, "Next": next, "CSV": csvURL, "CSVExcel": "/staff/leads.csv?" + csvValues.Encode(),
 		"First": c.QueryParam("before") == "", "FirstPage": "/staff/leads?" + first,
 		"Statuses": leads.Statuses, "Staff": staff, "Owners": staffEmails(staff),
 	})
@@ -588,6 +615,9 @@ func (s *Server) handleLeadsExport(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
+	// ?guard=0 is for scripts with an API token; a signed-in person's
+	// download always keeps the spreadsheet guard.
+	r.Unguarded = c.QueryParam("guard") == "0" && authOf(c).staff == nil
 	n, err := s.staff.Store.ExportCSV(ctx, &deadlineWriter{w: c.Response(), rc: http.NewResponseController(c.Response().Writer)},
 		r, c.QueryParam("bom") == "1")
 	if err != nil {

@@ -46,6 +46,9 @@ type CSVEncoder struct {
 	w      *csv.Writer
 	rec    []string
 	header bool
+	// raw leaves cells unguarded: for scripts, which read "+44 20 ..."
+	// as it was typed, not for spreadsheets.
+	raw bool
 }
 
 // NewCSVEncoder returns an encoder writing to w through a 64 KiB buffer;
@@ -92,13 +95,17 @@ func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone,
 	r := e.rec
 	r[0] = strconv.FormatInt(id, 10)
 	r[1] = createdAt
-	r[2] = GuardCell(name)
-	r[3] = GuardCell(email)
-	r[4] = GuardCell(company)
-	r[5] = GuardCell(phone)
-	r[6] = GuardCell(message)
-	r[7] = GuardCell(source)
-	r[8] = GuardCell(consentVersion)
+	guard := GuardCell
+	if e.raw {
+		guard = func(s string) string { return s }
+	}
+	r[2] = guard(name)
+	r[3] = guard(email)
+	r[4] = guard(company)
+	r[5] = guard(phone)
+	r[6] = guard(message)
+	r[7] = guard(source)
+	r[8] = guard(consentVersion)
 	r[9] = consentAt
 	r[10] = GuardCell(status)
 	r[11] = GuardCell(owner)
@@ -133,6 +140,9 @@ func (e *CSVEncoder) Flush() error {
 // exclusive; a zero bound is open.
 type ExportFilter struct {
 	From, To time.Time
+	// Unguarded writes cells as stored, without GuardCell's apostrophe:
+	// for scripts, never for a file a spreadsheet opens.
+	Unguarded bool
 }
 
 // firstInstant and lastInstant stand for an open bound: instants that
@@ -181,6 +191,7 @@ func (s *Store) ExportCSV(ctx context.Context, w io.Writer, f ExportFilter, bom 
 	}
 	defer rows.Close()
 	enc := NewCSVEncoder(w, bom)
+	enc.raw = f.Unguarded
 	var (
 		n                                                                                int
 		id                                                                               int64

@@ -1,6 +1,8 @@
 package mailer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"time"
@@ -107,12 +109,14 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 		c.Meeting.place(&inv, b, where)
 		desc += "\n\nWhere: " + where
 	}
-	if m.ManageURL != "" {
+	if m.ManageURL != "" && b.Live() {
 		desc += "\n\nTo move or cancel the call: " + m.ManageURL
 	}
 	inv.Description = desc
 	if !b.Live() {
-		inv.Method, inv.Cancelled = calendar.MethodCancel, true
+		// A cancelled call has nothing left to move or cancel: no manage
+		// link, and (calendar.Encode) no RSVP.
+		inv.Method, inv.Cancelled, inv.URL = calendar.MethodCancel, true, ""
 	}
 	return inv
 }
@@ -212,6 +216,17 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	toCEO.To, toCEO.Calendar, toCEO.CalendarMethod = ceo, ceoICS, inv.Method
 	toCEO.ReplyTo = &mail.Address{Name: leads.DisplayName(b.Name), Address: b.Email}
 
+	// The first invitation of a call has a Message-ID made from its UID,
+	// so each update and the cancellation can name it in In-Reply-To and
+	// References, and mail clients thread them with it.
+	if m.Change == ChangeCreated {
+		toVisitor.MessageID = invitationMessageID(b.UID, KindInvitation, c.From.Address)
+		toCEO.MessageID = invitationMessageID(b.UID, KindInvitationCEO, c.From.Address)
+	} else {
+		toVisitor.InReplyTo = invitationMessageID(b.UID, KindInvitation, c.From.Address)
+		toCEO.InReplyTo = invitationMessageID(b.UID, KindInvitationCEO, c.From.Address)
+	}
+
 	msgs := []*Message{toVisitor, toCEO}
 	kinds := []string{KindInvitation, KindInvitationCEO}
 	var due time.Time
@@ -287,4 +302,13 @@ func (c *Composer) HoldMessages(m BookingMail) ([]leads.OutboxMessage, error) {
 	}
 	rows[0].BookingID = b.ID
 	return rows, nil
+}
+
+// invitationMessageID is the Message-ID of the first invitation of the
+// call with this UID to one recipient (kind KindInvitation or
+// KindInvitationCEO): a hash of both, so it is the same whenever it is
+// computed and tells nothing of the UID, at the domain of from.
+func invitationMessageID(uid, kind, from string) string {
+	h := sha256.Sum256([]byte("leadbook invitation\x00" + kind + "\x00" + uid))
+	return "<" + hex.EncodeToString(h[:16]) + "@" + domainOf(from) + ">"
 }

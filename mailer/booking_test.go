@@ -1,7 +1,9 @@
 package mailer
 
 import (
+	"bytes"
 	"fmt"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,6 +239,55 @@ func TestBookingMessagesReplies(t *testing.T) {
 		}
 		if want := map[bool]int{false: 0, true: 1}[read]; caldav != want {
 			t.Errorf("caldav rows %d, want %d", caldav, want)
+		}
+	}
+}
+
+// TestBookingUpdatesReplyToInvitation: a moved or cancelled call's mail
+// names the first invitation to the same person in In-Reply-To and
+// References, so clients thread them; the reminder names nothing.
+func TestBookingUpdatesReplyToInvitation(t *testing.T) {
+	c, _ := testComposer(t)
+	b := testBooking()
+	first := map[string]string{}
+	rows, err := c.BookingMessages(bookingMail(b, ChangeCreated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		first[r.Kind] = r.MessageID
+	}
+	for _, change := range []string{ChangeRescheduled, ChangeCancelled} {
+		if change == ChangeCancelled {
+			b.Status = leads.BookingCancelled
+		}
+		rows, err := c.BookingMessages(bookingMail(b, change))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			m, err := c.Render(r.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := m.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := mail.ReadMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := first[r.Kind]
+			if r.Kind == KindReminder {
+				want = ""
+			}
+			if got := msg.Header.Get("In-Reply-To"); got != want || msg.Header.Get("References") != want {
+				t.Errorf("%s %s: In-Reply-To %q References %q, want %q", change, r.Kind, got, msg.Header.Get("References"), want)
+			}
+			if r.MessageID == first[r.Kind] {
+				t.Errorf("%s %s: same Message-ID as the invitation", change, r.Kind)
+			}
 		}
 	}
 }

@@ -7,9 +7,11 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"net/mail"
+	"regexp"
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 
 	"leadbook/leads"
 	"leadbook/templates"
@@ -114,13 +116,22 @@ var textFuncs = texttemplate.FuncMap{
 	"multiline": func(s string) bool { return strings.Contains(s, "\n") },
 }
 
+// utcOffset is a UTC offset as FormatSpan writes it ("UTC-05:00"); in
+// HTML it is kept on one line (utcNoBreak: a non-breaking hyphen, and
+// nowrap), as a break after its minus reads as a different offset.
+var utcOffset = regexp.MustCompile(`UTC([+-])([0-9]{2}:[0-9]{2})`)
+
+func utcNoBreak(s string) string {
+	return `<span style="white-space:nowrap;">` + strings.Replace(s, "-", "&#8209;", 1) + `</span>`
+}
+
 var htmlFuncs = htmltemplate.FuncMap{
 	// lines escapes s and turns its line breaks into <br>, which every
 	// mail client renders (white-space: pre-wrap is not one of them).
 	"lines": func(s string) htmltemplate.HTML {
 		lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 		for i, l := range lines {
-			lines[i] = htmltemplate.HTMLEscapeString(l)
+			lines[i] = utcOffset.ReplaceAllStringFunc(htmltemplate.HTMLEscapeString(l), utcNoBreak)
 		}
 		return htmltemplate.HTML(strings.Join(lines, "<br>\n"))
 	},
@@ -235,6 +246,58 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
+// textWidth is the longest line of a plain-text body, in characters
+// (RFC 5322 2.1.1 recommends 78).
+const textWidth = 78
+
+// wrapText breaks each line of s longer than width at its spaces; the
+// lines it adds keep the line's indentation, so a quoted message stays
+// quoted, and a "label:  value" line hangs its value under the value. A word longer than the width (a link) stays whole on its line.
+func wrapText(s string, width int) string {
+	lines := strings.Split(s, "\n")
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if utf8.RuneCountInString(l) <= width {
+			out = append(out, l)
+			continue
+		}
+		lead := l[:len(l)-len(strings.TrimLeft(l, " "))]
+		indent := lead
+		if i := strings.Index(l, ":  "); i > 0 && i < 24 {
+			j := i + 1
+			for j < len(l) && l[j] == ' ' {
+				j++
+			}
+			indent = strings.Repeat(" ", utf8.RuneCountInString(l[:j]))
+		}
+		cur, n := lead, utf8.RuneCountInString(lead)
+		empty := true
+		for _, w := range strings.Split(strings.TrimLeft(l, " "), " ") {
+			if w == "" {
+				if !empty {
+					cur += " "
+					n++
+				}
+				continue
+			}
+			wn := utf8.RuneCountInString(w)
+			if !empty && n+1+wn > width {
+				out = append(out, strings.TrimRight(cur, " "))
+				cur, n, empty = indent, utf8.RuneCountInString(indent), true
+			}
+			if !empty {
+				cur += " "
+				n++
+			}
+			cur += w
+			n += wn
+			empty = false
+		}
+		out = append(out, cur)
+	}
+	return strings.Join(out, "\n")
+}
+
 // field is one named value of a submission, for the fallback templates.
 type field struct{ Name, Value string }
 
@@ -259,7 +322,7 @@ func (c *Composer) render(name string, d *emailData) (*Message, error) {
 	return &Message{
 		From:      c.From,
 		Subject:   d.Subject,
-		Text:      text.String(),
+		Text:      wrapText(text.String(), textWidth),
 		HTML:      html.String(),
 		MessageID: NewMessageID(c.From.Address),
 		Date:      c.now(),

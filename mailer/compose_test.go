@@ -2,10 +2,12 @@ package mailer
 
 import (
 	"bytes"
+	"mime"
 	"net/mail"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"leadbook/leads"
 )
@@ -284,5 +286,56 @@ func TestDraftsRenderWhenSent(t *testing.T) {
 	bad := strings.Replace(string(rows[0].Payload), `"template":"lead_confirmation"`, `"template":"gone"`, 1)
 	if _, err := c.Render([]byte(bad)); !Permanent(err) {
 		t.Fatalf("unknown template: %v, want a permanent error", err)
+	}
+}
+
+func TestWrapText(t *testing.T) {
+	long := "word " + strings.Repeat("x", 90)
+	for _, tc := range []struct{ in, want string }{
+		{"short line", "short line"},
+		{"  Your time:  Thursday, 5 March 2026, 09:00–09:30 (America/Argentina/Buenos_Aires, UTC-03:00)",
+			"  Your time:  Thursday, 5 March 2026, 09:00–09:30\n              (America/Argentina/Buenos_Aires, UTC-03:00)"},
+		{"    " + strings.Repeat("ab ", 30), "    " + strings.TrimSpace(strings.Repeat("ab ", 25)) + "\n    " + strings.Repeat("ab ", 4) + "ab "},
+		{long, "word\n" + strings.Repeat("x", 90)},
+	} {
+		if got := wrapText(tc.in, 78); got != tc.want {
+			t.Errorf("wrapText(%q) =\n%q, want\n%q", tc.in, got, tc.want)
+		}
+		for _, l := range strings.Split(wrapText(tc.in, 78), "\n") {
+			if n := utf8.RuneCountInString(l); n > 78 && strings.Contains(strings.TrimSpace(l), " ") {
+				t.Errorf("line of %d characters: %q", n, l)
+			}
+		}
+	}
+}
+
+func TestEncodeSubjectFirstWordOnFirstLine(t *testing.T) {
+	for _, s := range []string{
+		"Cancelled: your call with Dana Ceo on Friday, 6 March 2026, 09:00–09:30 (America/New_York, UTC-05:00)",
+		"Zoë Müller booked a call on Friday, 6 March 2026, 09:00–09:30 (America/New_York, UTC-05:00) with a long tail",
+		"Plain ASCII subject",
+	} {
+		m := &Message{From: mail.Address{Address: "a@example.com"}, To: mail.Address{Address: "b@example.com"},
+			Subject: s, Text: "x", MessageID: "<1@example.com>", Date: time.Unix(0, 0)}
+		raw, err := m.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(raw, []byte("\r\nSubject:"))
+		if i < 0 {
+			t.Fatalf("no Subject in %q", raw)
+		}
+		line, _, _ := bytes.Cut(raw[i+2:], []byte("\r\n"))
+		if len(line) <= len("Subject: ") || line[len("Subject:")] != ' ' || line[len("Subject: ")] == ' ' {
+			t.Errorf("Subject folded before its first word: %q", line)
+		}
+		dec, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := new(mime.WordDecoder).DecodeHeader(dec.Header.Get("Subject"))
+		if err != nil || got != s {
+			t.Errorf("Subject decodes to %q (%v), want %q", got, err, s)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/mail"
 	"strings"
 	"time"
@@ -56,6 +57,10 @@ type Message struct {
 	// MessageID is "<random@host>", fixed when the outbox row is written
 	// so that a retried delivery is recognisably the same message.
 	MessageID string
+	// InReplyTo is the Message-ID this message follows (an update of an
+	// invitation names the first one): it goes out as In-Reply-To and
+	// References.
+	InReplyTo string
 	Date      time.Time
 
 	// template and data make the message a draft (see above).
@@ -87,6 +92,7 @@ type payload struct {
 	Calendar       string          `json:"calendar,omitempty"`
 	CalendarMethod string          `json:"calendar_method,omitempty"`
 	MessageID      string          `json:"message_id"`
+	InReplyTo      string          `json:"in_reply_to,omitempty"`
 	Date           time.Time       `json:"date"`
 	Template       string          `json:"template,omitempty"`
 	Data           *emailData      `json:"data,omitempty"`
@@ -111,6 +117,7 @@ func (m *Message) MarshalPayload() ([]byte, error) {
 		Calendar:       string(m.Calendar),
 		CalendarMethod: m.CalendarMethod,
 		MessageID:      m.MessageID,
+		InReplyTo:      m.InReplyTo,
 		Date:           m.Date,
 	}
 	if m.template != "" {
@@ -169,6 +176,7 @@ func (p *payload) message() (*Message, error) {
 		HTML:           p.HTML,
 		CalendarMethod: p.CalendarMethod,
 		MessageID:      p.MessageID,
+		InReplyTo:      p.InReplyTo,
 		Date:           p.Date,
 	}
 	if p.ReplyTo != nil {
@@ -198,6 +206,8 @@ func (m *Message) Validate() error {
 		return &PermanentError{Err: errors.New("mailer: invalid reply-to address")}
 	case !validMessageID(m.MessageID):
 		return &PermanentError{Err: errors.New("mailer: invalid message id")}
+	case m.InReplyTo != "" && !validMessageID(m.InReplyTo):
+		return &PermanentError{Err: errors.New("mailer: invalid in-reply-to message id")}
 	case m.Date.IsZero():
 		return &PermanentError{Err: errors.New("mailer: message has no date")}
 	case m.Text == "" && m.HTML == "" && m.template == "":
@@ -281,7 +291,11 @@ func (m *Message) msg() (*gomail.Msg, error) {
 		r := cleanAddress(*m.ReplyTo)
 		g.SetAddrHeaderFromMailAddress(gomail.HeaderReplyTo, &r)
 	}
-	g.Subject(cleanHeader(m.Subject))
+	g.SetGenHeaderPreformatted(gomail.HeaderSubject, encodeSubject(cleanHeader(m.Subject)))
+	if m.InReplyTo != "" {
+		g.SetGenHeader(gomail.HeaderInReplyTo, m.InReplyTo)
+		g.SetGenHeader(gomail.HeaderReferences, m.InReplyTo)
+	}
 	g.SetDateWithValue(m.Date)
 	g.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(m.MessageID, "<"), ">"))
 	// Every message leadbook sends is automatic (RFC 3834): this keeps
@@ -360,4 +374,40 @@ func domainOf(addr string) string {
 		}
 	}
 	return d
+}
+
+// encodeSubject writes a Subject value: the ASCII words before the first
+// that is not ASCII as they are, the rest as RFC 2047 encoded words, folded
+// between words at 78 characters but never before the first word (go-mail
+// folds a long first encoded word onto a line of its own, which some
+// clients show as a subject starting with a blank).
+func encodeSubject(s string) string {
+	words := strings.Split(s, " ")
+	plain := len(words)
+	for i, w := range words {
+		if strings.ContainsFunc(w, func(r rune) bool { return r >= 0x80 }) {
+			plain = i
+			break
+		}
+	}
+	tokens := words[:plain]
+	if plain < len(words) {
+		rest := mime.QEncoding.Encode("UTF-8", strings.Join(words[plain:], " "))
+		tokens = append(tokens[:plain:plain], strings.Split(rest, " ")...)
+	}
+	var b strings.Builder
+	n := len("Subject: ")
+	for i, t := range tokens {
+		if i > 0 {
+			if n+1+len(t) > 78 {
+				b.WriteString("\r\n")
+				n = 0
+			}
+			b.WriteString(" ")
+			n++
+		}
+		b.WriteString(t)
+		n += len(t)
+	}
+	return b.String()
 }

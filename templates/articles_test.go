@@ -26,7 +26,7 @@ func TestLoadArticles(t *testing.T) {
 		slug, title, author, date string
 	}{
 		{"cto-vs-cio", "CTO vs CIO: What's the Difference?", "Daniel Gorlovetsky", "2025-06-05"},
-		{"software-oriented-architecture", "Is Software Oriented Architecture Your Next Step?", "Editorial team", "2025-04-22"},
+		{"software-oriented-architecture", "Is Service-Oriented Architecture Your Next Step?", "Editorial team", "2025-04-22"},
 		{"ui-design-tech-startups", "UI Design: Elevating Tech Startup Success", "Editorial team", "2025-03-18"},
 		{"full-stack-developer-skills", "Important Skills for a Full Stack Developer", "Editorial team", "2025-02-11"},
 	}

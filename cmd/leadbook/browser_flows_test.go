@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"leadbook/calendar"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,14 @@ func TestBrowserContactWithJavaScript(t *testing.T) {
 	tb.waitJS(`document.querySelector("#contact-us [data-status] .notice-success")`)
 	if got := tb.text("#contact-us [data-status]"); got != msgThanks {
 		t.Errorf("message %q, want %q", got, msgThanks)
+	}
+	// The message is in view and has the focus, so the visitor (and a
+	// screen reader) notices it.
+	if !tb.focusIs("#contact-us [data-status] .notice-success") {
+		t.Error("the success message does not have the focus")
+	}
+	if !eval[bool](tb, `(() => { const r = document.querySelector("#contact-us [data-status] .notice-success").getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`) {
+		t.Error("the success message is out of view")
 	}
 	if got := eval[string](tb, `window.e2eMarker || "gone"`); got != "same page" {
 		t.Error("the page was reloaded: the marker variable is gone")
@@ -292,7 +301,7 @@ func TestBrowserBooking(t *testing.T) {
 	if got := tb.value("#tz-select"); got != zone {
 		t.Errorf("zone picker shows %q, want %q", got, zone)
 	}
-	if got := tb.text(".lead-in strong"); got != zone {
+	if got := tb.text(".lead-in strong"); got != calendar.ZoneName(zone) {
 		t.Errorf("page says times are in %q", got)
 	}
 	checkSlotsIn(t, tb, zone)
@@ -313,7 +322,7 @@ func TestBrowserBooking(t *testing.T) {
 		t.Errorf("confirmation notice %q", got)
 	}
 	when := tb.text(".details dd")
-	if !strings.Contains(when, zone) {
+	if !strings.Contains(when, calendar.ZoneName(zone)) {
 		t.Errorf("the confirmation shows %q, not the visitor's zone", when)
 	}
 	dbStart, dbZone, status, _ := bookingRow(t, s, "grace@example.com")
@@ -345,6 +354,13 @@ func TestBrowserBooking(t *testing.T) {
 		t.Errorf("after the move the booking is %s %s sequence %s, want %s confirmed 1", dbStart, status, seq, moved)
 	}
 
+	// Cancelling asks once: the button opens the question, the second
+	// button cancels.
+	if eval[bool](tb, `document.querySelector('form[action$="/cancel"] button').checkVisibility()`) {
+		t.Error("the cancel button is in view before the visitor asked to cancel")
+	}
+	tb.click(`details.cancel-confirm summary`)
+	tb.a11y("booking-cancel-confirm")
 	tb.clickNav(`form[action$="/cancel"] button[type=submit]`)
 	if got := tb.text("h1"); got != "This call was cancelled" {
 		t.Errorf("heading %q after cancelling", got)
@@ -386,7 +402,8 @@ func TestBrowserKeyboardBooking(t *testing.T) {
 	tb.keys("Booked without a mouse.")
 	tb.tabTo("#book-consent", 1)
 	tb.keys(" ")
-	tb.tabTo(`form[action="/book"] button[type=submit]`, 1)
+	// Past the privacy notice's link in the consent box.
+	tb.tabTo(`form[action="/book"] button[type=submit]`, 2)
 	tb.minFill()
 	start := tb.value("#" + checked)
 	tb.keys(kb.Enter)
@@ -395,7 +412,9 @@ func TestBrowserKeyboardBooking(t *testing.T) {
 	if !sameInstant(t, dbStart, start) || status != "confirmed" {
 		t.Fatalf("booking %s %s, want %s confirmed", dbStart, status, start)
 	}
-	tb.tabTo(`form[action$="/cancel"] button`, 12)
+	tb.tabTo(`details.cancel-confirm summary`, 12)
+	tb.keys(kb.Enter)
+	tb.tabTo(`form[action$="/cancel"] button`, 1)
 	tb.keys(kb.Enter)
 	tb.waitJS(`location.search.includes("cancelled=1") && document.readyState === "complete"`)
 	if _, _, status, _ := bookingRow(t, s, "grace@example.com"); status != "cancelled" {
@@ -445,4 +464,58 @@ func TestBrowserEveryPage(t *testing.T) {
 		t.Errorf("404 heading %q", got)
 	}
 	tb.check("404")
+}
+
+// TestBrowserContactConfirmStep: a person who fills the contact form
+// faster than the fill time (autofill) is asked once to confirm, with what
+// they typed kept, instead of being quietly held as spam; confirming
+// stores the lead. With scripts on and off.
+func TestBrowserContactConfirmStep(t *testing.T) {
+	for _, noJS := range []bool{true, false} {
+		name := map[bool]string{true: "nojs", false: "js"}[noJS]
+		t.Run(name, func(t *testing.T) {
+			s := startSite(t, map[string]string{"LEADBOOK_MIN_FILL_SECONDS": "600"})
+			tb := newTab(t, s, tabConfig{NoJS: noJS})
+			tb.open("/contact")
+			tb.fill("#contact-name", ada.Name)
+			tb.fill("#contact-email", ada.Email)
+			tb.fill("#contact-message", ada.Message)
+			tb.click("#contact-consent")
+			const want = "Please check your details and confirm that you want to send them."
+			if noJS {
+				tb.clickNav(`#contact-us button[type=submit]`)
+			} else {
+				tb.click(`#contact-us button[type=submit]`)
+				tb.waitJS(`document.querySelector("#contact-us [data-status] .notice")`)
+			}
+			if got := tb.text("#contact-us [data-status] .notice"); got != want {
+				t.Fatalf("after a fast submission the form says %q", got)
+			}
+			if got := tb.text(`#contact-us button[type=submit]`); got != "Confirm and send" {
+				t.Errorf("button %q, want Confirm and send", got)
+			}
+			if got := tb.value("#contact-name"); got != ada.Name {
+				t.Errorf("name %q on the confirm step", got)
+			}
+			if n := s.query(t, `SELECT count(*) FROM leads`)[0][0]; n != "0" {
+				t.Fatalf("%s leads before confirming", n)
+			}
+			if n := s.query(t, `SELECT count(*) FROM spam`)[0][0]; n != "0" {
+				t.Fatalf("%s submissions held as spam", n)
+			}
+			tb.check("contact-confirm-step-" + name)
+			if noJS {
+				tb.clickNav(`#contact-us button[type=submit]`)
+				if u, _, _ := strings.Cut(tb.url(), "#"); u != s.URL+"/contact/thanks" {
+					t.Fatalf("after confirming the browser is on %s", tb.url())
+				}
+			} else {
+				tb.click(`#contact-us button[type=submit]`)
+				tb.waitJS(`document.querySelector("#contact-us [data-status] .notice-success")`)
+			}
+			if n := s.query(t, `SELECT count(*) FROM leads WHERE email = ?`, ada.Email)[0][0]; n != "1" {
+				t.Fatalf("%s leads after confirming", n)
+			}
+		})
+	}
 }

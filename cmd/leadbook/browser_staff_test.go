@@ -104,3 +104,64 @@ func TestBrowserStaff(t *testing.T) {
 		t.Errorf("after the retry the message is %v", rows)
 	}
 }
+
+// TestBrowserStaffPhoneWidth: every staff page fits a 390-wide phone (a
+// wide table scrolls in its own box, the page never sideways), the header
+// stays on one line at 1440, and codes are shown as words.
+func TestBrowserStaffPhoneWidth(t *testing.T) {
+	s := startSite(t, nil)
+	visitorTab := newTab(t, s, tabConfig{})
+	visitorTab.open("/contact")
+	fillContact(t, visitorTab, ada)
+	visitorTab.click(`#contact-us button[type=submit]`)
+	visitorTab.waitJS(`document.querySelector("#contact-us [data-status] .notice-success")`)
+	wantLead(t, s, ada, "contact")
+	s.exec(t, `UPDATE outbox SET status = 'dead', attempts = 3, last_error = '550 5.1.1 <staff@example.com>: Recipient address rejected: User unknown in virtual mailbox table; see https://support.example.net/smtp/550-5.1.1' WHERE recipient = 'staff@example.com'`)
+
+	const email, password = "office@example.com", "correct horse battery staple"
+	addStaff(t, s, email, password)
+	tb := newTab(t, s, tabConfig{})
+	tb.open("/staff/login")
+	tb.fill("#staff-email", email)
+	tb.fill("#staff-password", "not the password at all")
+	tb.clickNav(`form[action="/staff/login"] button[type=submit]`)
+	signIn(t, tb, email, password)
+
+	tb.do("desktop", chromedp.EmulateViewport(desktopW, desktopH))
+	oneRow := `(() => { const b = document.querySelector(".staff-header .brand").getBoundingClientRect(),
+		f = document.querySelector(".staff-header .signout").getBoundingClientRect();
+		return f.top < b.bottom && b.top < f.bottom })()`
+	if !eval[bool](tb, oneRow) {
+		t.Errorf("at %d wide the staff header wraps: sign-out is not on the brand's line", desktopW)
+	}
+
+	tb.do("phone", chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulatePortrait, chromedp.EmulateScale(2)))
+	for _, path := range []string{"/staff", "/staff/leads", "/staff/leads/1", "/staff/bookings", "/staff/outbox",
+		"/staff/outbox?status=dead", "/staff/spam", "/staff/feeds", "/staff/privacy", "/staff/audit"} {
+		tb.open(path)
+		// A phone zooms out to fit a page wider than itself, and then
+		// innerWidth grows with it: the page must fit 390 too.
+		sw, iw := eval[int](tb, `document.scrollingElement.scrollWidth`), eval[int](tb, `window.innerWidth`)
+		if sw > iw || sw > phoneW {
+			t.Errorf("%s at %d wide: the page scrolls sideways (scrollWidth %d > innerWidth %d)", path, phoneW, sw, iw)
+		}
+	}
+
+	tb.open("/staff/audit")
+	audit := tb.text("table.data tbody")
+	for _, want := range []string{"Failed sign-in", "Signed in", "Staff member #1"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit log does not say %q:\n%s", want, audit)
+		}
+	}
+	for _, code := range []string{"sign_in_failed", "staff:1"} {
+		if strings.Contains(audit, code) {
+			t.Errorf("the audit log shows the code %q:\n%s", code, audit)
+		}
+	}
+	tb.check("staff-audit")
+	tb.open("/staff/outbox")
+	if got := tb.text("table.data tbody"); !strings.Contains(got, "New lead to staff") || strings.Contains(got, "lead_notification") {
+		t.Errorf("the outbox shows kinds as codes: %q", got)
+	}
+}

@@ -544,6 +544,7 @@ func (tb *tab) check(name string) {
 		{"phone", chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulatePortrait, chromedp.EmulateScale(2))},
 		{"desktop", chromedp.EmulateViewport(desktopW, desktopH)},
 	}
+	tb.savePage(name)
 	for _, sz := range sizes {
 		tb.do("resize", sz.view)
 		tb.a11y(name + " (" + sz.suffix + ")")
@@ -557,6 +558,24 @@ func (tb *tab) check(name string) {
 		if err := os.WriteFile(filepath.Join(dir, name+"-"+sz.suffix+".png"), png, 0o644); err != nil {
 			tb.t.Fatal(err)
 		}
+	}
+}
+
+// savePage writes the current page's HTML, as the browser holds it, to
+// $LEADBOOK_PAGES_DIR/NAME.html when that is set: .ci/run checks every
+// saved page with the Nu HTML Checker.
+func (tb *tab) savePage(name string) {
+	tb.t.Helper()
+	dir := os.Getenv("LEADBOOK_PAGES_DIR")
+	if dir == "" {
+		return
+	}
+	html := eval[string](tb, `(document.doctype ? "<!DOCTYPE " + document.doctype.name + ">\n" : "") + document.documentElement.outerHTML`)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".html"), []byte(html), 0o644); err != nil {
+		tb.t.Fatal(err)
 	}
 }
 

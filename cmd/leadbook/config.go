@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"leadbook/calendar"
 	"leadbook/handlers"
@@ -68,6 +71,10 @@ type config struct {
 	BookingConfirm        string // "" or "email"
 	BookingHold           time.Duration
 
+	// The privacy notice (Markdown; nil: the built-in one) and the firm's
+	// contact details on the contact page.
+	Privacy []byte
+	Contact handlers.Contact
 	// The CEO's calendar over CalDAV, and the organizer's mailbox over
 	// IMAP for replies to invitations.
 	CalDAVURL      string
@@ -190,7 +197,7 @@ var settings = []setting{
 		c.StaffEmail = *a
 		return nil
 	}},
-	{env: "LEADBOOK_CEO_NAME", def: "Our CEO", help: "the CEO's name, shown on the booking page and in invitations", parse: func(c *config, v string) error {
+	{env: "LEADBOOK_CEO_NAME", def: "our CEO", help: "the CEO's name, shown on the booking page and in invitations, in running text (\"call with our CEO\")", parse: func(c *config, v string) error {
 		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, "\r\n") {
 			return errors.New("must be one non-empty line")
 		}
@@ -386,6 +393,45 @@ var settings = []setting{
 		c.LogFormat = v
 		return nil
 	}},
+	{env: "LEADBOOK_PRIVACY_FILE", def: "", help: "a Markdown file with the privacy notice shown at /privacy; empty: a built-in notice", parse: func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("cannot read it: %v", err)
+		}
+		if !utf8.Valid(b) || len(bytes.TrimSpace(b)) == 0 {
+			return errors.New("want a non-empty UTF-8 Markdown file")
+		}
+		c.Privacy = b
+		return nil
+	}},
+	{env: "LEADBOOK_CONTACT_EMAIL", def: "", help: "the firm's email address, shown on the contact page", parse: func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		a, err := mail.ParseAddress(v)
+		if err != nil || a.Name != "" {
+			return errors.New("want a plain address like hello@example.com")
+		}
+		c.Contact.Email = a.Address
+		return nil
+	}},
+	{env: "LEADBOOK_CONTACT_PHONE", def: "", help: "the firm's phone number, shown on the contact page, like +44 20 7946 0000", parse: func(c *config, v string) error {
+		if v != "" && !phoneRE.MatchString(v) {
+			return errors.New("want digits, spaces, dashes and brackets with an optional leading +, like +44 20 7946 0000")
+		}
+		c.Contact.Phone = v
+		return nil
+	}},
+	{env: "LEADBOOK_CONTACT_ADDRESS", def: "", help: "the firm's postal address, shown on the contact page; commas start new lines", parse: func(c *config, v string) error {
+		if strings.ContainsAny(v, "\r\n") || len(v) > 300 {
+			return errors.New("want one line of at most 300 characters, parts separated by commas")
+		}
+		c.Contact.Address = strings.TrimSpace(v)
+		return nil
+	}},
 	{env: "LEADBOOK_CALDAV_URL", def: "", help: "the CEO's calendar collection on a CalDAV server: bookings are written there and its events are busy time; empty: none", parse: func(c *config, v string) error {
 		if v != "" {
 			u, err := url.Parse(v)
@@ -438,6 +484,8 @@ var settings = []setting{
 		return durationIn(&c.ViewsFlush, v, time.Second, time.Hour)
 	}},
 }
+
+var phoneRE = regexp.MustCompile(`^\+?[0-9][0-9 ()./-]{3,30}$`)
 
 func intIn(dst *int, v string, lo, hi int) error {
 	n, err := strconv.Atoi(strings.TrimSpace(v))

@@ -198,6 +198,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		TrustedProxies: cfg.Trusted,
 		Logger:         log,
 		HTTPS:          len(cfg.BaseURL) > 8 && cfg.BaseURL[:8] == "https://",
+		Privacy:        cfg.Privacy,
+		Contact:        cfg.Contact,
 	}, handlers.Deps{Store: store, Composer: composer, Direct: direct, Outbox: worker, FormKey: formKey,
 		Observe: m.observe, Count: m.count, Metrics: m.handler(),
 		Booking:   bookingSettings(cfg, store, feeds, composer),
