@@ -120,7 +120,7 @@ func optString(s string) *string {
 }
 
 func toAPIBooking(b *leads.Booking) apiBooking {
-	return apiBooking{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(), Status: b.Status,
+	return apiBooking{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(), Status: b.State(),
 		Start: b.Start.UTC(), End: b.End.UTC(), Timezone: b.Timezone, Message: b.Message, HeldUntil: optTime(b.HoldUntil),
 		CancelledAt: optTime(b.CancelledAt), Name: b.Name, Email: b.Email, Company: b.Company}
 }

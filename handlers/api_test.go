@@ -181,6 +181,16 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"start":"2026-03-10T13:00:00Z"`) {
 		t.Fatalf("one booking: %d %s", rec.Code, rec.Body)
 	}
+	// After the call, what staff marked is the booking's status.
+	a.clock.Add(10 * 24 * time.Hour)
+	if _, err := a.store.SetBookingOutcome(context.Background(), b.ID, leads.OutcomeNoShow, leads.Actor{Kind: "staff", ID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rec = a.apiGet(ac, fmt.Sprintf("/api/v1/bookings/%d", b.ID), token)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"status":"no_show"`) {
+		t.Fatalf("a no-show call: %d %s", rec.Code, rec.Body)
+	}
+	a.clock.Add(-10 * 24 * time.Hour)
 	for path, code := range map[string]int{
 		"/api/v1/leads/999":                        http.StatusNotFound,
 		"/api/v1/bookings/999":                     http.StatusNotFound,

@@ -411,7 +411,7 @@ func optString(s string) *string {
 
 func webhookBooking(b *Booking, l *Lead) WebhookBooking {
 	return WebhookBooking{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(),
-		Status: b.Status, Start: b.Start.UTC(), End: b.End.UTC(), Timezone: b.Timezone,
+		Status: b.State(), Start: b.Start.UTC(), End: b.End.UTC(), Timezone: b.Timezone,
 		Name: l.Name, Email: l.Email, Company: l.Company}
 }
 
