@@ -112,31 +112,6 @@ func hashToken(token string) string { return booking.HashToken(token) }
 // validManageToken checks a token's shape before any lookup.
 func validManageToken(token string) bool { return booking.ValidToken(token) }
 
-// OwnUID returns whether a UID is one that newUID makes for baseURL: the
-// bookings' own events, which a busy source that holds them (the CEO's
-// CalDAV calendar) must not count again. Bookings block their time
-// themselves, and from the moment they change, whereas the calendar's
-// copy follows only once the outbox has delivered the change.
-func OwnUID(baseURL string) func(uid string) bool {
-	suffix := "@" + uidHost(baseURL)
-	return func(uid string) bool {
-		id, ok := strings.CutSuffix(uid, suffix)
-		if !ok || len(id) != 32 {
-			return false
-		}
-		_, err := hex.DecodeString(id)
-		return err == nil
-	}
-}
-
-func uidHost(baseURL string) string {
-	host := strings.TrimPrefix(strings.TrimPrefix(baseURL, "https://"), "http://")
-	if i := strings.IndexAny(host, ":/"); i >= 0 {
-		host = host[:i]
-	}
-	return host
-}
-
 // visitorZone resolves the tz parameter: an IANA name, or the CEO's zone
 // when empty or unknown (and ok is false then, for a non-empty value).
 func (s *Server) visitorZone(tz string) (*time.Location, bool) {

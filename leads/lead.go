@@ -323,10 +323,8 @@ const (
 )
 
 func leadInsertArgs(l *Lead) []any {
-	return []any{formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
-		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey), l.Attribution.Article, l.Attribution.LandingPage,
-		l.Attribution.Referrer, l.Attribution.UTMSource, l.Attribution.UTMMedium, l.Attribution.UTMCampaign, l.Attribution.UTMTerm,
-		l.Attribution.UTMContent}
+	return append([]any{formatTime(l.CreatedAt), formatTime(l.UpdatedAt), l.Name, l.Email, l.Company, l.Phone, l.Message,
+		l.Source, l.ConsentVersion, nullTime(l.ConsentAt), nullString(l.IdemKey)}, l.Attribution.args()...)
 }
 
 const leadColumns = `id, created_at, updated_at, name, email, company, phone, message, source, consent_version, consent_at, idem_key,

@@ -21,6 +21,7 @@ import (
 
 	"leadbook/calendar"
 	"leadbook/handlers"
+	"leadbook/handlers/booking"
 	"leadbook/leads"
 	"leadbook/mailer"
 )
@@ -357,7 +358,7 @@ func (c *config) calDAV() *calendar.CalDAV {
 		return nil
 	}
 	return &calendar.CalDAV{URL: c.CalDAVURL, Username: c.CalDAVUsername, Password: c.CalDAVPassword,
-		Client: &http.Client{Timeout: 30 * time.Second}, Skip: handlers.OwnUID(c.BaseURL)}
+		Client: &http.Client{Timeout: 30 * time.Second}, Skip: booking.OwnUID(c.BaseURL)}
 }
 
 // calDAVSourceName is how the busy sources' status shows the calendar.

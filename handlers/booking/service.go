@@ -474,9 +474,31 @@ func NewUID(baseURL string) string {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
 	}
+	return hex.EncodeToString(b[:]) + "@" + uidHost(baseURL)
+}
+
+// OwnUID returns whether a UID is one that NewUID makes for baseURL: the
+// bookings' own events, which a busy source that holds them (the CEO's
+// CalDAV calendar) must not count again. Bookings block their time
+// themselves, and from the moment they change, whereas the calendar's
+// copy follows only once the outbox has delivered the change.
+func OwnUID(baseURL string) func(uid string) bool {
+	suffix := "@" + uidHost(baseURL)
+	return func(uid string) bool {
+		id, ok := strings.CutSuffix(uid, suffix)
+		if !ok || len(id) != 32 {
+			return false
+		}
+		_, err := hex.DecodeString(id)
+		return err == nil
+	}
+}
+
+// uidHost is the host part of the UIDs made for baseURL.
+func uidHost(baseURL string) string {
 	host := strings.TrimPrefix(strings.TrimPrefix(baseURL, "https://"), "http://")
 	if i := strings.IndexAny(host, ":/"); i >= 0 {
 		host = host[:i]
 	}
-	return hex.EncodeToString(b[:]) + "@" + host
+	return host
 }

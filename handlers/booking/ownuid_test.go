@@ -1,18 +1,16 @@
-package handlers
+package booking
 
 import (
 	"testing"
-
-	"leadbook/handlers/booking"
 )
 
 func TestOwnUID(t *testing.T) {
 	own := OwnUID("https://www.example.com:8443")
-	if uid := booking.NewUID("https://www.example.com:8443"); !own(uid) {
-		t.Fatalf("%q, made by booking.NewUID, is not own", uid)
+	if uid := NewUID("https://www.example.com:8443"); !own(uid) {
+		t.Fatalf("%q, made by NewUID, is not own", uid)
 	}
 	for _, uid := range []string{
-		booking.NewUID("https://other.example.com"),
+		NewUID("https://other.example.com"),
 		"dentist-1",
 		"0123456789abcdef0123456789abcdef@www.example.com.evil",
 		"0123456789abcdef0123456789abcdeg@www.example.com",
