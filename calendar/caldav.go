@@ -198,7 +198,14 @@ var _ webdav.HTTPClient = basicAuth{}
 // one iCalendar stream for ParseBusy: a calendar-query REPORT with that
 // time range, every object's time zones and events (but those Skip
 // accepts) gathered into one VCALENDAR.
-func (c *CalDAV) Busy(ctx context.Context, from, to time.Time) ([]byte, error) {
+func (c *CalDAV) Busy(ctx context.Context, from, to time.Time) (_ []byte, err error) {
+	// go-webdav decodes the objects with go-ical, which panics on some
+	// malformed parameters: a server's bad object is an error here.
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("calendar: caldav REPORT: unreadable calendar data: %v", v)
+		}
+	}()
 	u, err := c.base()
 	if err != nil {
 		return nil, err
@@ -304,7 +311,7 @@ func EncodeObject(inv Invitation) ([]byte, error) {
 // iCalendar object (SEQUENCE 0 when it has none), for deciding whether a
 // write would go back in time.
 func ObjectSequence(data []byte) (uid string, seq int, err error) {
-	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
+	cal, err := Decode(data)
 	if err != nil {
 		return "", 0, fmt.Errorf("calendar: read object: %w", err)
 	}

@@ -317,7 +317,7 @@ func parseReply(raw []byte) (*reply, string) {
 	var parts [][]byte
 	collectCalendars(mimeHeader(msg.Header), msg.Body, 0, &parts)
 	for _, p := range parts {
-		cal, err := ical.NewDecoder(bytes.NewReader(p)).Decode()
+		cal, err := calendar.Decode(p)
 		if err != nil {
 			continue
 		}

@@ -9,6 +9,8 @@ func FuzzParseReply(f *testing.F) {
 	f.Add([]byte(replyMail("<a@b>", "ada@example.com", "ada@example.com", "uid-1@x", "DECLINED", 0)))
 	f.Add([]byte("From: a@b\r\nMessage-ID: <x@y>\r\nContent-Type: text/calendar\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:COUNTER\r\nBEGIN:VEVENT\r\nUID:u\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:a@b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
 	f.Add([]byte("From: a@b\r\nMessage-ID: <x@y>\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nContent-Type: multipart/alternative; boundary=y\r\n\r\n--y\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n--y--\r\n--z--\r\n"))
+	// go-ical's decoder panics on a parameter that ends the line.
+	f.Add([]byte("From: a@b\r\nMessage-ID: <x@y>\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:u\r\nATTENDEE;PARTSTAT=ACCEPTED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		rp, why := parseReply(raw)
 		if why != "" {

@@ -239,7 +239,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	}
 	log := w.logger().With("id", row.ID, "kind", row.Kind, "attempt", row.Attempts)
 	if d, ok := w.Deliverers[row.Kind]; ok {
-		return w.outcome(ctx, row, log, row.CreatedAt, d.Deliver(ctx, row))
+		return w.outcome(ctx, row, log, row.CreatedAt, deliver(ctx, d, row))
 	}
 
 	render := w.Render
@@ -265,6 +265,19 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 		since = msg.Date
 	}
 	return w.outcome(ctx, row, log, since, w.Sender.Send(ctx, msg))
+}
+
+// deliver hands row to d. A Deliverer that panics (on a server's answer
+// nobody foresaw) fails this attempt as a temporary error, retried and in
+// the end dead-lettered, instead of taking the process down, and with it
+// every other row, on each restart.
+func deliver(ctx context.Context, d Deliverer, row leads.OutboxMessage) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("mailer: %s delivery panicked: %v", row.Kind, v)
+		}
+	}()
+	return d.Deliver(ctx, row)
 }
 
 // outcome records the result of one attempt at row, meant to go at since:

@@ -400,7 +400,7 @@ func (d *fakeDeliverer) Deliver(_ context.Context, row leads.OutboxMessage) erro
 
 // TestWorkerDeliverers: rows of a kind with a Deliverer go to it, not to
 // the mail sender, with mail's outcomes: delivered, retried after a
-// temporary failure, dead on a permanent one.
+// temporary failure (a panic is one), dead on a permanent one.
 func TestWorkerDeliverers(t *testing.T) {
 	clock := newClock()
 	st := openStore(t, clock)
@@ -414,9 +414,15 @@ func TestWorkerDeliverers(t *testing.T) {
 		return nil
 	}}
 	gone := &fakeDeliverer{fail: func(int) error { return &PermanentError{Err: errTemporary} }}
-	w.Deliverers = map[string]Deliverer{"ok": ok, "flaky": flaky, "gone": gone}
+	panicky := &fakeDeliverer{fail: func(n int) error {
+		if n == 1 {
+			panic("index out of range")
+		}
+		return nil
+	}}
+	w.Deliverers = map[string]Deliverer{"ok": ok, "flaky": flaky, "gone": gone, "panicky": panicky}
 	ctx := context.Background()
-	for _, kind := range []string{"ok", "flaky", "gone"} {
+	for _, kind := range []string{"ok", "flaky", "gone", "panicky"} {
 		if err := st.QueueMail(ctx, leads.OutboxMessage{
 			Kind: kind, Recipient: "hook", MessageID: "<" + kind + "@hooks>", Payload: []byte(`{}`),
 		}); err != nil {
@@ -435,7 +441,7 @@ func TestWorkerDeliverers(t *testing.T) {
 	for kind, want := range map[string]struct {
 		status   string
 		attempts int
-	}{"ok": {leads.OutboxSent, 1}, "flaky": {leads.OutboxSent, 2}, "gone": {leads.OutboxDead, 1}} {
+	}{"ok": {leads.OutboxSent, 1}, "flaky": {leads.OutboxSent, 2}, "gone": {leads.OutboxDead, 1}, "panicky": {leads.OutboxSent, 2}} {
 		if r := outboxRow(t, st, "<"+kind+"@hooks>"); r.Status != want.status || r.Attempts != want.attempts {
 			t.Errorf("%s row: status %s after %d attempts, want %s after %d", kind, r.Status, r.Attempts, want.status, want.attempts)
 		}
