@@ -260,46 +260,50 @@ func (s *Server) countView(r *http.Request, slug string, a *leads.Attribution) {
 
 // botWords are the User-Agent fragments (lower case) of crawlers, link
 // previews, monitors and scripts.
-var botWords = []string{"bot", "crawl", "spider", "slurp", "curl", "wget", "python", "go-http-client", "java/",
-	"headless", "preview", "facebookexternalhit", "monitor", "lighthouse", "httpclient", "okhttp", "axios", "node-fetch",
-	"scrapy", "feedfetcher", "validator", "check"}
+var botWords = [][]byte{[]byte("bot"), []byte("crawl"), []byte("spider"), []byte("slurp"), []byte("curl"),
+	[]byte("wget"), []byte("python"), []byte("go-http-client"), []byte("java/"), []byte("headless"),
+	[]byte("preview"), []byte("facebookexternalhit"), []byte("monitor"), []byte("lighthouse"),
+	[]byte("httpclient"), []byte("okhttp"), []byte("axios"), []byte("node-fetch"), []byte("scrapy"),
+	[]byte("feedfetcher"), []byte("validator"), []byte("check")}
 
-// personView reports whether r looks like a person viewing the page.
+// prefetchWords mark a request as a prefetch or prerender in the headers
+// browsers send for them.
+var prefetchWords = [][]byte{[]byte("prefetch"), []byte("prerender"), []byte("preview")}
+
+// personView reports whether r looks like a person viewing the page. It
+// runs on every article view, so it lower-cases into a buffer on the stack
+// and searches that with bytes.Contains.
 func personView(r *http.Request) bool {
 	h := r.Header
+	var buf [512]byte
 	for _, name := range []string{"Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"} {
-		if v := h.Get(name); v != "" && (containsFold(v, "prefetch") || containsFold(v, "prerender") || containsFold(v, "preview")) {
+		if v := h.Get(name); v != "" && containsAny(lowerASCII(buf[:0], v), prefetchWords) {
 			return false
 		}
 	}
 	ua := h.Get("User-Agent")
-	if ua == "" || !strings.HasPrefix(ua, "Mozilla/") {
+	if !strings.HasPrefix(ua, "Mozilla/") {
 		return false
 	}
-	for _, w := range botWords {
-		if containsFold(ua, w) {
-			return false
-		}
-	}
-	return true
+	return !containsAny(lowerASCII(buf[:0], ua), botWords)
 }
 
-// containsFold reports whether s holds the lower-case ASCII word w in any
-// ASCII letter case, without allocating.
-func containsFold(s, w string) bool {
-	n := len(w)
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != w[j] {
-				break
-			}
+// lowerASCII appends s to dst with its ASCII letters in lower case.
+func lowerASCII(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-		if j == n {
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// containsAny reports whether s holds any of words.
+func containsAny(s []byte, words [][]byte) bool {
+	for _, w := range words {
+		if bytes.Contains(s, w) {
 			return true
 		}
 	}

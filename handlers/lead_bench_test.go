@@ -5,18 +5,30 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"leadbook/calendar"
+	"leadbook/leads/leadstest"
 )
+
+// engineDB is the database a benchmark runs on: SQLite in its temporary
+// folder, or a PostgreSQL database of its own with
+// LEADBOOK_BENCH_ENGINE=postgres (and LEADBOOK_TEST_POSTGRES).
+func engineDB(b *testing.B) string {
+	if e := os.Getenv("LEADBOOK_BENCH_ENGINE"); e != "" {
+		return leadstest.DB(b, e)
+	}
+	return ""
+}
 
 // BenchmarkContactJSON posts JSON leads through the whole router from
 // parallel goroutines, as the load test does over loopback, to show where
 // a submission's CPU goes (-cpuprofile).
 func BenchmarkContactJSON(b *testing.B) {
-	a := newApp(b, options{})
+	a := newApp(b, options{db: engineDB(b)})
 	var n atomic.Int64
 	b.SetParallelism(16)
 	b.ResetTimer()
@@ -42,7 +54,7 @@ func BenchmarkContactJSON(b *testing.B) {
 // BenchmarkBookJSON books distinct slots through the whole router from
 // parallel goroutines, every rule checked in the transaction.
 func BenchmarkBookJSON(b *testing.B) {
-	a := newApp(b, options{rules: func(r *calendar.Rules) {
+	a := newApp(b, options{db: engineDB(b), rules: func(r *calendar.Rules) {
 		r.Hours, _ = calendar.ParseHours("mon-sun 00:00-24:00")
 		r.Slot, r.MinNotice, r.HorizonDays = 5*time.Minute, 0, 366
 	}})
