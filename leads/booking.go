@@ -372,6 +372,15 @@ func (s *Store) CreateBooking(ctx context.Context, nb *NewBooking, check Booking
 	if err := nb.prepare(); err != nil {
 		return nil, false, err
 	}
+	if s.bookingReqs != nil && nb.RebookHash == "" {
+		return s.createBookingGathered(ctx, nb, check, compose)
+	}
+	return s.createBookingAlone(ctx, nb, check, compose)
+}
+
+// createBookingAlone writes a prepared booking in a transaction of its
+// own.
+func (s *Store) createBookingAlone(ctx context.Context, nb *NewBooking, check BookingCheck, compose BookingCompose) (b *Booking, created bool, err error) {
 	var version uint64
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		b, created = nil, false

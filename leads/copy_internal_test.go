@@ -51,7 +51,7 @@ func TestCopyCoversEveryTable(t *testing.T) {
 // that the store calls or relies on; the fields whose zero value means
 // "nothing to do on this engine" are listed.
 func TestDialectsComplete(t *testing.T) {
-	optional := map[string]bool{"skipLocked": true, "forUpdate": true, "lockMigrations": true, "snapshot": true, "relaxed": true, "gatherLeads": true}
+	optional := map[string]bool{"skipLocked": true, "forUpdate": true, "lockMigrations": true, "snapshot": true, "relaxed": true, "gatherLeads": true, "gatherBookings": true}
 	for _, d := range []*dialect{sqliteDialect, postgresDialect} {
 		v := reflect.ValueOf(*d)
 		for i := range v.NumField() {

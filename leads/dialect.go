@@ -72,6 +72,10 @@ type dialect struct {
 	// same moment in one transaction of multi-row inserts (leadbatch.go).
 	// SQLite's writer gathers every write already.
 	gatherLeads bool
+	// gatherBookings, when set, writes the bookings that wait at the same
+	// moment in one transaction that takes the calendar's lock once
+	// (bookbatch.go).
+	gatherBookings bool
 	// lockMigrations, when set, takes the lock that migrations run under
 	// for the rest of the transaction.
 	lockMigrations string
@@ -168,6 +172,7 @@ var postgresDialect = &dialect{
 	size:           postgresSize,
 	relaxed:        map[string]string{"synchronous_commit": "off"},
 	gatherLeads:    true,
+	gatherBookings: true,
 	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures, lead_events`},
 	snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	retryable: func(err error) bool {

@@ -40,21 +40,30 @@ type leadResult struct {
 	err     error
 }
 
-// startLeadBatchers starts the goroutines that write gathered leads.
-func (s *Store) startLeadBatchers() {
-	s.leadReqs = make(chan *leadReq)
+// startBatchers starts the goroutines that write gathered leads and
+// bookings, as the dialect asks; Close stops them.
+func (s *Store) startBatchers() {
 	s.closing = make(chan struct{})
 	s.batchersDone = make(chan struct{})
-	go func() {
-		defer close(s.batchersDone)
-		done := make(chan struct{}, leadBatchers)
+	done := make(chan struct{}, leadBatchers+bookingBatchers)
+	n := 0
+	if s.d.gatherLeads {
+		s.leadReqs = make(chan *leadReq)
 		for range leadBatchers {
 			go func() {
 				defer func() { done <- struct{}{} }()
 				s.leadBatcher()
 			}()
 		}
-		for range leadBatchers {
+		n += leadBatchers
+	}
+	if s.d.gatherBookings {
+		s.startBookingBatchers(done)
+		n += bookingBatchers
+	}
+	go func() {
+		defer close(s.batchersDone)
+		for range n {
 			<-done
 		}
 	}()

@@ -553,3 +553,102 @@ func TestRaceLeadsGathered(t *testing.T) {
 		}
 	})
 }
+
+// TestRaceBookingsGathered makes bursts of bookings at once on one store,
+// as a busy instance does: on PostgreSQL they are written in batches that
+// take the calendar's lock once (bookbatch.go). Each booking must get the
+// answer it would have had alone: refused when its slot is taken, when it
+// sits in another's buffer or over its address's limit, and when its day
+// is full; stored with its own lead and mail otherwise.
+func TestRaceBookingsGathered(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		day := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
+		type want struct {
+			nb    *leads.NewBooking
+			check leads.BookingCheck
+		}
+		var reqs []want
+		// 30 separate calls, one a day at 09:00 (no rule refuses them).
+		for i := range 30 {
+			nb := newBooking(day.Add(time.Duration(i)*24*time.Hour+9*time.Hour), fmt.Sprintf("p%d@example.com", i), fmt.Sprintf("p-%d", i))
+			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 0, 0)})
+		}
+		const plain = 30
+		// Two for the same slot on the 31st day: one booked.
+		for i := range 2 {
+			nb := newBooking(day.Add(30*24*time.Hour+9*time.Hour), fmt.Sprintf("s%d@example.com", i), fmt.Sprintf("s-%d", i))
+			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 0, 0)})
+		}
+		// Two in each other's 30-minute buffer on the 32nd day: one booked.
+		for i := range 2 {
+			nb := newBooking(day.Add(31*24*time.Hour+9*time.Hour+time.Duration(i)*45*time.Minute), fmt.Sprintf("b%d@example.com", i), fmt.Sprintf("b-%d", i))
+			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 30*time.Minute, 0)})
+		}
+		// Two by one address allowed one call to come, on days 33 and 34:
+		// one booked.
+		for i := range 2 {
+			nb := newBooking(day.Add(time.Duration(32+i)*24*time.Hour+9*time.Hour), "once@example.com", fmt.Sprintf("o-%d", i))
+			nb.Limits.UpcomingPerEmail = 1
+			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 0, 0)})
+		}
+		// Four on day 35, capped at two a day: two booked.
+		for i := range 4 {
+			nb := newBooking(day.Add(34*24*time.Hour+9*time.Hour+time.Duration(i)*time.Hour), fmt.Sprintf("c%d@example.com", i), fmt.Sprintf("c-%d", i))
+			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 0, 2)})
+		}
+
+		errs := make([]error, len(reqs))
+		made := make([]*leads.Booking, len(reqs))
+		all([]*leads.Store{s}, len(reqs), func(i int, s *leads.Store) {
+			made[i], _, errs[i] = s.CreateBooking(ctx, reqs[i].nb, reqs[i].check, bookingMail)
+		})
+		for i := range plain {
+			if errs[i] != nil {
+				t.Errorf("call %d, which no rule refuses: %v", i, errs[i])
+			}
+		}
+		for _, g := range []struct {
+			name     string
+			from, to int
+			ok       int
+		}{{"same slot", 30, 32, 1}, {"buffer", 32, 34, 1}, {"upcoming per address", 34, 36, 1}, {"daily cap", 36, 40, 2}} {
+			if ok := countOK(t, errs[g.from:g.to]); ok != g.ok {
+				t.Errorf("%s: %d booked, want %d (%v)", g.name, ok, g.ok, errs[g.from:g.to])
+			}
+		}
+		booked := 0
+		for i, b := range made {
+			if errs[i] != nil {
+				continue
+			}
+			booked++
+			if b.UID != reqs[i].nb.UID || !b.Start.Equal(reqs[i].nb.Start) || b.Email != reqs[i].nb.Lead.Email {
+				t.Errorf("call %d answered with another's booking: %s at %v for %s", i, b.UID, b.Start, b.Email)
+			}
+		}
+		msgs, err := s.ListMail(ctx, leads.MailFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 2*booked {
+			t.Errorf("%d messages queued for %d bookings, want two each", len(msgs), booked)
+		}
+		for _, m := range msgs {
+			found := false
+			for i, b := range made {
+				if errs[i] == nil && b.ID == m.BookingID && strings.Contains(m.MessageID, "-"+b.UID+"-") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("message %s (booking %d) belongs to no booking that was made", m.MessageID, m.BookingID)
+			}
+		}
+		if s.Engine() == "postgres" && leads.BatchedBookings(s) == 0 {
+			t.Errorf("no booking was written in a batch: the test did not reach the batch path")
+		}
+		t.Logf("%s: %d of %d bookings written in batches", s.Engine(), leads.BatchedBookings(s), booked)
+	})
+}

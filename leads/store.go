@@ -90,12 +90,16 @@ type Store struct {
 	hashWait       time.Duration
 	check          func(encoded, password string) (bool, error)
 
-	writes       chan writeReq
-	leadReqs     chan *leadReq // gathered lead submissions (dialect.gatherLeads)
-	closing      chan struct{}
-	batchersDone chan struct{}
-	closeOnce    sync.Once
-	writerDone   chan struct{}
+	writes      chan writeReq
+	leadReqs    chan *leadReq    // gathered lead submissions (dialect.gatherLeads)
+	bookingReqs chan *bookingReq // gathered bookings (dialect.gatherBookings)
+	// batchedBookings counts the bookings committed in batches of two or
+	// more, for the tests that must see the batch path taken.
+	batchedBookings atomic.Int64
+	closing         chan struct{}
+	batchersDone    chan struct{}
+	closeOnce       sync.Once
+	writerDone      chan struct{}
 }
 
 // Open opens the database that db names, applies pending migrations and
@@ -130,8 +134,8 @@ func Open(ctx context.Context, db string, opts Options) (*Store, error) {
 		s.writerDone = make(chan struct{})
 		go s.writer()
 	}
-	if s.d.gatherLeads {
-		s.startLeadBatchers()
+	if s.d.gatherLeads || s.d.gatherBookings {
+		s.startBatchers()
 	}
 	return s, nil
 }
@@ -272,7 +276,7 @@ func (s *Store) Engine() string { return s.d.name }
 // pools.
 func (s *Store) Close() error {
 	if s.d == postgresDialect {
-		if s.leadReqs != nil {
+		if s.batchersDone != nil {
 			s.closeOnce.Do(func() { close(s.closing) })
 			<-s.batchersDone
 		}

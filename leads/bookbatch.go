@@ -1,0 +1,365 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Every booking write takes the calendar's row lock, so on PostgreSQL the
+// bookings of the whole site, on any number of instances, queue for it one
+// after another, and each holds it for the statements that check its rules
+// and for its commit. A PostgreSQL store therefore gathers the bookings
+// that wait at the same moment, as SQLite's writer does with every write,
+// and writes them in one transaction that takes the lock once:
+//
+//  1. each booking is written as on its own (its lead, the booking, its
+//     mail), before the lock, as CreateBooking does;
+//  2. the lock is taken, and every rule is checked for all of them with
+//     one query per rule: the live bookings over all their windows, and
+//     the per-address counts grouped by address;
+//  3. the transaction commits, and each is acknowledged.
+//
+// Each booking's checks see the others of its batch (they are written
+// already), so a batch is never more lenient than the same bookings made
+// one after another, and as every rule only refuses more when there are
+// more bookings, what passes in the batch passes after it alone too. When
+// a booking of a batch is refused (a slot taken, a buffer, a cap, a limit)
+// or unusual (a retried request), the batch is rolled back, that booking
+// set aside and the rest tried again; the ones set aside are then made on
+// their own, each seeing the batch, so that each gets the answer it would
+// have had alone after it.
+
+// bookingBatchers is how many batches of bookings one store may have in
+// flight: one holds the lock while the others write.
+const bookingBatchers = 8
+
+// errBatchAlone rolls a batch back so that its bookings are made one by
+// one.
+var errBatchAlone = errors.New("leads: booking batch: make each alone")
+
+type bookingReq struct {
+	ctx     context.Context
+	nb      *NewBooking
+	check   BookingCheck
+	compose BookingCompose
+	done    chan bookingResult
+}
+
+type bookingResult struct {
+	b       *Booking
+	created bool
+	err     error
+}
+
+// startBookingBatchers starts the goroutines that write gathered bookings;
+// done is told when each ends.
+func (s *Store) startBookingBatchers(done chan<- struct{}) {
+	s.bookingReqs = make(chan *bookingReq)
+	for range bookingBatchers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			s.bookingBatcher()
+		}()
+	}
+}
+
+// createBookingGathered queues a prepared booking for the next batch and
+// waits for the outcome of the transaction that holds it.
+func (s *Store) createBookingGathered(ctx context.Context, nb *NewBooking, check BookingCheck, compose BookingCompose) (*Booking, bool, error) {
+	req := &bookingReq{ctx: ctx, nb: nb, check: check, compose: compose, done: make(chan bookingResult, 1)}
+	select {
+	case s.bookingReqs <- req:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	case <-s.closing:
+		return nil, false, errClosed
+	}
+	// Once queued, wait whatever ctx does: the booking may be committed.
+	r := <-req.done
+	return r.b, r.created, r.err
+}
+
+func (s *Store) bookingBatcher() {
+	batch := make([]*bookingReq, 0, maxBatch)
+	for {
+		select {
+		case req := <-s.bookingReqs:
+			batch = append(batch[:0], req)
+		case <-s.closing:
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-s.bookingReqs:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		s.runBookingBatch(batch)
+		clear(batch)
+	}
+}
+
+// batchAttempts bounds how often a batch is tried again without the
+// bookings that were refused in it before the rest go one by one.
+const batchAttempts = 3
+
+// runBookingBatch writes batch in one transaction and answers each
+// request; see the comment at the top of the file. The bookings refused
+// in the batch are set aside and the rest tried again as a batch; those
+// set aside are then made on their own, after the batch, each seeing it.
+func (s *Store) runBookingBatch(batch []*bookingReq) {
+	var rest, aside []*bookingReq
+	for _, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			req.done <- bookingResult{err: err}
+			continue
+		}
+		// Two of one batch for overlapping times: the database would
+		// refuse the second's insert and with it the whole batch.
+		if slices.ContainsFunc(rest, func(r *bookingReq) bool {
+			return r.nb.Start.Before(req.nb.End) && req.nb.Start.Before(r.nb.End)
+		}) {
+			aside = append(aside, req)
+			continue
+		}
+		rest = append(rest, req)
+	}
+	for attempt := 0; len(rest) >= 2 && attempt < batchAttempts; attempt++ {
+		refused, err := s.tryBookingBatch(rest)
+		if err == nil {
+			rest = nil
+			break
+		}
+		if len(refused) == 0 {
+			break // nothing to blame: each on its own
+		}
+		kept := rest[:0:0]
+		for i, req := range rest {
+			if slices.Contains(refused, i) {
+				aside = append(aside, req)
+			} else {
+				kept = append(kept, req)
+			}
+		}
+		rest = kept
+	}
+	for _, req := range append(rest, aside...) {
+		b, created, err := s.createBookingAlone(req.ctx, req.nb, req.check, req.compose)
+		req.done <- bookingResult{b: b, created: created, err: err}
+	}
+}
+
+// tryBookingBatch writes batch in one transaction. It answers every
+// request and returns nil when the transaction committed, or when its
+// commit failed (it may have committed, so nothing is tried again). It
+// returns the error, answering none, when the batch was rolled back, with
+// the indexes of the bookings that were refused (none: no one in
+// particular).
+func (s *Store) tryBookingBatch(batch []*bookingReq) (refused []int, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), leadBatchTimeout)
+	defer cancel()
+	var (
+		made    []*Booking
+		version uint64
+		rolled  bool // fn failed: nothing of the batch committed
+	)
+	err = s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		made, version, refused, err = writeBookingBatch(ctx, tx, s.now(), batch)
+		rolled = err != nil
+		return err
+	})
+	if err != nil && rolled {
+		if !errors.Is(err, errBatchAlone) {
+			refused = nil
+		}
+		return refused, err
+	}
+	if err != nil {
+		for _, req := range batch {
+			req.done <- bookingResult{err: err}
+		}
+		return nil, nil
+	}
+	s.raiseBookingsVersion(version)
+	s.batchedBookings.Add(int64(len(batch)))
+	for i, req := range batch {
+		req.done <- bookingResult{b: made[i], created: true}
+	}
+	return nil, nil
+}
+
+// writeBookingBatch writes the bookings of batch, takes the calendar's
+// lock and checks every rule for all of them. Refusals, and a request
+// that is not a plain new booking, are errBatchAlone with the indexes of
+// their bookings, which rolls the batch back.
+func writeBookingBatch(ctx context.Context, tx *sql.Tx, now time.Time, batch []*bookingReq) ([]*Booking, uint64, []int, error) {
+	if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
+		return nil, 0, nil, err
+	}
+	made := make([]*Booking, len(batch))
+	for i, req := range batch {
+		if req.nb.IdemKey != "" {
+			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, req.nb.IdemKey)
+			if err != nil {
+				return nil, 0, nil, err
+			}
+			if len(found) > 0 {
+				return nil, 0, []int{i}, errBatchAlone // a retry: its first answer stands
+			}
+		}
+		b, err := insertBooking(ctx, tx, req.nb, now, req.compose)
+		if err != nil {
+			return nil, 0, []int{i}, fmt.Errorf("%w: %w", errBatchAlone, err)
+		}
+		made[i] = b
+	}
+	version, err := lockCalendar(ctx, tx)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	refused, err := checkBatchLimits(ctx, tx, now, batch, made)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	more, err := checkBatchRules(ctx, tx, now, batch, made)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if refused = append(refused, more...); len(refused) > 0 {
+		return nil, 0, refused, errBatchAlone
+	}
+	return made, version, nil, nil
+}
+
+// checkBatchRules runs each booking's check against the live bookings of
+// its window, read in one query over all the windows, and returns the
+// indexes of those refused. Each sees the others of the batch.
+func checkBatchRules(ctx context.Context, tx *sql.Tx, now time.Time, batch []*bookingReq, made []*Booking) ([]int, error) {
+	var from, to time.Time
+	for _, req := range batch {
+		if req.check == nil {
+			continue
+		}
+		if from.IsZero() || req.nb.WindowFrom.Before(from) {
+			from = req.nb.WindowFrom
+		}
+		if to.IsZero() || req.nb.WindowTo.After(to) {
+			to = req.nb.WindowTo
+		}
+	}
+	if from.IsZero() {
+		return nil, nil
+	}
+	all, err := liveBookings(ctx, tx, now, from, to, 0)
+	if err != nil {
+		return nil, err
+	}
+	var refused []int
+	for i, req := range batch {
+		if req.check == nil {
+			continue
+		}
+		wf, wt := req.nb.WindowFrom, req.nb.WindowTo
+		var live []Booking
+		for _, b := range all {
+			// liveBookings' own condition, for this window, without self.
+			if b.ID != made[i].ID && b.Start.After(wf.Add(-MaxBookingLength)) && b.Start.Before(wt) && b.End.After(wf) {
+				live = append(live, b)
+			}
+		}
+		if req.check(live) != nil {
+			refused = append(refused, i)
+		}
+	}
+	return refused, nil
+}
+
+// checkBatchLimits checks every booking's per-address limits with one
+// grouped count per limit of the bookings outside the batch, and returns
+// the indexes of those over a limit. A booking's count adds every other
+// booking of the batch with its address, so that the batch is never more
+// lenient than the same bookings made one after another.
+func checkBatchLimits(ctx context.Context, tx *sql.Tx, now time.Time, batch []*bookingReq, made []*Booking) ([]int, error) {
+	ids := make([]any, len(made))
+	for i, b := range made {
+		ids[i] = b.ID
+	}
+	idMarks := marks(len(ids))
+	var refused []int
+	type limit struct {
+		n     func(BookingLimits) int
+		key   func(*NewBooking) string
+		query string
+		args  []any
+	}
+	limits := []limit{
+		{func(l BookingLimits) int { return l.UpcomingPerEmail }, func(nb *NewBooking) string { return EmailKey(nb.Lead.Email) },
+			`SELECT b.email_key, COUNT(*) FROM bookings b WHERE b.email_key IN (%s) AND b.id NOT IN (%s) AND b.end_at > ? AND ` + liveCond + ` GROUP BY b.email_key`,
+			[]any{formatTime(now), formatTime(now)}},
+		{func(l BookingLimits) int { return l.PerClientDay }, func(nb *NewBooking) string { return nb.ClientKey },
+			`SELECT client_key, COUNT(*) FROM bookings WHERE client_key IN (%s) AND id NOT IN (%s) AND created_at > ? GROUP BY client_key`,
+			[]any{formatTime(now.Add(-24 * time.Hour))}},
+		{func(l BookingLimits) int { return l.PerEmailWeek }, func(nb *NewBooking) string { return EmailKey(nb.Lead.Email) },
+			`SELECT email_key, COUNT(*) FROM bookings WHERE email_key IN (%s) AND id NOT IN (%s) AND created_at > ? GROUP BY email_key`,
+			[]any{formatTime(now.Add(-7 * 24 * time.Hour))}},
+	}
+	for _, lim := range limits {
+		var keys []any
+		members := map[string]int{} // the batch's bookings by address
+		for _, req := range batch {
+			k := lim.key(req.nb)
+			if k == "" {
+				continue
+			}
+			if members[k] == 0 {
+				keys = append(keys, k)
+			}
+			members[k]++
+		}
+		if len(keys) == 0 || !slices.ContainsFunc(batch, func(r *bookingReq) bool { return lim.n(r.nb.Limits) > 0 }) {
+			continue
+		}
+		args := append(append(append([]any{}, keys...), ids...), lim.args...)
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(lim.query, marks(len(keys)), idMarks), args...)
+		if err != nil {
+			return nil, fmt.Errorf("leads: count bookings by address: %w", err)
+		}
+		counts := map[string]int{}
+		for rows.Next() {
+			var (
+				k string
+				n int
+			)
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("leads: count bookings by address: %w", err)
+			}
+			counts[k] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("leads: count bookings by address: %w", err)
+		}
+		for i, req := range batch {
+			n, k := lim.n(req.nb.Limits), lim.key(req.nb)
+			if n > 0 && k != "" && counts[k]+members[k]-1 >= n && !slices.Contains(refused, i) {
+				refused = append(refused, i)
+			}
+		}
+	}
+	return refused, nil
+}
+
+// marks returns n placeholders separated by commas.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
