@@ -681,13 +681,12 @@ func queueBookingMail(ctx context.Context, tx *sql.Tx, now time.Time, b *Booking
 	if err != nil {
 		return fmt.Errorf("leads: booking mail: %w", err)
 	}
+	rows := make([]*OutboxMessage, len(msgs))
 	for i := range msgs {
 		msgs[i].LeadID, msgs[i].BookingID = l.ID, b.ID
-		if err := insertOutbox(ctx, tx, now, &msgs[i]); err != nil {
-			return err
-		}
+		rows[i] = &msgs[i]
 	}
-	return nil
+	return insertOutboxRows(ctx, tx, now, rows) // one statement for the visitor's, the CEO's and the reminder
 }
 
 // upsertLead finds the newest lead with l's email and refreshes it with
