@@ -20,6 +20,10 @@ type ErasureCounts struct {
 	Spam          int `json:"spam"`
 	Mentions      int `json:"mentions_scrubbed"` // other people's rows whose text mentioned the address
 	Cancellations int `json:"cancellations_queued"`
+	// CalendarDeletes counts the deletions of their events from the CEO's
+	// CalDAV calendar queued (KindCalDAVDelete).
+	CalendarDeletes int `json:"calendar_deletions_queued"`
+	Replies         int `json:"replies"` // their answers to invitations (booking_replies)
 }
 
 // Erasure is the record of one erasure: when, by whom, how much; never
@@ -29,7 +33,7 @@ type Erasure struct {
 	At     time.Time
 	By     string
 	Counts ErasureCounts
-	Status string // "pending" until its cancellations are delivered, then "done"
+	Status string // "pending" until its cancellations and calendar deletions are delivered, then "done"
 	DoneAt time.Time
 }
 
@@ -52,17 +56,27 @@ const erasureMailWait = 72 * time.Hour
 //     reminders withdrawn) and compose's METHOD:CANCEL messages, to the
 //     visitor and the CEO, are queued, detached from the lead and booking
 //     and tied to the erasure instead, so they survive the deletes;
-//  3. every other outbox row of theirs is deleted;
-//  4. their held spam is deleted;
-//  5. their leads are deleted, and their bookings with them;
-//  6. the address is cut out of other people's leads, bookings, mail and
+//  3. every event of theirs in the CEO's CalDAV calendar (of any booking,
+//     past or future, cancelled or not, written already or with a write
+//     queued) gets a KindCalDAVDelete row, tied to the erasure, naming
+//     only the object (href or UID, ETag);
+//  4. every other outbox row of theirs is deleted, the queued calendar
+//     writes with it (one in flight meanwhile finds the booking gone when
+//     it records its write, and queues its own deletion: SaveCalDAVEvent);
+//  5. their held spam is deleted;
+//  6. their replies to invitations are deleted, with the record of the
+//     mailbox messages that carried them (imap_messages: a Message-ID
+//     names the sender's mail host);
+//  7. their leads are deleted, and their bookings with them;
+//  8. the address is cut out of other people's leads, bookings, mail and
 //     held spam (redactMentions).
 //
 // The cancellations are the only rows still holding the address. Once none
-// of them is queued any more (sent, dead, or after erasureMailWait),
-// FinishErasures deletes them and marks the erasure done; with nothing to
-// send, the erasure is done at once. The audit log records the erasure's
-// id and counts, not the address.
+// of them and no calendar deletion is queued any more (sent, dead, or
+// after erasureMailWait), FinishErasures deletes the cancellations and
+// marks the erasure done; with nothing to send, the erasure is done at
+// once. The audit log records the erasure's id and counts, not the
+// address.
 func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose BookingCompose) (*Erasure, error) {
 	email, err := SubjectEmail(email)
 	if err != nil {
@@ -123,8 +137,8 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			}
 			for j := range msgs {
 				m := &msgs[j]
-				if m.Kind == KindReminder {
-					continue
+				if m.Kind == KindReminder || m.Kind == KindCalDAV {
+					continue // the calendar's copy is deleted below
 				}
 				m.LeadID, m.BookingID = 0, 0
 				if err := insertOutbox(ctx, tx, now, m); err != nil {
@@ -135,6 +149,20 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 				}
 				c.Cancellations++
 			}
+		}
+		dels, err := calDAVDeletions(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		for _, del := range dels {
+			row := calDAVDeleteRow(del)
+			if err := insertOutbox(ctx, tx, now, &row); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET erasure_id = ? WHERE id = ?`, er.ID, row.ID); err != nil {
+				return fmt.Errorf("leads: erase: %w", err)
+			}
+			c.CalendarDeletes++
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
 			lead_id IN (`+in+`) OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`))
@@ -148,6 +176,16 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			return fmt.Errorf("leads: erase: spam: %w", err)
 		}
 		c.Spam = affected(res)
+		theirs := `SELECT id FROM bookings WHERE lead_id IN (` + in + `)`
+		if _, err := tx.ExecContext(ctx, `DELETE FROM imap_messages WHERE message_id IN (
+			SELECT message_id FROM booking_replies WHERE booking_id IN (`+theirs+`))`); err != nil {
+			return fmt.Errorf("leads: erase: mailbox messages: %w", err)
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM booking_replies WHERE booking_id IN (`+theirs+`)`)
+		if err != nil {
+			return fmt.Errorf("leads: erase: replies: %w", err)
+		}
+		c.Replies = affected(res)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM leads WHERE id IN (`+in+`)`); err != nil {
 			return fmt.Errorf("leads: erase: leads: %w", err)
 		}
@@ -155,7 +193,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			return err
 		}
 		counts, _ := json.Marshal(c)
-		done := c.Cancellations == 0
+		done := c.Cancellations == 0 && c.CalendarDeletes == 0
 		if done {
 			er.Status, er.DoneAt = "done", now
 		}
@@ -185,10 +223,12 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 	return er, nil
 }
 
-// FinishErasures completes pending erasures whose cancellations are no
-// longer queued (or have waited erasureMailWait): it deletes those outbox
-// rows, the last holding the address, and marks the erasure done. It
-// returns how many it finished.
+// FinishErasures completes pending erasures whose cancellations and
+// calendar deletions are no longer queued (or have waited
+// erasureMailWait): it deletes the cancellations, the last rows holding
+// the address, and marks the erasure done. The calendar deletions, which
+// name no one, stay in the outbox like any delivery (a dead one can be
+// retried). It returns how many it finished.
 func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 	var n int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -200,7 +240,7 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE erasure_id = ?`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE erasure_id = ? AND kind != ?`, id, KindCalDAVDelete); err != nil {
 				return fmt.Errorf("leads: finish erasure: %w", err)
 			}
 			// Only while still pending: another instance finishing the same
@@ -228,6 +268,33 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// calDAVDeletions returns the deletions from the CEO's calendar of the
+// events of the bookings of the leads in (an idList): every booking with
+// an event stored or a calendar write in the outbox (queued, in flight or
+// done), one each.
+func calDAVDeletions(ctx context.Context, tx *sql.Tx, in string) ([]CalDAVDeletion, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT b.uid, COALESCE(e.href, ''), COALESCE(e.etag, '') FROM bookings b
+		LEFT JOIN caldav_events e ON e.booking_id = b.id
+		WHERE b.lead_id IN (`+in+`) AND (e.id IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.booking_id = b.id AND o.kind = ?))
+		ORDER BY b.id`, KindCalDAV)
+	if err != nil {
+		return nil, fmt.Errorf("leads: erase: calendar events: %w", err)
+	}
+	defer rows.Close()
+	var out []CalDAVDeletion
+	for rows.Next() {
+		var d CalDAVDeletion
+		if err := rows.Scan(&d.UID, &d.Href, &d.ETag); err != nil {
+			return nil, fmt.Errorf("leads: erase: calendar events: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: erase: calendar events: %w", err)
+	}
+	return out, nil
 }
 
 // scrubErased makes the erased rows' bytes go from the database's files,
