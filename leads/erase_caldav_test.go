@@ -161,3 +161,60 @@ func TestEraseDeletesCalendarEvents(t *testing.T) {
 		assertNowhere(t, db, "erin-family")
 	})
 }
+
+// TestFindPersonShowsRepliesAndCalendar: a subject access export shows
+// each call's replies (theirs with their address, the CEO's without his)
+// and whether its event sits in the CEO's calendar.
+func TestFindPersonShowsRepliesAndCalendar(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		clock := newClock()
+		s, _ := openStore(t, db, clock)
+		at := clock.Now().Truncate(time.Hour).AddDate(0, 0, 2)
+		written, _, err := s.CreateBooking(ctx, newBooking(at, "erin@example.com", "uid-w"), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _, err := s.CreateBooking(ctx, newBooking(at.AddDate(0, 0, 1), "erin@example.com", "uid-p"), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SaveCalDAVEvent(ctx, leads.CalDAVEvent{BookingID: written.ID, Href: "/cal/uid-w.ics", ETag: `"1"`}); err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range []leads.BookingReply{
+			{BookingID: written.ID, Method: "REPLY", Attendee: "erin@example.com", Role: leads.ReplyVisitor, PartStat: "TENTATIVE"},
+			{BookingID: written.ID, Method: "REPLY", Attendee: "ceo@example.com", Role: leads.ReplyCEO, PartStat: "ACCEPTED"},
+		} {
+			if _, err := s.RecordReply(ctx, "<r"+string(rune('a'+i))+"@x>", "recorded", &r); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(time.Minute)
+		}
+		p, err := s.FindPerson(ctx, "erin@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Bookings) != 2 {
+			t.Fatalf("bookings %+v", p.Bookings)
+		}
+		w, pl := p.Bookings[0], p.Bookings[1]
+		if w.ID != written.ID || !w.InCEOCalendar || pl.ID != plain.ID || pl.InCEOCalendar {
+			t.Fatalf("in the CEO's calendar: %+v / %+v", w, pl)
+		}
+		if len(w.Replies) != 2 || len(pl.Replies) != 0 || pl.Replies == nil {
+			t.Fatalf("replies %+v / %+v", w.Replies, pl.Replies)
+		}
+		v, c := w.Replies[0], w.Replies[1]
+		if v.Role != leads.ReplyVisitor || v.PartStat != "TENTATIVE" || v.Method != "REPLY" || v.Attendee != "erin@example.com" || v.ReceivedAt.IsZero() {
+			t.Errorf("their reply %+v", v)
+		}
+		if c.Role != leads.ReplyCEO || c.PartStat != "ACCEPTED" || c.Attendee != "" || !c.ReceivedAt.After(v.ReceivedAt) {
+			t.Errorf("the CEO's reply %+v", c)
+		}
+		out, _ := json.Marshal(p)
+		if !strings.Contains(string(out), `"in_ceo_calendar":true`) || !strings.Contains(string(out), `"partstat":"TENTATIVE"`) {
+			t.Errorf("export %s", out)
+		}
+	})
+}

@@ -459,6 +459,24 @@ type PersonCall struct {
 	// Attribution is held with the booking.
 	Attribution Attribution `json:"attribution"`
 	Answers     []Answer    `json:"answers"`
+	// Replies are the answers to the call's invitation read from the
+	// organizer's mailbox, theirs and the CEO's.
+	Replies []PersonReply `json:"replies"`
+	// InCEOCalendar says that an event for the call sits in the CEO's
+	// CalDAV calendar (written there, with their name, address and
+	// answers); an erasure deletes it.
+	InCEOCalendar bool `json:"in_ceo_calendar"`
+}
+
+// PersonReply is a reply to a call's invitation as a subject access
+// export shows it: who answered (Role: "visitor" is them, "ceo" the host,
+// whose address is left out), what and when.
+type PersonReply struct {
+	ReceivedAt time.Time `json:"received_at"`
+	Role       string    `json:"role"`
+	Method     string    `json:"method"`
+	PartStat   string    `json:"partstat"`
+	Attendee   string    `json:"attendee,omitempty"`
 }
 
 // PersonMail is an email we sent or will send them, with its full text:
@@ -531,9 +549,18 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		}
 		p.Timeline = append(p.Timeline, pe)
 	}
+	replies, inCalendar, err := s.personReplies(ctx, in)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range bs {
+		rs := replies[b.ID]
+		if rs == nil {
+			rs = []PersonReply{}
+		}
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
-			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution, Answers: b.Answers})
+			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution, Answers: b.Answers,
+			Replies: rs, InCEOCalendar: inCalendar[b.ID]})
 	}
 	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
 		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR `+s.d.emailKey("recipient")+` = ? ORDER BY id`, asciiLower(email))
@@ -575,6 +602,49 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		return nil, fmt.Errorf("leads: find person: spam: %w", err)
 	}
 	return p, nil
+}
+
+// personReplies returns, by booking, the replies to the invitations of the
+// bookings of the leads in (an idList), oldest first, and which of those
+// bookings have an event in the CEO's calendar.
+func (s *Store) personReplies(ctx context.Context, in string) (map[int64][]PersonReply, map[int64]bool, error) {
+	theirs := `SELECT id FROM bookings WHERE lead_id IN (` + in + `)`
+	rows, err := s.r.QueryContext(ctx, `SELECT booking_id, received_at, role, method, partstat, attendee FROM booking_replies
+		WHERE booking_id IN (`+theirs+`) ORDER BY id`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("leads: find person: replies: %w", err)
+	}
+	defer rows.Close()
+	replies := map[int64][]PersonReply{}
+	for rows.Next() {
+		var (
+			id       int64
+			r        PersonReply
+			received string
+		)
+		if err := rows.Scan(&id, &received, &r.Role, &r.Method, &r.PartStat, &r.Attendee); err != nil {
+			return nil, nil, fmt.Errorf("leads: find person: replies: %w", err)
+		}
+		if r.ReceivedAt, err = parseTime(received); err != nil {
+			return nil, nil, err
+		}
+		if r.Role != ReplyVisitor {
+			r.Attendee = ""
+		}
+		replies[id] = append(replies[id], r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("leads: find person: replies: %w", err)
+	}
+	ids, err := int64s(ctx, s.r, `SELECT booking_id FROM caldav_events WHERE booking_id IN (`+theirs+`)`)
+	if err != nil {
+		return nil, nil, err
+	}
+	inCalendar := map[int64]bool{}
+	for _, id := range ids {
+		inCalendar[id] = true
+	}
+	return replies, inCalendar, nil
 }
 
 // ReleaseSpam stores a held submission as the lead l ("not spam"), queues
@@ -639,8 +709,8 @@ func (s *Store) RetryDeadMail(ctx context.Context, id int64, by Actor) error {
 	})
 }
 
-func int64s(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+func int64s(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("leads: query ids: %w", err)
 	}
