@@ -233,6 +233,7 @@ type questionRowView struct {
 	Number                   int    // 1 for the first
 	ID, Label, Kind, Choices string
 	Required, Remove, New    bool
+	Adding                   bool // the blank row to add one in
 	MoveUp                   bool // the row has a "Move up" button
 	Errors                   map[string]string
 }
@@ -267,7 +268,7 @@ func questionsPage(v QuestionsValue, typed []questionRow, fields map[string]stri
 		}
 		out.Rows = append(out.Rows, questionRowView{Name: n, Prefix: strings.ReplaceAll(n, "_", "-"), Number: i + 1,
 			ID: r.ID, Label: r.Label, Kind: r.Kind, Choices: r.Choices, Required: r.Required, Remove: r.Remove,
-			New: r.ID == "", MoveUp: typed == nil && i > 0 && r.ID != "", Errors: errs})
+			New: r.ID == "", Adding: r.blank(), MoveUp: typed == nil && i > 0 && r.ID != "", Errors: errs})
 	}
 	return out
 }
