@@ -141,7 +141,7 @@ func checkQuestionRows(rows []questionRow) ([]Question, map[string]string) {
 			q.ID = newQuestionID(q.Label, taken)
 			taken[q.ID] = true
 		case !questionID.MatchString(q.ID) || ids[q.ID]:
-			fields[""] = "The questions could not be read: please load the page again."
+			fields[""] = "Each question needs its own id (a lower-case letter, then a-z, 0-9, - and _): please load the page again."
 		}
 		ids[q.ID] = true
 		switch {
