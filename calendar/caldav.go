@@ -145,6 +145,31 @@ func (c *CalDAV) Put(ctx context.Context, href string, data []byte, etag string)
 	return resp.Header.Get("ETag"), nil
 }
 
+// Delete deletes the object at href: where etag is not empty only if the
+// object there still has that ETag (If-Match; a refused condition is a
+// *CalDAVStatusError with Method DELETE and Code 412). An object the server does not have (404, 410)
+// is deleted already: that is no error.
+func (c *CalDAV) Delete(ctx context.Context, href, etag string) error {
+	req, err := c.request(ctx, http.MethodDelete, href, nil)
+	if err != nil {
+		return err
+	}
+	if etag != "" {
+		req.Header.Set("If-Match", etag)
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode/100 == 2, resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusGone:
+		return nil
+	}
+	return &CalDAVStatusError{Method: http.MethodDelete, Code: resp.StatusCode}
+}
+
 // CalDAVObject is one object read back from the server.
 type CalDAVObject struct {
 	ETag string

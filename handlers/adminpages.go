@@ -70,6 +70,8 @@ func (s *Server) adminRoutes(e *echo.Echo) {
 		get("/staff/settings", s.handleSettings)
 		post("/staff/settings", s.handleSettingsSave)
 		post("/staff/settings/reset", s.handleSettingsReset)
+		post("/staff/settings/questions", s.handleQuestionsSave)
+		post("/staff/settings/questions/move", s.handleQuestionsMove)
 	}
 }
 

@@ -122,11 +122,20 @@ func ParseQuestions(v string) ([]Question, error) {
 	return qs, nil
 }
 
-// bookingQuestions are the questions the booking form asks now: the
-// configured ones (LEADBOOK_BOOKING_QUESTIONS). It is the one place that
-// says so, for a settings page to override later.
+// bookingQuestions are the questions the booking form asks now: those
+// saved on the settings page, or else the configured ones
+// (LEADBOOK_BOOKING_QUESTIONS). It is the one place that says so. They
+// are cached with the booking rules by the settings' version (rulesNow):
+// a change applies on this instance at once and on every other within the
+// store's version interval. Where the settings cannot be read, the
+// configured ones are asked.
 func (s *Server) bookingQuestions(ctx context.Context) []Question {
-	return s.booking.Questions
+	f, err := s.rulesNow(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "booking questions: settings not read", "err", err)
+		return s.booking.Questions
+	}
+	return f.questions.Questions
 }
 
 // answersIn reads the answers to qs from a booking request: from the

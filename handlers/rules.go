@@ -185,12 +185,13 @@ func ResolveRules(base calendar.Rules, stored []leads.BookingSetting) (calendar.
 	return r, values
 }
 
-// rulesInForce is the booking rules as one version of the stored
-// settings makes them.
+// rulesInForce is the booking rules and questions as one version of the
+// stored settings makes them.
 type rulesInForce struct {
-	version uint64
-	rules   calendar.Rules
-	values  []RuleValue
+	version   uint64
+	rules     calendar.Rules
+	values    []RuleValue
+	questions QuestionsValue
 }
 
 // rulesCache keeps the rules in force until the settings' version in the
@@ -216,7 +217,7 @@ func (s *Server) bookingRules(ctx context.Context) (calendar.Rules, error) {
 func (s *Server) rulesNow(ctx context.Context) (*rulesInForce, error) {
 	b := s.booking
 	if b.Settings == nil {
-		return &rulesInForce{rules: b.Rules}, nil
+		return &rulesInForce{rules: b.Rules, questions: QuestionsValue{Questions: b.Questions, Environment: b.Questions}}, nil
 	}
 	v := b.Settings.BookingSettingsVersion()
 	s.rules.mu.Lock()
@@ -235,7 +236,11 @@ func (s *Server) rulesNow(ctx context.Context) (*rulesInForce, error) {
 			s.log.WarnContext(ctx, "stored booking rule not applied", "rule", val.Name, "err", val.Error)
 		}
 	}
-	f := &rulesInForce{version: version, rules: r, values: values}
+	qv := ResolveQuestions(b.Questions, stored)
+	if qv.Error != "" {
+		s.log.WarnContext(ctx, "stored booking questions not applied", "err", qv.Error)
+	}
+	f := &rulesInForce{version: version, rules: r, values: values, questions: qv}
 	s.rules.mu.Lock()
 	if s.rules.cur == nil || s.rules.cur.version < version {
 		s.rules.cur = f

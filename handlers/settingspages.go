@@ -16,6 +16,13 @@ type settingView struct {
 }
 
 func (s *Server) renderSettings(c echo.Context, status int, f *rulesInForce, input, fields map[string]string) error {
+	return s.renderSettingsPage(c, status, f, input, fields, nil, nil)
+}
+
+// renderSettingsPage renders the settings page: the rules (with input and
+// fields, what was typed and the errors, when given) and the questions
+// (with typed rows and their qfields when given).
+func (s *Server) renderSettingsPage(c echo.Context, status int, f *rulesInForce, input, fields map[string]string, typed []questionRow, qfields map[string]string) error {
 	views := make([]settingView, len(f.values))
 	for i, v := range f.values {
 		views[i] = settingView{RuleValue: v, Input: v.Value, Field: fields[v.Name]}
@@ -26,6 +33,7 @@ func (s *Server) renderSettings(c echo.Context, status int, f *rulesInForce, inp
 	noStore(c)
 	return s.renderStaff(c, status, "staff_settings", "Booking settings", "settings", map[string]any{
 		"Rules": views, "Notice": c.QueryParam("notice"), "Error": fields[""],
+		"Questions": questionsPage(f.questions, typed, qfields), "QuestionsEnv": QuestionsEnv,
 	})
 }
 
@@ -43,7 +51,7 @@ func settingsJSON(f *rulesInForce) map[string]any {
 		}
 		out[i] = m
 	}
-	return map[string]any{"rules": out}
+	return map[string]any{"rules": out, "questions": questionsJSON(f.questions)}
 }
 
 func (s *Server) handleSettings(c echo.Context) error {
@@ -149,13 +157,14 @@ type settingsResetRequest struct {
 	Name string `form:"name" json:"name"`
 }
 
-// handleSettingsReset puts one rule back to the environment's value.
+// handleSettingsReset puts one rule, or the questions, back to the
+// environment's value.
 func (s *Server) handleSettingsReset(c echo.Context) error {
 	var req settingsResetRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	if _, ok := ruleField(req.Name); !ok {
+	if _, ok := ruleField(req.Name); !ok && req.Name != QuestionsSetting {
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, "There is no setting of that name.")
 	}
 	if err := s.booking.Settings.SetBookingSettings(c.Request().Context(), nil, []string{req.Name}, authOf(c).actor); err != nil {

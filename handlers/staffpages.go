@@ -577,7 +577,7 @@ func (s *Server) handleErase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if er.Counts.Cancellations > 0 {
+	if er.Counts.Cancellations > 0 || er.Counts.CalendarDeletes > 0 {
 		s.deps.Outbox.Wake()
 	}
 	s.log.InfoContext(ctx, "erasure", "erasure_id", er.ID, "leads", er.Counts.Leads)

@@ -33,6 +33,8 @@ var staffWords = map[string]string{
 	"system":            "The system",
 	"cli":               "The command line",
 	"unknown":           "Unknown",
+	"visitor":           "The visitor",
+	"caldav_delete":     "Deletion from the CEO's calendar",
 }
 
 // staffPrefixes name the kinds of "kind:id" actors and subjects.

@@ -12,6 +12,8 @@ func TestWords(t *testing.T) {
 		"staff:1":        "Staff member #1",
 		"lead:42":        "Lead #42",
 		"cli":            "The command line",
+		"visitor":        "The visitor",
+		"caldav_delete":  "Deletion from the CEO's calendar",
 		"rate_limited":   "Rate limited",
 		"staff:x":        "staff:x",
 		"550 error":      "550 error",

@@ -12,10 +12,12 @@ import (
 )
 
 // Actor says who did something: a staff account, an API token, the command
-// line or the server itself. It is what the audit log and the erasure
-// record name, never a visitor.
+// line, the server itself, or the visitor of a booking acting on it
+// through their manage link (ActorVisitor, which names no one: the
+// entry's subject says whose booking). It is what the audit log and the
+// erasure record name.
 type Actor struct {
-	Kind string // "staff", "token", "cli" or "system"
+	Kind string // "staff", "token", "cli", "system" or "visitor"
 	ID   int64  // the staff account's or token's id; 0 for cli and system
 }
 
@@ -23,6 +25,9 @@ type Actor struct {
 var (
 	ActorCLI    = Actor{Kind: "cli"}
 	ActorSystem = Actor{Kind: "system"}
+	// ActorVisitor is a booking's own visitor: their cancel or move, in
+	// the booking's history.
+	ActorVisitor = Actor{Kind: "visitor"}
 )
 
 func (a Actor) String() string {

@@ -738,7 +738,9 @@ func (s *Store) FindBooking(ctx context.Context, id int64) (*Booking, error) {
 // CancelBooking cancels the live booking whose token hashes to hash: it
 // frees the slot, raises the sequence, withdraws queued reminders and
 // queues compose's cancellation mail (none for a hold: nobody was invited
-// yet). Cancelling a cancelled booking changes nothing and returns it.
+// yet), and records the visitor's cancel in the booking's history
+// (ActorVisitor). Cancelling a cancelled booking changes nothing and
+// returns it.
 func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingCompose) (*Booking, error) {
 	var (
 		b       *Booking
@@ -772,6 +774,9 @@ func (s *Store) CancelBooking(ctx context.Context, hash string, compose BookingC
 			return err
 		}
 		changed = true
+		if err := appendAudit(ctx, tx, now, ActorVisitor, AuditBookingCancel, BookingSubject(b.ID), ""); err != nil {
+			return err
+		}
 		if held {
 			return nil
 		}
@@ -811,7 +816,8 @@ type Reschedule struct {
 // RescheduleBooking moves the live booking to a new slot in one
 // transaction: the rules are re-checked against the other live bookings,
 // the old slot is released, the sequence raised (same UID), queued
-// reminders withdrawn and compose's updated invitations queued.
+// reminders withdrawn, compose's updated invitations queued and the
+// visitor's move recorded in the booking's history (ActorVisitor).
 func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check BookingCheck, compose BookingCompose) (*Booking, error) {
 	if !r.End.After(r.Start) || r.End.Sub(r.Start) > MaxBookingLength {
 		return nil, fmt.Errorf("leads: reschedule booking: end must be after start, at most %v later", MaxBookingLength)
@@ -835,7 +841,12 @@ func (s *Store) RescheduleBooking(ctx context.Context, r Reschedule, check Booki
 		case b.Held():
 			return Errorf(ECONFLICT, "Please confirm this call first, with the button on this page; then you can move it.")
 		}
-		return moveBooking(ctx, tx, now, b, r, "", check, compose)
+		from := b.Start
+		if err := moveBooking(ctx, tx, now, b, r, "", check, compose); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, ActorVisitor, AuditBookingMove, BookingSubject(b.ID),
+			"from "+formatTime(from)+" to "+formatTime(b.Start))
 	})
 	if err != nil {
 		return nil, err

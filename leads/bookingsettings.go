@@ -25,8 +25,9 @@ type BookingSetting struct {
 }
 
 // maxSettingValue bounds a stored rule's text (a year of closed dates
-// fits many times over).
-const maxSettingValue = 4096
+// fits many times over, and so do the booking form's questions at their
+// caps).
+const maxSettingValue = 64 << 10
 
 func validSettingName(name string) bool {
 	if name == "" || len(name) > 40 {

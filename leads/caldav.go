@@ -2,10 +2,39 @@ package leads
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 )
+
+// KindCalDAV is the outbox kind of a write of a booking's event into the
+// CEO's CalDAV calendar (mailer.CalDAV delivers it).
+const KindCalDAV = "caldav"
+
+// KindCalDAVDelete is the outbox kind of a deletion of an event from the
+// CEO's CalDAV calendar: an erased person's. Its payload is a
+// CalDAVDeletion, its Recipient CalDAVRecipient; it names no person.
+const KindCalDAVDelete = "caldav_delete"
+
+// CalDAVRecipient is the outbox Recipient of a KindCalDAVDelete row.
+const CalDAVRecipient = "caldav"
+
+// CalDAVDeletion is the payload of a KindCalDAVDelete row: the object to
+// delete (Href, or where none was stored yet, the one the event's UID
+// names) and the ETag it was last written with ("" when unknown).
+type CalDAVDeletion struct {
+	UID  string `json:"uid,omitempty"`
+	Href string `json:"href,omitempty"`
+	ETag string `json:"etag,omitempty"`
+}
+
+// calDAVDeleteRow is the outbox row that deletes del's object.
+func calDAVDeleteRow(del CalDAVDeletion) OutboxMessage {
+	payload, _ := json.Marshal(del)
+	return OutboxMessage{Kind: KindCalDAVDelete, Recipient: CalDAVRecipient, MessageID: "caldav-delete-" + rand.Text(), Payload: payload}
+}
 
 // CalDAVEvent is where a booking's event lives in the CEO's CalDAV
 // calendar, as the last successful write left it.
@@ -39,9 +68,23 @@ func (s *Store) FindCalDAVEvent(ctx context.Context, bookingID int64) (CalDAVEve
 // SaveCalDAVEvent records a write of a booking's event, unless a write
 // of a higher SEQUENCE is recorded already (a slower delivery of an older
 // change then keeps the newer record). It reports whether it saved.
+//
+// A booking that is gone (erased while its write was on the way, maybe
+// after the erasure's own deletion was delivered) saves nothing: the
+// object just written is queued for deletion instead (KindCalDAVDelete),
+// so no write outlives an erasure.
 func (s *Store) SaveCalDAVEvent(ctx context.Context, ev CalDAVEvent) (bool, error) {
 	var saved bool
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		saved = false
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE id = ?`, ev.BookingID).Scan(&n); err != nil {
+			return fmt.Errorf("leads: save caldav event: %w", err)
+		}
+		if n == 0 {
+			row := calDAVDeleteRow(CalDAVDeletion{Href: ev.Href, ETag: ev.ETag})
+			return insertOutbox(ctx, tx, s.now(), &row)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO caldav_events (booking_id, href, etag, sequence, updated_at)
 			VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (booking_id) DO UPDATE SET href = excluded.href, etag = excluded.etag,
@@ -55,6 +98,17 @@ func (s *Store) SaveCalDAVEvent(ctx context.Context, ev CalDAVEvent) (bool, erro
 		return nil
 	})
 	return saved, err
+}
+
+// ForgetCalDAVEvent removes the record of the event at href, once it
+// is deleted from the calendar.
+func (s *Store) ForgetCalDAVEvent(ctx context.Context, href string) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM caldav_events WHERE href = ?`, href); err != nil {
+			return fmt.Errorf("leads: forget caldav event: %w", err)
+		}
+		return nil
+	})
 }
 
 // FindBookingByUID returns the booking with that iCalendar UID.

@@ -20,6 +20,10 @@ type ErasureCounts struct {
 	Spam          int `json:"spam"`
 	Mentions      int `json:"mentions_scrubbed"` // other people's rows whose text mentioned the address
 	Cancellations int `json:"cancellations_queued"`
+	// CalendarDeletes counts the deletions of their events from the CEO's
+	// CalDAV calendar queued (KindCalDAVDelete).
+	CalendarDeletes int `json:"calendar_deletions_queued"`
+	Replies         int `json:"replies"` // their answers to invitations (booking_replies)
 }
 
 // Erasure is the record of one erasure: when, by whom, how much; never
@@ -29,7 +33,7 @@ type Erasure struct {
 	At     time.Time
 	By     string
 	Counts ErasureCounts
-	Status string // "pending" until its cancellations are delivered, then "done"
+	Status string // "pending" until its cancellations and calendar deletions are delivered, then "done"
 	DoneAt time.Time
 }
 
@@ -52,17 +56,27 @@ const erasureMailWait = 72 * time.Hour
 //     reminders withdrawn) and compose's METHOD:CANCEL messages, to the
 //     visitor and the CEO, are queued, detached from the lead and booking
 //     and tied to the erasure instead, so they survive the deletes;
-//  3. every other outbox row of theirs is deleted;
-//  4. their held spam is deleted;
-//  5. their leads are deleted, and their bookings with them;
-//  6. the address is cut out of other people's leads, bookings, mail and
+//  3. every event of theirs in the CEO's CalDAV calendar (of any booking,
+//     past or future, cancelled or not, written already or with a write
+//     queued) gets a KindCalDAVDelete row, tied to the erasure, naming
+//     only the object (href or UID, ETag);
+//  4. every other outbox row of theirs is deleted, the queued calendar
+//     writes with it (one in flight meanwhile finds the booking gone when
+//     it records its write, and queues its own deletion: SaveCalDAVEvent);
+//  5. their held spam is deleted;
+//  6. their replies to invitations are deleted, with the record of the
+//     mailbox messages that carried them (imap_messages: a Message-ID
+//     names the sender's mail host);
+//  7. their leads are deleted, and their bookings with them;
+//  8. the address is cut out of other people's leads, bookings, mail and
 //     held spam (redactMentions).
 //
 // The cancellations are the only rows still holding the address. Once none
-// of them is queued any more (sent, dead, or after erasureMailWait),
-// FinishErasures deletes them and marks the erasure done; with nothing to
-// send, the erasure is done at once. The audit log records the erasure's
-// id and counts, not the address.
+// of them and no calendar deletion is queued any more (sent, dead, or
+// after erasureMailWait), FinishErasures deletes the cancellations and
+// marks the erasure done; with nothing to send, the erasure is done at
+// once. The audit log records the erasure's id and counts, not the
+// address.
 func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose BookingCompose) (*Erasure, error) {
 	email, err := SubjectEmail(email)
 	if err != nil {
@@ -123,8 +137,8 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			}
 			for j := range msgs {
 				m := &msgs[j]
-				if m.Kind == KindReminder {
-					continue
+				if m.Kind == KindReminder || m.Kind == KindCalDAV {
+					continue // the calendar's copy is deleted below
 				}
 				m.LeadID, m.BookingID = 0, 0
 				if err := insertOutbox(ctx, tx, now, m); err != nil {
@@ -135,6 +149,20 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 				}
 				c.Cancellations++
 			}
+		}
+		dels, err := calDAVDeletions(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		for _, del := range dels {
+			row := calDAVDeleteRow(del)
+			if err := insertOutbox(ctx, tx, now, &row); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET erasure_id = ? WHERE id = ?`, er.ID, row.ID); err != nil {
+				return fmt.Errorf("leads: erase: %w", err)
+			}
+			c.CalendarDeletes++
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (erasure_id IS NULL OR erasure_id != ?) AND (
 			lead_id IN (`+in+`) OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`))
@@ -148,6 +176,16 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			return fmt.Errorf("leads: erase: spam: %w", err)
 		}
 		c.Spam = affected(res)
+		theirs := `SELECT id FROM bookings WHERE lead_id IN (` + in + `)`
+		if _, err := tx.ExecContext(ctx, `DELETE FROM imap_messages WHERE message_id IN (
+			SELECT message_id FROM booking_replies WHERE booking_id IN (`+theirs+`))`); err != nil {
+			return fmt.Errorf("leads: erase: mailbox messages: %w", err)
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM booking_replies WHERE booking_id IN (`+theirs+`)`)
+		if err != nil {
+			return fmt.Errorf("leads: erase: replies: %w", err)
+		}
+		c.Replies = affected(res)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM leads WHERE id IN (`+in+`)`); err != nil {
 			return fmt.Errorf("leads: erase: leads: %w", err)
 		}
@@ -155,7 +193,7 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 			return err
 		}
 		counts, _ := json.Marshal(c)
-		done := c.Cancellations == 0
+		done := c.Cancellations == 0 && c.CalendarDeletes == 0
 		if done {
 			er.Status, er.DoneAt = "done", now
 		}
@@ -185,10 +223,12 @@ func (s *Store) EraseEmail(ctx context.Context, email string, by Actor, compose 
 	return er, nil
 }
 
-// FinishErasures completes pending erasures whose cancellations are no
-// longer queued (or have waited erasureMailWait): it deletes those outbox
-// rows, the last holding the address, and marks the erasure done. It
-// returns how many it finished.
+// FinishErasures completes pending erasures whose cancellations and
+// calendar deletions are no longer queued (or have waited
+// erasureMailWait): it deletes the cancellations, the last rows holding
+// the address, and marks the erasure done. The calendar deletions, which
+// name no one, stay in the outbox like any delivery (a dead one can be
+// retried). It returns how many it finished.
 func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 	var n int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -200,7 +240,7 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE erasure_id = ?`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE erasure_id = ? AND kind != ?`, id, KindCalDAVDelete); err != nil {
 				return fmt.Errorf("leads: finish erasure: %w", err)
 			}
 			// Only while still pending: another instance finishing the same
@@ -228,6 +268,33 @@ func (s *Store) FinishErasures(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// calDAVDeletions returns the deletions from the CEO's calendar of the
+// events of the bookings of the leads in (an idList): every booking with
+// an event stored or a calendar write in the outbox (queued, in flight or
+// done), one each.
+func calDAVDeletions(ctx context.Context, tx *sql.Tx, in string) ([]CalDAVDeletion, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT b.uid, COALESCE(e.href, ''), COALESCE(e.etag, '') FROM bookings b
+		LEFT JOIN caldav_events e ON e.booking_id = b.id
+		WHERE b.lead_id IN (`+in+`) AND (e.id IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.booking_id = b.id AND o.kind = ?))
+		ORDER BY b.id`, KindCalDAV)
+	if err != nil {
+		return nil, fmt.Errorf("leads: erase: calendar events: %w", err)
+	}
+	defer rows.Close()
+	var out []CalDAVDeletion
+	for rows.Next() {
+		var d CalDAVDeletion
+		if err := rows.Scan(&d.UID, &d.Href, &d.ETag); err != nil {
+			return nil, fmt.Errorf("leads: erase: calendar events: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: erase: calendar events: %w", err)
+	}
+	return out, nil
 }
 
 // scrubErased makes the erased rows' bytes go from the database's files,
@@ -392,6 +459,24 @@ type PersonCall struct {
 	// Attribution is held with the booking.
 	Attribution Attribution `json:"attribution"`
 	Answers     []Answer    `json:"answers"`
+	// Replies are the answers to the call's invitation read from the
+	// organizer's mailbox, theirs and the CEO's.
+	Replies []PersonReply `json:"replies"`
+	// InCEOCalendar says that an event for the call sits in the CEO's
+	// CalDAV calendar (written there, with their name, address and
+	// answers); an erasure deletes it.
+	InCEOCalendar bool `json:"in_ceo_calendar"`
+}
+
+// PersonReply is a reply to a call's invitation as a subject access
+// export shows it: who answered (Role: "visitor" is them, "ceo" the host,
+// whose address is left out), what and when.
+type PersonReply struct {
+	ReceivedAt time.Time `json:"received_at"`
+	Role       string    `json:"role"`
+	Method     string    `json:"method"`
+	PartStat   string    `json:"partstat"`
+	Attendee   string    `json:"attendee,omitempty"`
 }
 
 // PersonMail is an email we sent or will send them, with its full text:
@@ -464,9 +549,18 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		}
 		p.Timeline = append(p.Timeline, pe)
 	}
+	replies, inCalendar, err := s.personReplies(ctx, in)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range bs {
+		rs := replies[b.ID]
+		if rs == nil {
+			rs = []PersonReply{}
+		}
 		p.Bookings = append(p.Bookings, PersonCall{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt, Start: b.Start, End: b.End,
-			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution, Answers: b.Answers})
+			Timezone: b.Timezone, Message: b.Message, Status: b.Status, Attribution: b.Attribution, Answers: b.Answers,
+			Replies: rs, InCEOCalendar: inCalendar[b.ID]})
 	}
 	mrows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE lead_id IN (`+in+`)
 		OR booking_id IN (SELECT id FROM bookings WHERE lead_id IN (`+in+`)) OR `+s.d.emailKey("recipient")+` = ? ORDER BY id`, asciiLower(email))
@@ -508,6 +602,49 @@ func (s *Store) FindPerson(ctx context.Context, email string) (*PersonData, erro
 		return nil, fmt.Errorf("leads: find person: spam: %w", err)
 	}
 	return p, nil
+}
+
+// personReplies returns, by booking, the replies to the invitations of the
+// bookings of the leads in (an idList), oldest first, and which of those
+// bookings have an event in the CEO's calendar.
+func (s *Store) personReplies(ctx context.Context, in string) (map[int64][]PersonReply, map[int64]bool, error) {
+	theirs := `SELECT id FROM bookings WHERE lead_id IN (` + in + `)`
+	rows, err := s.r.QueryContext(ctx, `SELECT booking_id, received_at, role, method, partstat, attendee FROM booking_replies
+		WHERE booking_id IN (`+theirs+`) ORDER BY id`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("leads: find person: replies: %w", err)
+	}
+	defer rows.Close()
+	replies := map[int64][]PersonReply{}
+	for rows.Next() {
+		var (
+			id       int64
+			r        PersonReply
+			received string
+		)
+		if err := rows.Scan(&id, &received, &r.Role, &r.Method, &r.PartStat, &r.Attendee); err != nil {
+			return nil, nil, fmt.Errorf("leads: find person: replies: %w", err)
+		}
+		if r.ReceivedAt, err = parseTime(received); err != nil {
+			return nil, nil, err
+		}
+		if r.Role != ReplyVisitor {
+			r.Attendee = ""
+		}
+		replies[id] = append(replies[id], r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("leads: find person: replies: %w", err)
+	}
+	ids, err := int64s(ctx, s.r, `SELECT booking_id FROM caldav_events WHERE booking_id IN (`+theirs+`)`)
+	if err != nil {
+		return nil, nil, err
+	}
+	inCalendar := map[int64]bool{}
+	for _, id := range ids {
+		inCalendar[id] = true
+	}
+	return replies, inCalendar, nil
 }
 
 // ReleaseSpam stores a held submission as the lead l ("not spam"), queues
@@ -572,8 +709,8 @@ func (s *Store) RetryDeadMail(ctx context.Context, id int64, by Actor) error {
 	})
 }
 
-func int64s(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+func int64s(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("leads: query ids: %w", err)
 	}

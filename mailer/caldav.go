@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,13 +15,14 @@ import (
 // CEO's CalDAV calendar. Every booking change (made, moved, cancelled)
 // queues one in its transaction when Composer.CalDAV is set; CalDAV
 // delivers it.
-const KindCalDAV = "caldav"
+const KindCalDAV = leads.KindCalDAV
 
 // CalDAVStore is the part of leads.Store that CalDAV uses.
 type CalDAVStore interface {
 	FindBooking(ctx context.Context, id int64) (*leads.Booking, error)
 	FindCalDAVEvent(ctx context.Context, bookingID int64) (leads.CalDAVEvent, error)
 	SaveCalDAVEvent(ctx context.Context, ev leads.CalDAVEvent) (bool, error)
+	ForgetCalDAVEvent(ctx context.Context, href string) error
 }
 
 var _ CalDAVStore = (*leads.Store)(nil)
@@ -38,6 +40,9 @@ var _ CalDAVStore = (*leads.Store)(nil)
 // recorded), so its ETag is stored; one with a higher SEQUENCE is newer
 // (the CEO changed it) and is left alone; one with a lower SEQUENCE is
 // replaced on its current ETag; a deleted one is created again.
+//
+// It delivers leads.KindCalDAVDelete rows too (an erasure's): see
+// deleteEvent.
 type CalDAV struct {
 	Calendar *calendar.CalDAV
 	Store    CalDAVStore
@@ -47,8 +52,12 @@ type CalDAV struct {
 
 var _ Deliverer = (*CalDAV)(nil)
 
-// Deliver writes row's booking into the calendar.
+// Deliver writes row's booking into the calendar, or for a
+// leads.KindCalDAVDelete row deletes the object it names.
 func (d *CalDAV) Deliver(ctx context.Context, row leads.OutboxMessage) error {
+	if row.Kind == leads.KindCalDAVDelete {
+		return d.deleteEvent(ctx, row)
+	}
 	b, err := d.Store.FindBooking(ctx, row.BookingID)
 	if leads.ErrorCode(err) == leads.ENOTFOUND {
 		return nil // erased since: nothing to write
@@ -113,6 +122,46 @@ func (d *CalDAV) Deliver(ctx context.Context, row leads.OutboxMessage) error {
 		}
 	}
 	return fmt.Errorf("mailer: caldav %s: the object changed under every write; will try again", b.UID)
+}
+
+// deleteEvent deletes the object a leads.KindCalDAVDelete row names, on
+// the ETag it was last written with. On 412 (changed since: by the CEO,
+// or by a write that was in flight) it reads the object back and deletes
+// it on its current ETag anyway; an object gone already (404, 410) is
+// done. Then the event's record goes.
+func (d *CalDAV) deleteEvent(ctx context.Context, row leads.OutboxMessage) error {
+	var del leads.CalDAVDeletion
+	if err := json.Unmarshal(row.Payload, &del); err != nil {
+		return &PermanentError{Err: fmt.Errorf("mailer: caldav delete: payload: %w", err)}
+	}
+	href := del.Href
+	if href == "" {
+		h, err := d.Calendar.Href(del.UID)
+		if err != nil || del.UID == "" {
+			return &PermanentError{Err: fmt.Errorf("mailer: caldav delete: no object named: %v", err)}
+		}
+		href = h
+	}
+	etag := del.ETag
+	for range 3 {
+		err := d.Calendar.Delete(ctx, href, etag)
+		if err == nil {
+			return d.Store.ForgetCalDAVEvent(ctx, href)
+		}
+		var se *calendar.CalDAVStatusError
+		if !errors.As(err, &se) || se.Code != http.StatusPreconditionFailed {
+			return calDAVError(err)
+		}
+		obj, err := d.Calendar.Get(ctx, href)
+		if errors.Is(err, calendar.ErrObjectNotFound) {
+			return d.Store.ForgetCalDAVEvent(ctx, href)
+		}
+		if err != nil {
+			return calDAVError(err)
+		}
+		etag = obj.ETag
+	}
+	return fmt.Errorf("mailer: caldav delete: the object changed under every deletion; will try again")
 }
 
 // calDAVError makes the answers that no retry can change permanent.

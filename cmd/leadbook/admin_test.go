@@ -103,3 +103,54 @@ func TestCheckPrintsRulesInForce(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckPrintsQuestionsInForce: check lists the booking form's
+// questions and where they come from: the environment's, then the ones
+// saved on the settings page over them.
+func TestCheckPrintsQuestionsInForce(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"LEADBOOK_DB":                filepath.Join(dir, "c.db"),
+		"LEADBOOK_MAIL_DIR":          filepath.Join(dir, "mail"),
+		"LEADBOOK_BOOKING_QUESTIONS": `[{"id":"goal","label":"What should we talk about?","kind":"long","required":true}]`,
+	}
+	checkOut := func() string {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"leadbook", "check"}, envOf(env), nil, &out, io.Discard); err != nil {
+			t.Fatalf("check: %v\n%s", err, out.String())
+		}
+		return out.String()
+	}
+	out := checkOut()
+	for _, want := range []string{
+		"ok   questions 1 booking questions in force (environment, LEADBOOK_BOOKING_QUESTIONS)",
+		`question goal           "What should we talk about?": long, required`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	s, err := leads.Open(context.Background(), env["LEADBOOK_DB"], leads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.SetBookingSettings(context.Background(), map[string]string{"questions": `[{"id":"size","label":"Team size","kind":"choice","choices":["1-10","11+"],"required":false}]`},
+		nil, leads.Actor{Kind: "staff", ID: 4})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = checkOut()
+	for _, want := range []string{
+		"ok   questions 1 booking questions in force (database, set by staff:4 at ",
+		"; LEADBOOK_BOOKING_QUESTIONS asks 1)",
+		`question size           "Team size": choice (1-10 | 11+)`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "question goal") {
+		t.Errorf("the environment's question is listed as in force:\n%s", out)
+	}
+}

@@ -184,7 +184,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	deliverers[leads.KindWebhook] = &mailer.WebhookDeliverer{Store: store, AllowPrivate: cfg.WebhookAllowPrivate}
 	if cal := cfg.calDAV(); cal != nil {
 		feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
-		deliverers[mailer.KindCalDAV] = &mailer.CalDAV{Calendar: cal, Store: store, Composer: composer, CEO: ceo}
+		dav := &mailer.CalDAV{Calendar: cal, Store: store, Composer: composer, CEO: ceo}
+		deliverers[mailer.KindCalDAV], deliverers[leads.KindCalDAVDelete] = dav, dav
 	}
 	m := newMetrics(metricsSource{store: store, feeds: feeds, now: store.Now})
 	worker := &mailer.Worker{Queue: store, Sender: sender, Logger: log, Now: store.Now,

@@ -88,6 +88,11 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 	for _, l := range rules {
 		fmt.Fprintln(stdout, l)
 	}
+	summary, questions, err := checkQuestions(ctx, cfg)
+	line("questions")(summary, err)
+	for _, l := range questions {
+		fmt.Fprintln(stdout, l)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

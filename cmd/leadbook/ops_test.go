@@ -172,8 +172,8 @@ func TestCheckCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"leadbook", "check"}, envOf(env), nil, &out, io.Discard); err != nil {
 		t.Fatalf("check: %v\n%s", err, out.String())
 	}
-	if n := strings.Count(out.String(), "\nok ") + strings.Count(out.String()[:3], "ok "); n != 4 {
-		t.Errorf("want four ok lines:\n%s", out.String())
+	if n := strings.Count(out.String(), "\nok ") + strings.Count(out.String()[:3], "ok "); n != 5 {
+		t.Errorf("want five ok lines (config, database, rules, questions, mail):\n%s", out.String())
 	}
 	// A closed port and a missing feed fail, each on its own line.
 	ln := freePort(t)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"leadbook/handlers"
 	"leadbook/leads"
@@ -14,16 +15,9 @@ import (
 // environment's values overridden by those an admin saved on the
 // settings page, and where each comes from.
 func checkRules(ctx context.Context, cfg *config) (string, []string, error) {
-	var stored []leads.BookingSetting
-	if _, err := os.Stat(cfg.DB); leads.IsServer(cfg.DB) || !errors.Is(err, os.ErrNotExist) {
-		s, err := leads.Open(ctx, cfg.DB, leads.Options{NoMigrate: true})
-		if err != nil {
-			return "", nil, err
-		}
-		defer s.Close()
-		if stored, _, err = s.BookingSettings(ctx); err != nil {
-			return "", nil, fmt.Errorf("cannot read the stored booking settings (is the schema migrated?): %w", err)
-		}
+	stored, err := storedSettings(ctx, cfg)
+	if err != nil {
+		return "", nil, err
 	}
 	_, values := handlers.ResolveRules(cfg.rules(), stored)
 	fromDB := 0
@@ -41,6 +35,55 @@ func checkRules(ctx context.Context, cfg *config) (string, []string, error) {
 		lines = append(lines, fmt.Sprintf("     rule %-14s %s (%s)", v.Name, orNone(v.Value), src))
 	}
 	return fmt.Sprintf("booking rules in force, %d of %d from the database", fromDB, len(values)), lines, nil
+}
+
+// storedSettings reads the booking settings saved on the settings page,
+// none where the database does not exist yet.
+func storedSettings(ctx context.Context, cfg *config) ([]leads.BookingSetting, error) {
+	if _, err := os.Stat(cfg.DB); !leads.IsServer(cfg.DB) && errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	s, err := leads.Open(ctx, cfg.DB, leads.Options{NoMigrate: true})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	stored, _, err := s.BookingSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the stored booking settings (is the schema migrated?): %w", err)
+	}
+	return stored, nil
+}
+
+// checkQuestions describes the booking form's questions in force, one
+// line each, and where they come from: the settings page's, or
+// LEADBOOK_BOOKING_QUESTIONS's.
+func checkQuestions(ctx context.Context, cfg *config) (string, []string, error) {
+	stored, err := storedSettings(ctx, cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	v := handlers.ResolveQuestions(cfg.BookingQuestions, stored)
+	src := "environment, " + handlers.QuestionsEnv
+	if v.FromDatabase() {
+		src = fmt.Sprintf("database, set by %s at %s; %s asks %d", v.Stored.UpdatedBy,
+			v.Stored.UpdatedAt.UTC().Format("2006-01-02 15:04Z"), handlers.QuestionsEnv, len(v.Environment))
+	}
+	if v.Error != "" {
+		src += "; the database's are not applied: " + v.Error
+	}
+	var lines []string
+	for _, q := range v.Questions {
+		kind := q.Kind
+		if q.Kind == handlers.QuestionChoice {
+			kind += " (" + strings.Join(q.Choices, " | ") + ")"
+		}
+		if q.Required {
+			kind += ", required"
+		}
+		lines = append(lines, fmt.Sprintf("     question %-14s %q: %s", q.ID, q.Label, kind))
+	}
+	return fmt.Sprintf("%d booking questions in force (%s)", len(v.Questions), src), lines, nil
 }
 
 func orNone(v string) string {
