@@ -160,7 +160,7 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 	if hasCurrent {
 		i := sort.Search(len(slots), func(i int) bool { return !slots[i].Start.Before(current.Start) })
 		if i < len(slots) && slots[i].Start.Equal(current.Start) {
-			hasCurrent = false // offered as open: the call is not where the store says
+			hasCurrent = false // open again (the call moved meanwhile): the button stays
 		} else {
 			slots = append(slots[:i:i], append([]calendar.Slot{current}, slots[i:]...)...)
 		}
