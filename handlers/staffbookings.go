@@ -126,7 +126,9 @@ func (s *Server) renderStaffBooking(c echo.Context, status int, b *leads.Booking
 			return err
 		}
 		choices := make([]moveChoice, 0, len(open.Slots)+1)
-		label := func(t time.Time) string { return t.In(ceoZone).Format("Mon 2 Jan 15:04") + " (" + ceoZone.String() + ")" }
+		label := func(t time.Time) string {
+			return t.In(ceoZone).Format("Mon 2 Jan 15:04") + " (" + ceoZone.String() + ")"
+		}
 		current := b.Start.After(now)
 		for _, sl := range open.Slots {
 			if current && !sl.Start.Before(b.Start) {
