@@ -301,10 +301,10 @@ func TestStaffAnalyticsAndAttribution(t *testing.T) {
 	// Views 1 (the landing; the visit's other pages are not articles),
 	// one lead and one call: 200%.
 	for _, want := range []string{
-		"<tr><td>cto-vs-cio</td><td>1</td><td>1</td><td>1</td><td>200.0%</td></tr>",
-		"<tr><td>ui-design-tech-startups</td><td>1</td><td>0</td><td>0</td><td>0.0%</td></tr>",
-		"<tr><td>newsletter</td><td>1</td><td>1</td><td>1</td><td>200.0%</td></tr>",
-		"<tr><td>direct</td><td>1</td><td>0</td><td>0</td><td>0.0%</td></tr>",
+		`<tr><td data-label="Name">cto-vs-cio</td><td data-label="Views">1</td><td data-label="Leads">1</td><td data-label="Calls booked">1</td><td data-label="Conversion">200.0%</td></tr>`,
+		`<tr><td data-label="Name">ui-design-tech-startups</td><td data-label="Views">1</td><td data-label="Leads">0</td><td data-label="Calls booked">0</td><td data-label="Conversion">0.0%</td></tr>`,
+		`<tr><td data-label="Name">newsletter</td><td data-label="Views">1</td><td data-label="Leads">1</td><td data-label="Calls booked">1</td><td data-label="Conversion">200.0%</td></tr>`,
+		`<tr><td data-label="Name">direct</td><td data-label="Views">1</td><td data-label="Leads">0</td><td data-label="Calls booked">0</td><td data-label="Conversion">0.0%</td></tr>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("analytics lacks %s", want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -98,16 +99,22 @@ func (r *bookingRequest) fields() [][2]string {
 	return f
 }
 
-// slotView is one radio button of the picker. Label is the whole span
-// ("09:00–09:30", what a screen reader says); Start is the start alone,
-// what the button shows, since the page says how long a call is.
+// slotView is one cell of the picker: a radio button, or with Gap an
+// empty cell where that time of day is taken or outside the hours on this
+// day, or with Current the call's own time on the move picker. Label is
+// the whole span ("09:00–09:30", what a screen reader says); Start is the
+// start alone, what the button shows, since the page says how long a call
+// is. Tall marks the cells of the row that holds the current time, which
+// needs room for its words: the row stays one height across the days.
 type slotView struct {
 	ID, Value, Label, Start string
 	Checked                 bool
+	Gap, Current, Tall      bool
 }
 
 // dayView is one day of the picker; Weekday and Date are Label abridged
-// for a narrow column.
+// for a narrow column. Its Slots hold one cell for every time of day that
+// any day shown offers, in order, so that the days' rows line up.
 type dayView struct {
 	Label, Weekday, Date string
 	Slots                []slotView
@@ -131,14 +138,16 @@ type pickerView struct {
 }
 
 // picker builds the slot picker for the week starting on from (a date in
-// loc), with selected checked.
-func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.Date, selected, basePath string, zoneChosen bool, tokenQuery string) (*pickerView, error) {
+// loc), with selected checked. A non-zero current is the call being moved:
+// it keeps its place in the grid, marked and not to be chosen.
+func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.Date, selected, basePath string, zoneChosen bool, tokenQuery string, current calendar.Slot) (*pickerView, error) {
 	now := s.now()
 	today := calendar.DateOf(now.In(loc))
 	if from.Before(today) {
 		from = today
 	}
-	open, err := s.svc.OpenSlots(ctx, from.In(loc), from.AddDays(pickerDays).In(loc))
+	winStart, winEnd := from.In(loc), from.AddDays(pickerDays).In(loc)
+	open, err := s.svc.OpenSlots(ctx, winStart, winEnd)
 	if err != nil {
 		return nil, err
 	}
@@ -147,21 +156,16 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 		ZoneLabel: calendar.ZoneName(loc.String()), Path: basePath, Keep: map[string]string{},
 		CEOName: s.booking.CEO.Name, CEOZone: rules.Location.String(),
 		SlotMinutes: int(rules.Slot / time.Minute), Empty: len(slots) == 0}
-	var cur *dayView
-	var curDate calendar.Date
-	for i, sl := range slots {
-		st := sl.Start.In(loc)
-		d := calendar.DateOf(st)
-		if cur == nil || d != curDate {
-			pv.Days = append(pv.Days, dayView{Label: st.Format("Monday, 2 January"), Weekday: st.Format("Mon"), Date: st.Format("2 Jan")})
-			cur, curDate = &pv.Days[len(pv.Days)-1], d
+	hasCurrent := !current.Start.IsZero() && !current.Start.Before(winStart) && current.Start.Before(winEnd)
+	if hasCurrent {
+		i := sort.Search(len(slots), func(i int) bool { return !slots[i].Start.Before(current.Start) })
+		if i < len(slots) && slots[i].Start.Equal(current.Start) {
+			hasCurrent = false // open again (the call moved meanwhile): the button stays
+		} else {
+			slots = append(slots[:i:i], append([]calendar.Slot{current}, slots[i:]...)...)
 		}
-		v := st.Format(time.RFC3339)
-		cur.Slots = append(cur.Slots, slotView{
-			ID: fmt.Sprintf("slot-%d", i), Value: v, Checked: v == selected, Start: st.Format("15:04"),
-			Label: st.Format("15:04") + "–" + sl.End.In(loc).Format("15:04"),
-		})
 	}
+	pv.Days = pickerGrid(slots, loc, selected, current, hasCurrent)
 	q := func(d calendar.Date) string {
 		v := url.Values{"from": {d.String()}}
 		if zoneChosen {
@@ -176,6 +180,71 @@ func (s *Server) picker(ctx context.Context, loc *time.Location, from calendar.D
 		pv.Next = q(next)
 	}
 	return pv, nil
+}
+
+// pickerGrid lays slots out as days of rows, one row a time of day: a day
+// that lacks a time another day offers gets an empty cell there. A time
+// of day is its clock reading in loc; on a day when the clock goes back
+// the repeated reading carries its offset, so it stays a row of its own.
+func pickerGrid(slots []calendar.Slot, loc *time.Location, selected string, current calendar.Slot, hasCurrent bool) []dayView {
+	type cell struct {
+		key string
+		v   slotView
+	}
+	var days []dayView
+	var cells [][]cell
+	var curDate calendar.Date
+	times := map[string]bool{}
+	tall := ""
+	for i, sl := range slots {
+		st := sl.Start.In(loc)
+		if d := calendar.DateOf(st); len(days) == 0 || d != curDate {
+			days = append(days, dayView{Label: st.Format("Monday, 2 January"), Weekday: st.Format("Mon"), Date: st.Format("2 Jan")})
+			cells = append(cells, nil)
+			curDate = d
+		}
+		key := st.Format("15:04")
+		row := cells[len(cells)-1]
+		for _, c := range row {
+			if c.key == key {
+				key = st.Format("15:04 Z07:00")
+				break
+			}
+		}
+		v := st.Format(time.RFC3339)
+		sv := slotView{
+			ID: fmt.Sprintf("slot-%d", i), Value: v, Checked: v == selected, Start: st.Format("15:04"),
+			Label: st.Format("15:04") + "–" + sl.End.In(loc).Format("15:04"),
+		}
+		if hasCurrent && sl.Start.Equal(current.Start) {
+			sv.ID, sv.Value, sv.Checked, sv.Current = "", "", false, true
+			tall = key
+		}
+		cells[len(cells)-1] = append(row, cell{key, sv})
+		times[key] = true
+	}
+	keys := make([]string, 0, len(times))
+	for k := range times {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for d, row := range cells {
+		at := map[string]slotView{}
+		for _, c := range row {
+			at[c.key] = c.v
+		}
+		out := make([]slotView, 0, len(keys))
+		for _, k := range keys {
+			v, ok := at[k]
+			if !ok {
+				v = slotView{Gap: true, Start: k[:5]}
+			}
+			v.Tall = k == tall
+			out = append(out, v)
+		}
+		days[d].Slots = out
+	}
+	return days
 }
 
 // zoneChoices is every zone of the picker, by region, with the current
@@ -225,7 +294,7 @@ func (s *Server) renderBook(c echo.Context, status int, loc *time.Location, zone
 	if tok := form.Values["rebook"]; tok != "" {
 		base = "/bookings/" + tok + "/rebook" // the week and zone links keep the details
 	}
-	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], base, zoneChosen, "")
+	pv, err := s.picker(c.Request().Context(), loc, from, form.Values["start"], base, zoneChosen, "", calendar.Slot{})
 	if err != nil {
 		return err
 	}
@@ -553,7 +622,7 @@ func (s *Server) renderManage(c echo.Context, status int, b *leads.Booking, toke
 		if from.IsZero() {
 			from = calendar.DateOf(s.now().In(loc))
 		}
-		pv, err := s.picker(c.Request().Context(), loc, from, selected, "/bookings/"+token, zoneChosen, "")
+		pv, err := s.picker(c.Request().Context(), loc, from, selected, "/bookings/"+token, zoneChosen, "", calendar.Slot{Start: b.Start, End: b.End})
 		if err != nil {
 			return err
 		}

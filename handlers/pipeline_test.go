@@ -217,7 +217,7 @@ func TestLeadsListPipelineFiltersAndOverview(t *testing.T) {
 		var out []string
 		body := rec.Body.String()
 		for _, name := range []string{"Ada Lovelace", "Grace Hopper", "Carol Shaw"} {
-			if i := strings.Index(body, "<td>"+name+"</td>"); i >= 0 {
+			if i := strings.Index(body, `<td data-label="Name">`+name+"</td>"); i >= 0 {
 				out = append(out, strconv.Itoa(i)+":"+name)
 			}
 		}

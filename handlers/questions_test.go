@@ -255,7 +255,7 @@ func TestBookingMeetingLink(t *testing.T) {
 	check("moved")
 	a.addStaff()
 	c := a.login("198.51.100.9:1")
-	if staff := a.staffGet("/staff/bookings", c).Body.String(); !strings.Contains(staff, "<td>"+link+"</td>") {
+	if staff := a.staffGet("/staff/bookings", c).Body.String(); !strings.Contains(staff, `<td data-label="Where">`+link+"</td>") {
 		t.Error("staff bookings page lacks the link")
 	}
 	// The host moves it: same room, the new manage link shows it too.

@@ -28,7 +28,7 @@ func TestStaffFeedsListSkipped(t *testing.T) {
 	for _, want := range []string{
 		`<a href="#skipped-0">1</a>`,
 		`<h2 id="skipped-0">Not understood in ` + path + `</h2>`,
-		"<tr><td>9</td><td>VEVENT</td><td>&lt;b&gt;backwards&lt;/b&gt;</td><td>it ends before it starts: skipped</td></tr>",
+		`<tr><td data-label="Line">9</td><td data-label="Component">VEVENT</td><td data-label="UID">&lt;b&gt;backwards&lt;/b&gt;</td><td data-label="What was done">it ends before it starts: skipped</td></tr>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/staff/feeds lacks %s:\n%s", want, body)

@@ -62,8 +62,8 @@ func toStaffJSON(b *leads.Booking) staffBookingJSON {
 
 // moveChoice is one open slot of the host's move picker.
 type moveChoice struct {
-	Value, Label string
-	Selected     bool
+	Value, Label      string
+	Selected, Current bool // Current: the call's own time, shown in its place, not to be picked
 }
 
 func (s *Server) staffBooking(c echo.Context) (*leads.Booking, error) {
@@ -125,11 +125,23 @@ func (s *Server) renderStaffBooking(c echo.Context, status int, b *leads.Booking
 		if err != nil {
 			return err
 		}
-		choices := make([]moveChoice, 0, len(open.Slots))
+		choices := make([]moveChoice, 0, len(open.Slots)+1)
+		label := func(t time.Time) string {
+			return t.In(ceoZone).Format("Mon 2 Jan 15:04") + " (" + ceoZone.String() + ")"
+		}
+		current := b.Start.After(now)
 		for _, sl := range open.Slots {
+			if current && !sl.Start.Before(b.Start) {
+				current = false
+				if !sl.Start.Equal(b.Start) {
+					choices = append(choices, moveChoice{Label: label(b.Start), Current: true})
+				}
+			}
 			v := sl.Start.UTC().Format(time.RFC3339)
-			choices = append(choices, moveChoice{Value: v, Label: sl.Start.In(ceoZone).Format("Mon 2 Jan 15:04") + " (" + ceoZone.String() + ")",
-				Selected: v == f.Start})
+			choices = append(choices, moveChoice{Value: v, Label: label(sl.Start), Selected: v == f.Start})
+		}
+		if current && b.Start.Before(now.Add(staffMoveDays*24*time.Hour)) {
+			choices = append(choices, moveChoice{Label: label(b.Start), Current: true})
 		}
 		data["Slots"] = choices
 	}

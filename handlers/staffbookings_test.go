@@ -165,6 +165,11 @@ func TestHostMoveThroughOutbox(t *testing.T) {
 	if !strings.Contains(body, `value="2026-03-04T09:00:00Z"`) {
 		t.Errorf("the move picker lacks an open slot (Wednesday 10:00 Berlin)")
 	}
+	// The call's own time is in its place in the list, not to be picked.
+	cur := strings.Index(body, `<option value="" disabled>Tue 3 Mar 09:00 (Europe/Berlin): the current time</option>`)
+	if next := strings.Index(body, `value="2026-03-03T08:30:00Z"`); cur < 0 || next < cur || strings.Count(body, "the current time") != 1 {
+		t.Errorf("the move picker does not mark the current time (Tuesday 09:00 Berlin) before Tuesday 09:30:\n%s", body)
+	}
 	// Onto the other call: refused like any booking write.
 	if rec := a.staffPostJSON(page+"/move", map[string]any{"start": wednesday9}, c, "same-origin"); rec.Code != http.StatusConflict {
 		t.Errorf("move onto a taken slot: %d %s", rec.Code, rec.Body)

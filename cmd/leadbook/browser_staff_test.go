@@ -105,8 +105,9 @@ func TestBrowserStaff(t *testing.T) {
 	}
 }
 
-// TestBrowserStaffPhoneWidth: every staff page fits a 390-wide phone (a
-// wide table scrolls in its own box, the page never sideways), the header
+// TestBrowserStaffPhoneWidth: every staff page fits a 390-wide phone, the
+// page never scrolling sideways: each row of a staff table is a card there,
+// each cell labelled with its column, while 1440 shows tables. The header
 // stays on one line at 1440, and codes are shown as words.
 func TestBrowserStaffPhoneWidth(t *testing.T) {
 	s := startSite(t, nil)
@@ -116,6 +117,17 @@ func TestBrowserStaffPhoneWidth(t *testing.T) {
 	visitorTab.click(`#contact-us button[type=submit]`)
 	visitorTab.waitJS(`document.querySelector("#contact-us [data-status] .notice-success")`)
 	wantLead(t, s, ada, "contact")
+	visitorTab.open("/book?tz=Europe/Berlin")
+	pickSlot(t, visitorTab, `form[action="/book"]`, 1, 0)
+	visitorTab.fill("#book-name", "Grace Hopper")
+	visitorTab.fill("#book-email", "grace@example.com")
+	visitorTab.fill("#book-company", "Navy Labs")
+	visitorTab.click("#book-consent")
+	visitorTab.minFill()
+	visitorTab.clickNav(`form[action="/book"] button[type=submit]`)
+	if !strings.Contains(visitorTab.url(), "/bookings/") {
+		t.Fatalf("after booking the visitor is on %s", visitorTab.url())
+	}
 	s.exec(t, `UPDATE outbox SET status = 'dead', attempts = 3, last_error = '550 5.1.1 <staff@example.com>: Recipient address rejected: User unknown in virtual mailbox table; see https://support.example.net/smtp/550-5.1.1' WHERE recipient = 'staff@example.com'`)
 
 	const email, password = "office@example.com", "correct horse battery staple"
@@ -135,9 +147,40 @@ func TestBrowserStaffPhoneWidth(t *testing.T) {
 		t.Errorf("at %d wide the staff header wraps: sign-out is not on the brand's line", desktopW)
 	}
 
+	// A row's display and its cells' labels: "" where a cell has none.
+	const rows = `[...document.querySelectorAll("table.data tbody tr")].map(tr => ({display: getComputedStyle(tr).display,
+		cells: [...tr.cells].map(td => ({label: td.hasAttribute("data-label") ? td.dataset.label : null,
+			shown: getComputedStyle(td, "::before").content}))}))`
+	type cardCell struct {
+		Label *string
+		Shown string
+	}
+	type card struct {
+		Display string
+		Cells   []cardCell
+	}
+	tables := map[string]int{} // rows seen on each page, at 1440
+	pages := []string{"/staff", "/staff/leads", "/staff/leads/1", "/staff/bookings", "/staff/bookings/1", "/staff/outbox",
+		"/staff/outbox?status=dead", "/staff/spam", "/staff/feeds", "/staff/privacy", "/staff/audit", "/staff/analytics",
+		"/staff/settings", "/staff/accounts", "/staff/tokens", "/staff/webhooks"}
+	for _, path := range pages {
+		tb.open(path)
+		for _, r := range eval[[]card](tb, rows) {
+			if r.Display != "table-row" {
+				t.Errorf("%s at %d wide: a table row is shown as %q, not as a table", path, desktopW, r.Display)
+				break
+			}
+			tables[path]++
+		}
+	}
+	for _, path := range []string{"/staff/leads", "/staff/bookings", "/staff/outbox", "/staff/audit"} {
+		if tables[path] == 0 {
+			t.Errorf("%s lists nothing: the cards go untested", path)
+		}
+	}
+
 	tb.do("phone", chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateMobile, chromedp.EmulatePortrait, chromedp.EmulateScale(2)))
-	for _, path := range []string{"/staff", "/staff/leads", "/staff/leads/1", "/staff/bookings", "/staff/outbox",
-		"/staff/outbox?status=dead", "/staff/spam", "/staff/feeds", "/staff/privacy", "/staff/audit"} {
+	for _, path := range pages {
 		tb.open(path)
 		// A phone zooms out to fit a page wider than itself, and then
 		// innerWidth grows with it: the page must fit 390 too.
@@ -145,7 +188,29 @@ func TestBrowserStaffPhoneWidth(t *testing.T) {
 		if sw > iw || sw > phoneW {
 			t.Errorf("%s at %d wide: the page scrolls sideways (scrollWidth %d > innerWidth %d)", path, phoneW, sw, iw)
 		}
+		// Nor does anything scroll inside its box: a table is cards.
+		if boxes := eval[[]string](tb, `[...document.querySelectorAll(".table-scroll")].filter(b => b.scrollWidth > b.clientWidth).map(b => b.outerHTML.slice(0, 80))`); len(boxes) > 0 {
+			t.Errorf("%s at %d wide: %d tables scroll sideways in their boxes: %v", path, phoneW, len(boxes), boxes)
+		}
+		for _, r := range eval[[]card](tb, rows) {
+			if r.Display != "block" {
+				t.Errorf("%s at %d wide: a table row is shown as %q, not as a card", path, phoneW, r.Display)
+				break
+			}
+			for _, c := range r.Cells {
+				switch {
+				case c.Label == nil:
+					t.Errorf("%s: a cell has no data-label", path)
+				case *c.Label != "" && c.Shown != jsQuote(*c.Label):
+					t.Errorf("%s at %d wide: the cell of %q is labelled %s", path, phoneW, *c.Label, c.Shown)
+				}
+			}
+		}
 	}
+	tb.open("/staff/bookings")
+	tb.check("staff-bookings-cards")
+	tb.open("/staff/leads")
+	tb.check("staff-leads-cards")
 
 	tb.open("/staff/audit")
 	audit := tb.text("table.data tbody")
