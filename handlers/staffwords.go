@@ -34,6 +34,12 @@ var staffWords = map[string]string{
 	"cli":               "The command line",
 	"unknown":           "Unknown",
 	"visitor":           "The visitor",
+	"booking_cancel":    "Cancelled the call",
+	"booking_move":      "Moved the call",
+	"booking_rebook":    "Asked the visitor to rebook",
+	"booking_outcome":   "Marked how the call went",
+	"booking_setting":   "Changed a booking setting",
+	"lead_update":       "Changed the lead",
 	"caldav_delete":     "Deletion from the CEO's calendar",
 }
 

@@ -27,8 +27,8 @@ func TestVisitorChangesInHistory(t *testing.T) {
 	body := a.staffGet("/staff/bookings/"+strconv.FormatInt(id, 10), c).Body.String()
 	m := regexp.MustCompile(`(?s)<table class="data" id="history".*?</table>`).FindString(body)
 	for _, want := range []string{
-		`<td>visitor</td><td>booking_move</td><td>from 2026-03-03T08:00:00.000Z to 2026-03-04T09:00:00.000Z</td>`,
-		`<td>visitor</td><td>booking_cancel</td>`,
+		`<td data-label="Who">The visitor</td><td data-label="What">Moved the call</td><td data-label="Detail">from 2026-03-03T08:00:00.000Z to 2026-03-04T09:00:00.000Z</td>`,
+		`<td data-label="Who">The visitor</td><td data-label="What">Cancelled the call</td>`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("history lacks %s:\n%s", want, m)

@@ -73,7 +73,7 @@ func TestBrowserHostCancel(t *testing.T) {
 	if got := tb.text("[role=status]"); !strings.Contains(got, "a link to pick a new time") {
 		t.Errorf("after the cancel the page says %q", got)
 	}
-	if got := tb.text("#history tbody"); !strings.Contains(got, "booking_rebook") {
+	if got := tb.text("#history tbody"); !strings.Contains(got, "Asked the visitor to rebook") {
 		t.Errorf("the history shows %q", got)
 	}
 	tb.check("staff-booking-cancelled")
