@@ -56,40 +56,22 @@ func (s *Server) handleOpenAPI(c echo.Context) error {
 }
 
 // apiLead and apiBooking are the API's JSON forms (openapi.json's Lead
-// and Booking).
+// and Booking): the webhooks' data, and what the webhooks leave out (the
+// visitor's message, consent, lost reason, a hold's and a cancellation's
+// times).
 type apiLead struct {
-	ID             int64      `json:"id"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	Name           string     `json:"name"`
-	Email          string     `json:"email"`
-	Company        string     `json:"company"`
-	Phone          string     `json:"phone"`
+	leads.WebhookLead
 	Message        string     `json:"message"`
-	Source         string     `json:"source"`
 	ConsentVersion string     `json:"consent_version"`
 	ConsentAt      *time.Time `json:"consent_at"`
-	Status         string     `json:"status"`
 	LostReason     string     `json:"lost_reason"`
-	Owner          *string    `json:"owner"`
-	NextStepAt     *string    `json:"next_step_at"`
 }
 
 type apiBooking struct {
-	ID          int64      `json:"id"`
-	LeadID      int64      `json:"lead_id"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	Status      string     `json:"status"`
-	Start       time.Time  `json:"start"`
-	End         time.Time  `json:"end"`
-	Timezone    string     `json:"timezone"`
+	leads.WebhookBooking
 	Message     string     `json:"message"`
 	HeldUntil   *time.Time `json:"held_until"`
 	CancelledAt *time.Time `json:"cancelled_at"`
-	Name        string     `json:"name"`
-	Email       string     `json:"email"`
-	Company     string     `json:"company"`
 }
 
 type apiPage[T any] struct {
@@ -106,23 +88,13 @@ func optTime(t time.Time) *time.Time {
 }
 
 func toAPILead(l *leads.Lead) apiLead {
-	return apiLead{ID: l.ID, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Name: l.Name, Email: l.Email,
-		Company: l.Company, Phone: l.Phone, Message: l.Message, Source: l.Source, ConsentVersion: l.ConsentVersion,
-		ConsentAt: optTime(l.ConsentAt), Status: l.Status, LostReason: l.LostReason, Owner: optString(l.OwnerEmail),
-		NextStepAt: optString(l.NextStepAt)}
-}
-
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
+	return apiLead{WebhookLead: leads.NewWebhookLead(l), Message: l.Message, ConsentVersion: l.ConsentVersion,
+		ConsentAt: optTime(l.ConsentAt), LostReason: l.LostReason}
 }
 
 func toAPIBooking(b *leads.Booking) apiBooking {
-	return apiBooking{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(), Status: b.State(),
-		Start: b.Start.UTC(), End: b.End.UTC(), Timezone: b.Timezone, Message: b.Message, HeldUntil: optTime(b.HoldUntil),
-		CancelledAt: optTime(b.CancelledAt), Name: b.Name, Email: b.Email, Company: b.Company}
+	return apiBooking{WebhookBooking: leads.NewWebhookBooking(b), Message: b.Message, HeldUntil: optTime(b.HoldUntil),
+		CancelledAt: optTime(b.CancelledAt)}
 }
 
 // encodeCursor makes the opaque cursor of a position: base64url of

@@ -261,7 +261,7 @@ func insertLeads(ctx context.Context, tx *sql.Tx, now time.Time, batch []*leadRe
 			continue
 		}
 		req.l.stored()
-		if err := enqueueWebhooksTo(ctx, tx, now, hooks, EventLeadCreated, webhookLead(req.l), req.l.ID, 0); err != nil {
+		if err := enqueueWebhooksTo(ctx, tx, now, hooks, EventLeadCreated, NewWebhookLead(req.l), req.l.ID, 0); err != nil {
 			return nil, nil, err
 		}
 		for j := range msgs[i] {

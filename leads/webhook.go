@@ -396,7 +396,9 @@ type WebhookBooking struct {
 	Company   string    `json:"company"`
 }
 
-func webhookLead(l *Lead) WebhookLead {
+// NewWebhookLead returns l's data as lead events carry it; the JSON API
+// builds its fuller answer on it.
+func NewWebhookLead(l *Lead) WebhookLead {
 	return WebhookLead{ID: l.ID, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Name: l.Name, Email: l.Email,
 		Company: l.Company, Phone: l.Phone, Source: l.Source, Status: l.Status, Owner: optString(l.OwnerEmail),
 		NextStepAt: optString(l.NextStepAt)}
@@ -409,10 +411,20 @@ func optString(s string) *string {
 	return &s
 }
 
-func webhookBooking(b *Booking, l *Lead) WebhookBooking {
+// NewWebhookBooking returns b's data as booking events carry it, with the
+// visitor's details b holds; the JSON API builds its fuller answer on it.
+func NewWebhookBooking(b *Booking) WebhookBooking {
 	return WebhookBooking{ID: b.ID, LeadID: b.LeadID, CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(),
 		Status: b.State(), Start: b.Start.UTC(), End: b.End.UTC(), Timezone: b.Timezone,
-		Name: l.Name, Email: l.Email, Company: l.Company}
+		Name: b.Name, Email: b.Email, Company: b.Company}
+}
+
+// webhookBooking is b's event data with the visitor's details from l, the
+// lead as the same transaction left it.
+func webhookBooking(b *Booking, l *Lead) WebhookBooking {
+	w := NewWebhookBooking(b)
+	w.Name, w.Email, w.Company = l.Name, l.Email, l.Company
+	return w
 }
 
 // webhookEnvelope is the body of every delivery (Standard Webhooks).
@@ -506,7 +518,7 @@ func leadEvent(ctx context.Context, tx *sql.Tx, now time.Time, event string, l *
 		c.OwnerEmail = email
 		l = &c
 	}
-	return enqueueWebhooks(ctx, tx, now, event, webhookLead(l), l.ID, 0)
+	return enqueueWebhooks(ctx, tx, now, event, NewWebhookLead(l), l.ID, 0)
 }
 
 func bookingEvent(ctx context.Context, tx *sql.Tx, now time.Time, event string, b *Booking, l *Lead) error {
