@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -56,55 +55,16 @@ type bookingResult struct {
 	err     error
 }
 
-// startBookingBatchers starts the goroutines that write gathered bookings;
-// done is told when each ends.
-func (s *Store) startBookingBatchers(done chan<- struct{}) {
-	s.bookingReqs = make(chan *bookingReq)
-	for range bookingBatchers {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			s.bookingBatcher()
-		}()
-	}
-}
-
 // createBookingGathered queues a prepared booking for the next batch and
 // waits for the outcome of the transaction that holds it.
 func (s *Store) createBookingGathered(ctx context.Context, nb *NewBooking, check BookingCheck, compose BookingCompose) (*Booking, bool, error) {
 	req := &bookingReq{ctx: ctx, nb: nb, check: check, compose: compose, done: make(chan bookingResult, 1)}
-	select {
-	case s.bookingReqs <- req:
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	case <-s.closing:
-		return nil, false, errClosed
+	if err := enqueue(ctx, s.bookingReqs, s.closing, req); err != nil {
+		return nil, false, err
 	}
 	// Once queued, wait whatever ctx does: the booking may be committed.
 	r := <-req.done
 	return r.b, r.created, r.err
-}
-
-func (s *Store) bookingBatcher() {
-	batch := make([]*bookingReq, 0, maxBatch)
-	for {
-		select {
-		case req := <-s.bookingReqs:
-			batch = append(batch[:0], req)
-		case <-s.closing:
-			return
-		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-s.bookingReqs:
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
-		s.runBookingBatch(batch)
-		clear(batch)
-	}
 }
 
 // batchAttempts bounds how often a batch is tried again without the
@@ -164,7 +124,7 @@ func (s *Store) runBookingBatch(batch []*bookingReq) {
 // the indexes of the bookings that were refused (none: no one in
 // particular).
 func (s *Store) tryBookingBatch(batch []*bookingReq) (refused []int, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), leadBatchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var (
 		made    []*Booking
@@ -289,11 +249,11 @@ func checkBatchRules(ctx context.Context, tx *sql.Tx, now time.Time, batch []*bo
 // booking of the batch with its address, so that the batch is never more
 // lenient than the same bookings made one after another.
 func checkBatchLimits(ctx context.Context, tx *sql.Tx, now time.Time, batch []*bookingReq, made []*Booking) ([]int, error) {
-	ids := make([]any, len(made))
+	ids := make([]int64, len(made))
 	for i, b := range made {
 		ids[i] = b.ID
 	}
-	idMarks := marks(len(ids))
+	batchIDs := idList(ids)
 	var refused []int
 	type limit struct {
 		n     func(BookingLimits) int
@@ -328,8 +288,7 @@ func checkBatchLimits(ctx context.Context, tx *sql.Tx, now time.Time, batch []*b
 		if len(keys) == 0 || !slices.ContainsFunc(batch, func(r *bookingReq) bool { return lim.n(r.nb.Limits) > 0 }) {
 			continue
 		}
-		args := append(append(append([]any{}, keys...), ids...), lim.args...)
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(lim.query, marks(len(keys)), idMarks), args...)
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(lim.query, marks(len(keys)), batchIDs), append(keys, lim.args...)...)
 		if err != nil {
 			return nil, fmt.Errorf("leads: count bookings by address: %w", err)
 		}
@@ -357,9 +316,4 @@ func checkBatchLimits(ctx context.Context, tx *sql.Tx, now time.Time, batch []*b
 		}
 	}
 	return refused, nil
-}
-
-// marks returns n placeholders separated by commas.
-func marks(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -150,7 +150,7 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string) (int64, erro
 		if len(batch) == 0 {
 			return nil
 		}
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+		one := "(" + marks(len(cols)) + ")"
 		values := strings.TrimSuffix(strings.Repeat(one+", ", len(batch)/len(cols)), ", ")
 		q := `INSERT INTO ` + table + ` (` + list + `) VALUES ` + values
 		if singletons[table] {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,9 +24,9 @@ import (
 // leadBatchers is how many batches of one store may be in flight at once.
 const leadBatchers = 2
 
-// leadBatchTimeout bounds one batch's transaction, which runs on no
+// batchTimeout bounds one batch's transaction, which runs on no
 // caller's context (its callers' contexts end at different times).
-const leadBatchTimeout = 30 * time.Second
+const batchTimeout = 30 * time.Second
 
 type leadReq struct {
 	ctx     context.Context
@@ -45,27 +46,22 @@ type leadResult struct {
 func (s *Store) startBatchers() {
 	s.closing = make(chan struct{})
 	s.batchersDone = make(chan struct{})
-	done := make(chan struct{}, leadBatchers+bookingBatchers)
-	n := 0
+	var wg sync.WaitGroup
 	if s.d.gatherLeads {
 		s.leadReqs = make(chan *leadReq)
 		for range leadBatchers {
-			go func() {
-				defer func() { done <- struct{}{} }()
-				s.leadBatcher()
-			}()
+			wg.Go(func() { batchLoop(s.leadReqs, s.closing, s.runLeadBatch) })
 		}
-		n += leadBatchers
 	}
 	if s.d.gatherBookings {
-		s.startBookingBatchers(done)
-		n += bookingBatchers
+		s.bookingReqs = make(chan *bookingReq)
+		for range bookingBatchers {
+			wg.Go(func() { batchLoop(s.bookingReqs, s.closing, s.runBookingBatch) })
+		}
 	}
 	go func() {
-		defer close(s.batchersDone)
-		for range n {
-			<-done
-		}
+		wg.Wait()
+		close(s.batchersDone)
 	}()
 }
 
@@ -73,40 +69,13 @@ func (s *Store) startBatchers() {
 // outcome of the transaction that holds it.
 func (s *Store) createLeadGathered(ctx context.Context, l *Lead, compose Compose) (bool, error) {
 	req := &leadReq{ctx: ctx, l: l, in: *l, compose: compose, done: make(chan leadResult, 1)}
-	select {
-	case s.leadReqs <- req:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	case <-s.closing:
-		return false, errClosed
+	if err := enqueue(ctx, s.leadReqs, s.closing, req); err != nil {
+		return false, err
 	}
 	// Once queued, wait whatever ctx does: the lead may be committed, and
 	// the caller must know whether it was.
 	r := <-req.done
 	return r.created, r.err
-}
-
-func (s *Store) leadBatcher() {
-	batch := make([]*leadReq, 0, maxBatch)
-	for {
-		select {
-		case req := <-s.leadReqs:
-			batch = append(batch[:0], req)
-		case <-s.closing:
-			return
-		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-s.leadReqs:
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
-		s.runLeadBatch(batch)
-		clear(batch)
-	}
 }
 
 // runLeadBatch writes batch in one transaction and answers each request.
@@ -125,7 +94,7 @@ func (s *Store) runLeadBatch(batch []*leadReq) {
 	if len(live) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), leadBatchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var (
 		inserted map[int64]bool

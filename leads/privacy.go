@@ -739,6 +739,11 @@ func idList(ids []int64) string {
 	return strings.Join(parts, ",")
 }
 
+// marks returns n placeholders separated by commas.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
 func affected(res sql.Result) int {
 	n, _ := res.RowsAffected()
 	return int(n)

@@ -40,12 +40,8 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 		return s.writeTx(ctx, fn)
 	}
 	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case s.writes <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.closing:
-		return errClosed
+	if err := enqueue(ctx, s.writes, s.closing, req); err != nil {
+		return err
 	}
 	// Once queued, wait for the outcome whatever ctx does: the write may
 	// commit, and the caller must know whether it did.
@@ -91,25 +87,46 @@ func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context, tx *sql.
 
 func (s *Store) writer() {
 	defer close(s.writerDone)
-	batch := make([]writeReq, 0, maxBatch)
+	batchLoop(s.writes, s.closing, s.runBatch)
+}
+
+// batchLoop takes the requests waiting on reqs at one moment, up to
+// maxBatch of them, and hands them to run together, until closing is
+// closed. It is how SQLite's writer and PostgreSQL's lead and booking
+// batchers gather their work.
+func batchLoop[R any](reqs <-chan R, closing <-chan struct{}, run func([]R)) {
+	batch := make([]R, 0, maxBatch)
 	for {
 		select {
-		case req := <-s.writes:
+		case req := <-reqs:
 			batch = append(batch[:0], req)
-		case <-s.closing:
+		case <-closing:
 			return
 		}
 	fill:
 		for len(batch) < maxBatch {
 			select {
-			case req := <-s.writes:
+			case req := <-reqs:
 				batch = append(batch, req)
 			default:
 				break fill
 			}
 		}
-		s.runBatch(batch)
+		run(batch)
 		clear(batch)
+	}
+}
+
+// enqueue hands req to a batch loop, unless ctx ends or the store closes
+// first.
+func enqueue[R any](ctx context.Context, reqs chan<- R, closing <-chan struct{}, req R) error {
+	select {
+	case reqs <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-closing:
+		return errClosed
 	}
 }
 
