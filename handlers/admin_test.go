@@ -78,7 +78,8 @@ func TestAdminRoutesRefuseStaffAndTokens(t *testing.T) {
 	}
 	for _, want := range []string{"POST /staff/privacy/erase", "GET /staff/accounts", "POST /staff/accounts", "POST /staff/accounts/:id/role",
 		"POST /staff/accounts/:id/remove", "POST /staff/accounts/:id/password", "GET /staff/tokens", "POST /staff/tokens",
-		"POST /staff/tokens/:id/revoke", "GET /staff/settings", "POST /staff/settings", "POST /staff/settings/reset"} {
+		"POST /staff/tokens/:id/revoke", "GET /staff/settings", "POST /staff/settings", "POST /staff/settings/reset",
+		"GET /staff/webhooks", "POST /staff/webhooks", "POST /staff/webhooks/:id/remove", "POST /staff/webhooks/:id/test"} {
 		if !seen[want] {
 			t.Errorf("%s is not an admin route", want)
 		}

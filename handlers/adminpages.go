@@ -66,6 +66,16 @@ func (s *Server) adminRoutes(e *echo.Echo) {
 		post("/staff/tokens", s.handleTokenCreate)
 		post("/staff/tokens/:id/revoke", s.handleTokenRevoke)
 	}
+	if s.staff.Webhooks != nil {
+		// A webhook receives every new lead: admins only.
+		get("/staff/webhooks", s.handleWebhooksShow)
+		post("/staff/webhooks", s.handleWebhookAdd)
+		post("/staff/webhooks/:id/disable", s.handleWebhookDisable)
+		post("/staff/webhooks/:id/enable", s.handleWebhookEnable)
+		post("/staff/webhooks/:id/remove", s.handleWebhookRemove)
+		post("/staff/webhooks/:id/test", s.handleWebhookTest)
+		post("/staff/webhooks/deliveries/:id/retry", s.handleWebhookRetry)
+	}
 	if s.booking != nil && s.booking.Settings != nil {
 		get("/staff/settings", s.handleSettings)
 		post("/staff/settings", s.handleSettingsSave)

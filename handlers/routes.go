@@ -48,5 +48,4 @@ func (s *Server) routes(e *echo.Echo) {
 	}
 	s.staffRoutes(e)
 	s.apiRoutes(e)
-	s.webhookRoutes(e)
 }

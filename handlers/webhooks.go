@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"leadbook/leads"
 	"leadbook/mailer"
@@ -25,23 +24,6 @@ type WebhookAdmin interface {
 	WebhookDeliveries(ctx context.Context, id int64, limit int) ([]leads.OutboxMessage, error)
 	FindMail(ctx context.Context, id int64) (leads.OutboxMessage, error)
 	RetryDeadMail(ctx context.Context, id int64, by leads.Actor) error
-}
-
-// webhookRoutes registers /staff/webhooks for signed-in staff (API tokens
-// never reach it). These are admin pages: the roles change wraps them.
-func (s *Server) webhookRoutes(e *echo.Echo) {
-	if s.staff == nil || s.staff.Webhooks == nil {
-		return
-	}
-	limit := middleware.BodyLimit(s.cfg.BodyLimit)
-	e.Match(getHead, "/staff/webhooks", s.handleWebhooksShow, s.requireStaff)
-	post := func(path string, h echo.HandlerFunc) { e.POST(path, h, s.crossOrigin, limit, s.requireStaff) }
-	post("/staff/webhooks", s.handleWebhookAdd)
-	post("/staff/webhooks/:id/disable", s.handleWebhookDisable)
-	post("/staff/webhooks/:id/enable", s.handleWebhookEnable)
-	post("/staff/webhooks/:id/remove", s.handleWebhookRemove)
-	post("/staff/webhooks/:id/test", s.handleWebhookTest)
-	post("/staff/webhooks/deliveries/:id/retry", s.handleWebhookRetry)
 }
 
 type webhookDelivery struct {
