@@ -107,13 +107,13 @@ func (e *CSVEncoder) encodeRow(id int64, createdAt, name, email, company, phone,
 	r[7] = guard(source)
 	r[8] = guard(consentVersion)
 	r[9] = consentAt
-	r[10] = GuardCell(status)
-	r[11] = GuardCell(owner)
+	r[10] = guard(status)
+	r[11] = guard(owner)
 	r[12] = nextStep
 	for i, v := range a.args() {
-		r[13+i] = GuardCell(v.(string))
+		r[13+i] = guard(v.(string))
 	}
-	r[21] = GuardCell(answers)
+	r[21] = guard(answers)
 	if err := e.w.Write(r); err != nil {
 		return fmt.Errorf("leads: csv: %w", err)
 	}

@@ -2,6 +2,7 @@ package leads_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"leadbook/leads"
+	"leadbook/leads/leadstest"
 )
 
 func TestGuardCell(t *testing.T) {
@@ -114,6 +116,45 @@ func FuzzCSVCell(f *testing.F) {
 		}
 		if got := recs[0][0]; got != "" && strings.ContainsRune("=+-@\t\r", rune(got[0])) {
 			t.Fatalf("cell read back as %q starts with a trigger", got)
+		}
+	})
+}
+
+// TestExportUnguarded exports a lead whose every kind of text cell starts
+// with a formula trigger: guarded, each gets its apostrophe; unguarded (a
+// script's export), each is written as stored.
+func TestExportUnguarded(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		s, _ := openStore(t, db, newClock())
+		l := &leads.Lead{Name: "Ada", Email: "ada@example.com", Phone: "+44 20 7946 0000", Message: "hi",
+			Source: leads.SourceContact, ConsentVersion: "v1",
+			Attribution: leads.Attribution{UTMSource: "=src", UTMCampaign: "-winter", LandingPage: "/"}}
+		if _, err := s.CreateLead(ctx, l, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range []bool{false, true} {
+			var buf bytes.Buffer
+			if _, err := s.ExportCSV(ctx, &buf, leads.ExportFilter{Unguarded: raw}, false); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := csv.NewReader(&buf).ReadAll()
+			if err != nil || len(recs) != 2 {
+				t.Fatalf("export: %v %q", err, recs)
+			}
+			cell := map[string]string{}
+			for i, name := range recs[0] {
+				cell[name] = recs[1][i]
+			}
+			mark := "'"
+			if raw {
+				mark = ""
+			}
+			for col, v := range map[string]string{"phone": "+44 20 7946 0000", "utm_source": "=src", "utm_campaign": "-winter"} {
+				if cell[col] != mark+v {
+					t.Errorf("unguarded %v: %s = %q, want %q", raw, col, cell[col], mark+v)
+				}
+			}
 		}
 	})
 }
