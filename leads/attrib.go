@@ -1,10 +1,13 @@
 package leads
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -137,6 +140,30 @@ func addConversion(ctx context.Context, tx *sql.Tx, now time.Time, a Attribution
 		return nil
 	}
 	return addConversions(ctx, tx, now, art, a.Source(), column, 1)
+}
+
+// addConversionsOf counts the new leads or bookings of as, one upsert per
+// article and source, in one order, so that concurrent batches wait for
+// each other rather than deadlock.
+func addConversionsOf(ctx context.Context, tx *sql.Tx, now time.Time, as []Attribution, column string) error {
+	counts := map[[2]string]int{}
+	for _, a := range as {
+		if art := a.ArticleKey(); art != "" {
+			counts[[2]string{art, a.Source()}]++
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(counts), func(a, b [2]string) int {
+		if c := cmp.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a[1], b[1])
+	})
+	for _, k := range keys {
+		if err := addConversions(ctx, tx, now, k[0], k[1], column, counts[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addConversions counts n new leads or bookings under article and source

@@ -197,6 +197,15 @@ func writeBookingBatch(ctx context.Context, tx *sql.Tx, now time.Time, batch []*
 	if refused = append(refused, more...); len(refused) > 0 {
 		return nil, 0, refused, errBatchAlone
 	}
+	// Counted last, in one order: the articles' rows are then locked for
+	// the commit only, and two batches cannot deadlock on them.
+	as := make([]Attribution, len(made))
+	for i, b := range made {
+		as[i] = b.Attribution
+	}
+	if err := addConversionsOf(ctx, tx, now, as, "bookings"); err != nil {
+		return nil, 0, nil, err
+	}
 	return made, version, nil, nil
 }
 

@@ -436,6 +436,11 @@ func (s *Store) createBookingAlone(ctx context.Context, nb *NewBooking, check Bo
 				return err
 			}
 		}
+		// Counted last, so that the article's row is locked for the commit
+		// only, not while the booking waits for the calendar.
+		if err := addConversion(ctx, tx, now, nbk.Attribution, "bookings"); err != nil {
+			return err
+		}
 		b, created = nbk, true
 		return nil
 	})
@@ -573,9 +578,6 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 			return nil, ErrSlotTaken
 		}
 		return nil, fmt.Errorf("leads: insert booking: %w", err)
-	}
-	if err := addConversion(ctx, tx, now, b.Attribution, "bookings"); err != nil {
-		return nil, err
 	}
 	if err := queueBookingMail(ctx, tx, now, b, &l, compose); err != nil {
 		return nil, err

@@ -1,12 +1,9 @@
 package leads
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -241,26 +238,14 @@ func insertLeads(ctx context.Context, tx *sql.Tx, now time.Time, batch []*leadRe
 	if err := insertOutboxRows(ctx, tx, now, out); err != nil {
 		return nil, nil, err
 	}
-	// The article counts, one upsert per article and source, in one order
-	// (concurrent batches then wait for each other rather than deadlock).
-	counts := map[[2]string]int{}
+	var counted []Attribution
 	for _, req := range batch {
 		if failed[req] == nil && inserted[req.l.ID] {
-			if art := req.l.Attribution.ArticleKey(); art != "" {
-				counts[[2]string{art, req.l.Attribution.Source()}]++
-			}
+			counted = append(counted, req.l.Attribution)
 		}
 	}
-	keys := slices.SortedFunc(maps.Keys(counts), func(a, b [2]string) int {
-		if c := cmp.Compare(a[0], b[0]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a[1], b[1])
-	})
-	for _, k := range keys {
-		if err := addConversions(ctx, tx, now, k[0], k[1], "leads", counts[k]); err != nil {
-			return nil, nil, err
-		}
+	if err := addConversionsOf(ctx, tx, now, counted, "leads"); err != nil {
+		return nil, nil, err
 	}
 	return inserted, failed, nil
 }

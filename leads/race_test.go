@@ -570,9 +570,11 @@ func TestRaceBookingsGathered(t *testing.T) {
 			check leads.BookingCheck
 		}
 		var reqs []want
-		// 30 separate calls, one a day at 09:00 (no rule refuses them).
+		// 30 separate calls, one a day at 09:00 (no rule refuses them),
+		// from two articles: each counts as a booking of its article.
 		for i := range 30 {
 			nb := newBooking(day.Add(time.Duration(i)*24*time.Hour+9*time.Hour), fmt.Sprintf("p%d@example.com", i), fmt.Sprintf("p-%d", i))
+			nb.Lead.Attribution = leads.Attribution{Article: []string{"cto-vs-cio", "soa"}[i%2], LandingPage: "/"}
 			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 0, 0)})
 		}
 		const plain = 30
@@ -645,6 +647,14 @@ func TestRaceBookingsGathered(t *testing.T) {
 			if !found {
 				t.Errorf("message %s (booking %d) belongs to no booking that was made", m.MessageID, m.BookingID)
 			}
+		}
+		c := newClock()
+		stats, err := s.ArticleStats(ctx, c.Now().Add(-48*time.Hour), c.Now().Add(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Total.Bookings != plain || len(stats.Articles) != 2 || stats.Articles[0].Bookings != plain/2 {
+			t.Errorf("article counts %+v, want %d bookings, half from each of two articles", stats.Articles, plain)
 		}
 		if s.Engine() == "postgres" && leads.BatchedBookings(s) == 0 {
 			t.Errorf("no booking was written in a batch: the test did not reach the batch path")

@@ -170,6 +170,9 @@ func tryBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, 
 	case err != nil:
 		return nil, false, err
 	}
+	if err := addConversion(ctx, tx, now, b.Attribution, "bookings"); err != nil {
+		return nil, false, err
+	}
 	return b, true, nil
 }
 
