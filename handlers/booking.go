@@ -32,19 +32,17 @@ type BookingComposer = booking.Composer
 type Booking struct {
 	// Rules are the availability rules configured at start-up (the
 	// environment's). Settings, when set, overrides them from the
-	// database (the admin settings page); RulesSource, when set, gives the
-	// rules in force instead of both. Read the rules in force with
+	// database (the admin settings page). Read the rules in force with
 	// Server.bookingRules, never from here (Location alone is the
 	// environment's only).
-	Rules       calendar.Rules
-	Settings    SettingsStore
-	RulesSource func(ctx context.Context) (calendar.Rules, error)
-	CEO         calendar.Person
-	Reminder    time.Duration
-	FeedSecret  string
-	Store       BookingStore
-	Busy        BusySource
-	Composer    BookingComposer
+	Rules      calendar.Rules
+	Settings   SettingsStore
+	CEO        calendar.Person
+	Reminder   time.Duration
+	FeedSecret string
+	Store      BookingStore
+	Busy       BusySource
+	Composer   BookingComposer
 
 	// MaxUpcomingPerEmail is how many calls still to come one email
 	// address may have, and BookingsPerAddressDay how many bookings one
@@ -70,11 +68,11 @@ type Booking struct {
 // at baseURL with the clock now: what the routes and the command line
 // drive.
 func (b *Booking) Service(baseURL string, now func() time.Time) *booking.Service {
-	rules := b.RulesSource
-	if rules == nil && b.Settings != nil {
+	env := b.Rules
+	rules := func(context.Context) (calendar.Rules, error) { return env, nil }
+	if settings := b.Settings; settings != nil {
 		// Outside a server (the command line): the stored rules, read
-		// for each call.
-		env, settings := b.Rules, b.Settings
+		// for each call. A server replaces this with its cached copy.
 		rules = func(ctx context.Context) (calendar.Rules, error) {
 			stored, _, err := settings.BookingSettings(ctx)
 			if err != nil {
@@ -83,10 +81,6 @@ func (b *Booking) Service(baseURL string, now func() time.Time) *booking.Service
 			r, _ := ResolveRules(env, stored)
 			return r, nil
 		}
-	}
-	if rules == nil {
-		configured := b.Rules
-		rules = func(context.Context) (calendar.Rules, error) { return configured, nil }
 	}
 	return &booking.Service{
 		Rules: rules, CEO: b.CEO, BaseURL: baseURL, Reminder: b.Reminder,

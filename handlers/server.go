@@ -232,10 +232,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if b := deps.Booking; b != nil {
 		s.svc = b.Service(cfg.BaseURL, cfg.Now)
-		if b.RulesSource == nil {
-			// The rules in force, cached by the settings' version.
-			s.svc.Rules = s.bookingRules
-		}
+		// The rules in force, cached by the settings' version.
+		s.svc.Rules = s.bookingRules
 	}
 	s.carry = carrySigner{key: deps.AttribKey}
 	if len(deps.AttribKey) == 0 {
