@@ -110,14 +110,8 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 		line("mail")(what, err)
 	}
 
-	if len(cfg.BusyICS) > 0 || cfg.CalDAVURL != "" {
-		feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
-			MaxStale: cfg.BusyMaxStale, Floating: cfg.Timezone,
-			Horizon: time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
-		})
-		if cal := cfg.calDAV(); cal != nil {
-			feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
-		}
+	if cfg.hasBusySources() {
+		feeds := newFeeds(cfg, cfg.calDAV())
 		_ = feeds.Refresh(ctx) // each source's error is in its status
 		for _, st := range feeds.Status() {
 			var err error
