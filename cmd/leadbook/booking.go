@@ -71,12 +71,12 @@ func runBooking(ctx context.Context, cfg *config, args []string, stdout io.Write
 		return n, nil
 	}
 	service := func(busy handlers.BusySource) (*booking.Service, error) {
-		composer, err := mailer.NewComposer(cfg.MailFrom, cfg.StaffEmail, cfg.BaseURL, cfg.SiteName)
+		// The composer is serve's: with CalDAV set, a change queues the
+		// write into the CEO's calendar too.
+		composer, err := newComposer(cfg, store.Now)
 		if err != nil {
 			return nil, err
 		}
-		composer.Now = store.Now
-		composer.Meeting = cfg.Meeting
 		return bookingSettings(cfg, store, busy, composer).Service(cfg.BaseURL, store.Now), nil
 	}
 	switch sub {
@@ -124,13 +124,11 @@ func runBooking(ctx context.Context, cfg *config, args []string, stdout io.Write
 			return fmt.Errorf("booking move: START %q: want RFC 3339, like 2026-03-04T10:00:00+01:00", rest[1])
 		}
 		// The move is checked against the CEO's busy times, as any
-		// booking: read the feeds once (until they answer, all is busy).
-		feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
-			MaxStale: cfg.BusyMaxStale, Floating: cfg.Timezone,
-			Horizon: time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
-		})
-		if len(cfg.BusyICS) > 0 {
-			_ = feeds.Refresh(ctx) // a feed that fails keeps its times busy
+		// booking: read the feeds and the CalDAV calendar once (until a
+		// source answers, all its times are busy).
+		feeds := newFeeds(cfg, cfg.calDAV())
+		if cfg.hasBusySources() {
+			_ = feeds.Refresh(ctx) // a source that fails keeps its times busy
 		}
 		svc, err := service(feeds)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/mail"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,5 +110,65 @@ func TestBookingCommands(t *testing.T) {
 	h, err := store.BookingHistory(ctx, b.ID)
 	if err != nil || len(h) != 2 || h[0].Actor != "cli" || h[1].Action != leads.AuditBookingCancel {
 		t.Errorf("history %+v, %v", h, err)
+	}
+}
+
+// TestBookingCommandsCalDAV: with LEADBOOK_CALDAV_URL set, the booking
+// commands wire the calendar as serve does. A cancel queues the write
+// into the CEO's calendar (a caldav row), and a move is checked against
+// the calendar's busy time: one that cannot be read is all busy.
+func TestBookingCommandsCalDAV(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "leadbook.db")
+	// Nothing listens on port 9 of the loopback: the calendar cannot be read.
+	env := envOf(map[string]string{"LEADBOOK_DB": db, "LEADBOOK_BASE_URL": "https://consult.example",
+		"LEADBOOK_CALDAV_URL": "http://127.0.0.1:9/calendars/ceo/"})
+	store, err := leads.Open(ctx, db, leads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := weekdayAt(3, 10)
+	b, _, err := store.CreateBooking(ctx, &leads.NewBooking{
+		Lead:  leads.Lead{Name: "Grace Hopper", Email: "grace@example.com", ConsentVersion: "v1"},
+		Start: start, End: start.Add(30 * time.Minute), Timezone: "UTC", UID: "uid-1@consult.example", TokenHash: "hash-1",
+		WindowFrom: start.Add(-time.Hour), WindowTo: start.Add(time.Hour),
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	id := strconv.FormatInt(b.ID, 10)
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"leadbook"}, args...), env, nil, &out, io.Discard)
+		return out.String(), err
+	}
+
+	to := start.Add(2 * time.Hour)
+	if out, err := cli("booking", "move", id, to.Format(time.RFC3339)); err == nil || !strings.Contains(err.Error(), "not an open slot") {
+		t.Errorf("a move while the CEO's calendar cannot be read: %v\n%s", err, out)
+	}
+	if out, err := cli("booking", "cancel", id); err != nil || !strings.Contains(out, "cancelled booking "+id) {
+		t.Fatalf("booking cancel: %v\n%s", err, out)
+	}
+
+	store, err = leads.Open(ctx, db, leads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	msgs, err := store.ListMail(ctx, leads.MailFilter{BookingID: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for i := len(msgs) - 1; i >= 0; i-- {
+		kinds = append(kinds, msgs[i].Kind)
+	}
+	if !slices.Contains(kinds, mailer.KindCalDAV) {
+		t.Errorf("the cancel queued %v, no %s row: the CEO's calendar keeps the event", kinds, mailer.KindCalDAV)
+	}
+	if b2, err := store.FindBooking(ctx, b.ID); err != nil || !b2.Start.Equal(start) {
+		t.Errorf("the booking after the refused move: %+v, %v", b2, err)
 	}
 }

@@ -167,23 +167,16 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	composer, err := mailer.NewComposer(cfg.MailFrom, cfg.StaffEmail, cfg.BaseURL, cfg.SiteName)
+	composer, err := newComposer(cfg, store.Now)
 	if err != nil {
 		return err
 	}
-	composer.Now = store.Now
-	composer.CalDAV, composer.RepliesRead = cfg.CalDAVURL != "", cfg.IMAPURL != ""
-	composer.Meeting = cfg.Meeting
-	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
-		MaxStale: cfg.BusyMaxStale,
-		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
-		Floating: cfg.Timezone,
-	})
+	cal := cfg.calDAV()
+	feeds := newFeeds(cfg, cal)
 	ceo := calendar.Person{Name: cfg.CEOName, Email: cfg.CEOEmail}
 	deliverers := map[string]mailer.Deliverer{}
 	deliverers[leads.KindWebhook] = &mailer.WebhookDeliverer{Store: store, AllowPrivate: cfg.WebhookAllowPrivate}
-	if cal := cfg.calDAV(); cal != nil {
-		feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
+	if cal != nil {
 		dav := &mailer.CalDAV{Calendar: cal, Store: store, Composer: composer, CEO: ceo}
 		deliverers[mailer.KindCalDAV], deliverers[leads.KindCalDAVDelete] = dav, dav
 	}
@@ -253,7 +246,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 			log.Error("outbox worker stopped", "err", err)
 		}
 	}()
-	if len(cfg.BusyICS) > 0 || cfg.CalDAVURL != "" {
+	if cfg.hasBusySources() {
 		// The first fetch runs in the background: until it succeeds, the
 		// feeds report everything busy, so no slot can clash.
 		wg.Add(1)
@@ -372,6 +365,39 @@ func (c *config) calDAV() *calendar.CalDAV {
 	return &calendar.CalDAV{URL: c.CalDAVURL, Username: c.CalDAVUsername, Password: c.CalDAVPassword,
 		Client: &http.Client{Timeout: 30 * time.Second}, Skip: booking.OwnUID(c.BaseURL)}
 }
+
+// newComposer is the mail composer as configured, for serve and the
+// booking commands alike: with CalDAV set, every booking change queues
+// its write into the CEO's calendar as well.
+func newComposer(cfg *config, now func() time.Time) (*mailer.Composer, error) {
+	composer, err := mailer.NewComposer(cfg.MailFrom, cfg.StaffEmail, cfg.BaseURL, cfg.SiteName)
+	if err != nil {
+		return nil, err
+	}
+	composer.Now = now
+	composer.CalDAV, composer.RepliesRead = cfg.CalDAVURL != "", cfg.IMAPURL != ""
+	composer.Meeting = cfg.Meeting
+	return composer, nil
+}
+
+// newFeeds is the CEO's busy time as configured, for serve, check and
+// the booking commands alike: the ICS feeds and, when cal is not nil,
+// the CalDAV calendar. Until a source answers, its times are all busy.
+func newFeeds(cfg *config, cal *calendar.CalDAV) *calendar.Feeds {
+	feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
+		MaxStale: cfg.BusyMaxStale,
+		Horizon:  time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
+		Floating: cfg.Timezone,
+	})
+	if cal != nil {
+		feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
+	}
+	return feeds
+}
+
+// hasBusySources reports whether any busy source is configured (an ICS
+// feed or the CalDAV calendar).
+func (c *config) hasBusySources() bool { return len(c.BusyICS) > 0 || c.CalDAVURL != "" }
 
 // calDAVSourceName is how the busy sources' status shows the calendar.
 func calDAVSourceName(c *config) string { return "caldav " + calendar.RedactURL(c.CalDAVURL) }

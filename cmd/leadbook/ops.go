@@ -82,13 +82,16 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 		}
 	}
 	line("config")("valid", nil)
-	line("database")(checkDatabase(ctx, cfg))
-	summary, rules, err := checkRules(ctx, cfg)
+	// The database is opened once: for its own line, and for the booking
+	// settings stored there, which the rules and the questions read.
+	summary, stored, err := checkDatabase(ctx, cfg)
+	line("database")(summary, err)
+	summary, rules, err := checkRules(cfg, stored)
 	line("rules")(summary, err)
 	for _, l := range rules {
 		fmt.Fprintln(stdout, l)
 	}
-	summary, questions, err := checkQuestions(ctx, cfg)
+	summary, questions, err := checkQuestions(cfg, stored)
 	line("questions")(summary, err)
 	for _, l := range questions {
 		fmt.Fprintln(stdout, l)
@@ -110,14 +113,8 @@ func check(ctx context.Context, cfg *config, stdout io.Writer) error {
 		line("mail")(what, err)
 	}
 
-	if len(cfg.BusyICS) > 0 || cfg.CalDAVURL != "" {
-		feeds := calendar.NewFeeds(cfg.BusyICS, calendar.FeedOptions{
-			MaxStale: cfg.BusyMaxStale, Floating: cfg.Timezone,
-			Horizon: time.Duration(cfg.HorizonDays+2) * 24 * time.Hour,
-		})
-		if cal := cfg.calDAV(); cal != nil {
-			feeds.AddSource(calDAVSourceName(cfg), cal.Busy)
-		}
+	if cfg.hasBusySources() {
+		feeds := newFeeds(cfg, cfg.calDAV())
 		_ = feeds.Refresh(ctx) // each source's error is in its status
 		for _, st := range feeds.Status() {
 			var err error
@@ -155,28 +152,36 @@ func skippedWhat(sk calendar.Skipped) string {
 	return fmt.Sprintf("%s UID %q", sk.Component, sk.UID)
 }
 
-func checkDatabase(ctx context.Context, cfg *config) (string, error) {
+// checkDatabase describes the database, and reads the booking settings
+// saved on the settings page while it is open (none where the database
+// does not exist yet).
+func checkDatabase(ctx context.Context, cfg *config) (string, storedSettings, error) {
 	name := leads.Describe(cfg.DB)
 	if _, err := os.Stat(cfg.DB); !leads.IsServer(cfg.DB) && errors.Is(err, os.ErrNotExist) {
 		// serve creates it; check only that it could.
 		if err := checkWritableDir(filepath.Dir(cfg.DB)); err != nil {
-			return "", fmt.Errorf("%s does not exist and cannot be created: %w", cfg.DB, err)
+			return "", storedSettings{}, fmt.Errorf("%s does not exist and cannot be created: %w", cfg.DB, err)
 		}
-		return cfg.DB + " does not exist yet; serve or migrate creates it", nil
+		return cfg.DB + " does not exist yet; serve or migrate creates it", storedSettings{}, nil
 	}
 	s, err := leads.Open(ctx, cfg.DB, leads.Options{NoMigrate: true})
 	if err != nil {
-		return "", err
+		return "", storedSettings{err: err}, err
 	}
 	defer s.Close()
+	var stored storedSettings
+	stored.settings, _, stored.err = s.BookingSettings(ctx)
+	if stored.err != nil {
+		stored.err = fmt.Errorf("cannot read the stored booking settings (is the schema migrated?): %w", stored.err)
+	}
 	if err := s.Ping(ctx); err != nil {
-		return "", err
+		return "", stored, err
 	}
 	n, err := s.CountLeads(ctx)
 	if err != nil {
-		return "", err
+		return "", stored, err
 	}
-	return fmt.Sprintf("%s %s, schema %d, %d leads", s.Engine(), name, leads.SchemaVersion(), n), nil
+	return fmt.Sprintf("%s %s, schema %d, %d leads", s.Engine(), name, leads.SchemaVersion(), n), stored, nil
 }
 
 func checkMailDir(dir string) error {

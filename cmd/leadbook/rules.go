@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"leadbook/handlers"
@@ -14,12 +11,11 @@ import (
 // checkRules describes the booking rules in force, one line each: the
 // environment's values overridden by those an admin saved on the
 // settings page, and where each comes from.
-func checkRules(ctx context.Context, cfg *config) (string, []string, error) {
-	stored, err := storedSettings(ctx, cfg)
-	if err != nil {
-		return "", nil, err
+func checkRules(cfg *config, stored storedSettings) (string, []string, error) {
+	if stored.err != nil {
+		return "", nil, stored.err
 	}
-	_, values := handlers.ResolveRules(cfg.rules(), stored)
+	_, values := handlers.ResolveRules(cfg.rules(), stored.settings)
 	fromDB := 0
 	var lines []string
 	for _, v := range values {
@@ -37,33 +33,21 @@ func checkRules(ctx context.Context, cfg *config) (string, []string, error) {
 	return fmt.Sprintf("booking rules in force, %d of %d from the database", fromDB, len(values)), lines, nil
 }
 
-// storedSettings reads the booking settings saved on the settings page,
-// none where the database does not exist yet.
-func storedSettings(ctx context.Context, cfg *config) ([]leads.BookingSetting, error) {
-	if _, err := os.Stat(cfg.DB); !leads.IsServer(cfg.DB) && errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	s, err := leads.Open(ctx, cfg.DB, leads.Options{NoMigrate: true})
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	stored, _, err := s.BookingSettings(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the stored booking settings (is the schema migrated?): %w", err)
-	}
-	return stored, nil
+// storedSettings are the booking settings saved on the settings page, as
+// check read them: err says why they could not be read.
+type storedSettings struct {
+	settings []leads.BookingSetting
+	err      error
 }
 
 // checkQuestions describes the booking form's questions in force, one
 // line each, and where they come from: the settings page's, or
 // LEADBOOK_BOOKING_QUESTIONS's.
-func checkQuestions(ctx context.Context, cfg *config) (string, []string, error) {
-	stored, err := storedSettings(ctx, cfg)
-	if err != nil {
-		return "", nil, err
+func checkQuestions(cfg *config, stored storedSettings) (string, []string, error) {
+	if stored.err != nil {
+		return "", nil, stored.err
 	}
-	v := handlers.ResolveQuestions(cfg.BookingQuestions, stored)
+	v := handlers.ResolveQuestions(cfg.BookingQuestions, stored.settings)
 	src := "environment, " + handlers.QuestionsEnv
 	if v.FromDatabase() {
 		src = fmt.Sprintf("database, set by %s at %s; %s asks %d", v.Stored.UpdatedBy,
