@@ -38,12 +38,14 @@ func (e *CalDAVStatusError) Error() string {
 	return fmt.Sprintf("calendar: caldav %s: HTTP status %d %s", e.Method, e.Code, http.StatusText(e.Code))
 }
 
-// ErrPreconditionFailed is a conditional write refused with 412: the
-// object is not in the state the write assumed (it exists, or its ETag
-// changed).
-var ErrPreconditionFailed = &CalDAVStatusError{Method: http.MethodPut, Code: http.StatusPreconditionFailed}
+// ErrPreconditionFailed is a conditional write (a PUT or a DELETE)
+// refused with 412: the object is not in the state the write assumed (it
+// exists, or its ETag changed).
+var ErrPreconditionFailed = &CalDAVStatusError{Code: http.StatusPreconditionFailed}
 
-// Is matches any 412 answer against ErrPreconditionFailed.
+// Is matches an answer against a target of the same code and method, or
+// of the same code and no method (ErrPreconditionFailed,
+// ErrObjectNotFound) whatever the request's method.
 func (e *CalDAVStatusError) Is(target error) bool {
 	t, ok := target.(*CalDAVStatusError)
 	return ok && t.Code == e.Code && (t.Method == "" || t.Method == e.Method)
@@ -146,8 +148,8 @@ func (c *CalDAV) Put(ctx context.Context, href string, data []byte, etag string)
 }
 
 // Delete deletes the object at href: where etag is not empty only if the
-// object there still has that ETag (If-Match; a refused condition is a
-// *CalDAVStatusError with Method DELETE and Code 412). An object the server does not have (404, 410)
+// object there still has that ETag (If-Match; a refused condition is
+// ErrPreconditionFailed). An object the server does not have (404, 410)
 // is deleted already: that is no error.
 func (c *CalDAV) Delete(ctx context.Context, href, etag string) error {
 	req, err := c.request(ctx, http.MethodDelete, href, nil)
