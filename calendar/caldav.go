@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -294,14 +296,19 @@ func (c *CalDAV) Busy(ctx context.Context, from, to time.Time) (_ []byte, err er
 // writeComponent writes c back as it was read, without go-ical's
 // encoder's checks: ParseBusy reads liberally, and what a server holds need
 // not be valid (an event without DTSTAMP is still busy time).
+//
+// go-ical keeps properties and parameters in maps: they go out sorted by
+// name, so that the same object always gives the same bytes (Feeds
+// compares a fetch with the last to see whether anything changed). The
+// properties of one name keep their order, as do a parameter's values.
 func writeComponent(b *bytes.Buffer, c *ical.Component) {
 	line(b, "BEGIN:"+c.Name)
-	for _, props := range c.Props {
-		for _, p := range props {
+	for _, name := range slices.Sorted(maps.Keys(c.Props)) {
+		for _, p := range c.Props[name] {
 			b.WriteString(p.Name)
-			for name, values := range p.Params {
-				b.WriteString(";" + name + "=")
-				for i, v := range values {
+			for _, pname := range slices.Sorted(maps.Keys(p.Params)) {
+				b.WriteString(";" + pname + "=")
+				for i, v := range p.Params[pname] {
 					if i > 0 {
 						b.WriteByte(',')
 					}
@@ -309,7 +316,7 @@ func writeComponent(b *bytes.Buffer, c *ical.Component) {
 				}
 			}
 			b.WriteByte(':')
-			b.WriteString(strings.NewReplacer("\r\n", "\\n", "\n", "\\n", "\r", "").Replace(p.Value))
+			b.WriteString(valueNewlines.Replace(p.Value))
 			b.WriteString("\r\n")
 		}
 	}
@@ -318,6 +325,9 @@ func writeComponent(b *bytes.Buffer, c *ical.Component) {
 	}
 	line(b, "END:"+c.Name)
 }
+
+// valueNewlines escapes the line breaks of a value writeComponent writes.
+var valueNewlines = strings.NewReplacer("\r\n", "\\n", "\n", "\\n", "\r", "")
 
 // EncodeObject returns inv as a calendar object resource for a CalDAV
 // collection (RFC 4791 §4.1): no METHOD, one VEVENT with the ORGANIZER and
