@@ -112,13 +112,20 @@ func (c *CalDAV) request(ctx context.Context, method, href string, body []byte) 
 func (c *CalDAV) do(req *http.Request) (*http.Response, error) {
 	resp, err := c.client().Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL in the error may hold secrets
-		}
-		return nil, fmt.Errorf("calendar: caldav %s: %w", req.Method, err)
+		return nil, fmt.Errorf("calendar: caldav %s: %w", req.Method, withoutURL(err))
 	}
 	return resp, nil
+}
+
+// withoutURL is err without the URL a *url.Error in it names, which may
+// hold secrets (a feed's token, a password): the error it wraps, or err
+// as it is when it holds no *url.Error.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Put writes an iCalendar object at href, conditionally: where etag is
@@ -258,11 +265,7 @@ func (c *CalDAV) Busy(ctx context.Context, from, to time.Time) (_ []byte, err er
 		}},
 	})
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("calendar: caldav REPORT: %w", err)
+		return nil, fmt.Errorf("calendar: caldav REPORT: %w", withoutURL(err))
 	}
 	var b bytes.Buffer
 	calendarHeader(&b)
