@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,12 +40,14 @@ func (e *CalDAVStatusError) Error() string {
 	return fmt.Sprintf("calendar: caldav %s: HTTP status %d %s", e.Method, e.Code, http.StatusText(e.Code))
 }
 
-// ErrPreconditionFailed is a conditional write refused with 412: the
-// object is not in the state the write assumed (it exists, or its ETag
-// changed).
-var ErrPreconditionFailed = &CalDAVStatusError{Method: http.MethodPut, Code: http.StatusPreconditionFailed}
+// ErrPreconditionFailed is a conditional write (a PUT or a DELETE)
+// refused with 412: the object is not in the state the write assumed (it
+// exists, or its ETag changed).
+var ErrPreconditionFailed = &CalDAVStatusError{Code: http.StatusPreconditionFailed}
 
-// Is matches any 412 answer against ErrPreconditionFailed.
+// Is matches an answer against a target of the same code and method, or
+// of the same code and no method (ErrPreconditionFailed,
+// ErrObjectNotFound) whatever the request's method.
 func (e *CalDAVStatusError) Is(target error) bool {
 	t, ok := target.(*CalDAVStatusError)
 	return ok && t.Code == e.Code && (t.Method == "" || t.Method == e.Method)
@@ -108,13 +112,20 @@ func (c *CalDAV) request(ctx context.Context, method, href string, body []byte) 
 func (c *CalDAV) do(req *http.Request) (*http.Response, error) {
 	resp, err := c.client().Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL in the error may hold secrets
-		}
-		return nil, fmt.Errorf("calendar: caldav %s: %w", req.Method, err)
+		return nil, fmt.Errorf("calendar: caldav %s: %w", req.Method, withoutURL(err))
 	}
 	return resp, nil
+}
+
+// withoutURL is err without the URL a *url.Error in it names, which may
+// hold secrets (a feed's token, a password): the error it wraps, or err
+// as it is when it holds no *url.Error.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Put writes an iCalendar object at href, conditionally: where etag is
@@ -146,8 +157,8 @@ func (c *CalDAV) Put(ctx context.Context, href string, data []byte, etag string)
 }
 
 // Delete deletes the object at href: where etag is not empty only if the
-// object there still has that ETag (If-Match; a refused condition is a
-// *CalDAVStatusError with Method DELETE and Code 412). An object the server does not have (404, 410)
+// object there still has that ETag (If-Match; a refused condition is
+// ErrPreconditionFailed). An object the server does not have (404, 410)
 // is deleted already: that is no error.
 func (c *CalDAV) Delete(ctx context.Context, href, etag string) error {
 	req, err := c.request(ctx, http.MethodDelete, href, nil)
@@ -254,11 +265,7 @@ func (c *CalDAV) Busy(ctx context.Context, from, to time.Time) (_ []byte, err er
 		}},
 	})
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("calendar: caldav REPORT: %w", err)
+		return nil, fmt.Errorf("calendar: caldav REPORT: %w", withoutURL(err))
 	}
 	var b bytes.Buffer
 	calendarHeader(&b)
@@ -292,14 +299,19 @@ func (c *CalDAV) Busy(ctx context.Context, from, to time.Time) (_ []byte, err er
 // writeComponent writes c back as it was read, without go-ical's
 // encoder's checks: ParseBusy reads liberally, and what a server holds need
 // not be valid (an event without DTSTAMP is still busy time).
+//
+// go-ical keeps properties and parameters in maps: they go out sorted by
+// name, so that the same object always gives the same bytes (Feeds
+// compares a fetch with the last to see whether anything changed). The
+// properties of one name keep their order, as do a parameter's values.
 func writeComponent(b *bytes.Buffer, c *ical.Component) {
 	line(b, "BEGIN:"+c.Name)
-	for _, props := range c.Props {
-		for _, p := range props {
+	for _, name := range slices.Sorted(maps.Keys(c.Props)) {
+		for _, p := range c.Props[name] {
 			b.WriteString(p.Name)
-			for name, values := range p.Params {
-				b.WriteString(";" + name + "=")
-				for i, v := range values {
+			for _, pname := range slices.Sorted(maps.Keys(p.Params)) {
+				b.WriteString(";" + pname + "=")
+				for i, v := range p.Params[pname] {
 					if i > 0 {
 						b.WriteByte(',')
 					}
@@ -307,7 +319,7 @@ func writeComponent(b *bytes.Buffer, c *ical.Component) {
 				}
 			}
 			b.WriteByte(':')
-			b.WriteString(strings.NewReplacer("\r\n", "\\n", "\n", "\\n", "\r", "").Replace(p.Value))
+			b.WriteString(valueNewlines.Replace(p.Value))
 			b.WriteString("\r\n")
 		}
 	}
@@ -316,6 +328,9 @@ func writeComponent(b *bytes.Buffer, c *ical.Component) {
 	}
 	line(b, "END:"+c.Name)
 }
+
+// valueNewlines escapes the line breaks of a value writeComponent writes.
+var valueNewlines = strings.NewReplacer("\r\n", "\\n", "\n", "\\n", "\r", "")
 
 // EncodeObject returns inv as a calendar object resource for a CalDAV
 // collection (RFC 4791 §4.1): no METHOD, one VEVENT with the ORGANIZER and

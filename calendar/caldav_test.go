@@ -3,6 +3,8 @@ package calendar_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +84,24 @@ func TestCalDAVServers(t *testing.T) {
 			t.Fatalf("busy %v, want %v (the other client's event only: ours skipped, the far one outside the range)", busy, want)
 		}
 	})
+}
+
+// TestCalDAVDeletePreconditionFailed: a DELETE refused on its ETag is
+// ErrPreconditionFailed, as a refused PUT is.
+func TestCalDAVDeletePreconditionFailed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodDelete || r.Header.Get("If-Match") != `"old"` {
+			t.Errorf("%s If-Match %q, want DELETE on \"old\"", r.Method, r.Header.Get("If-Match"))
+		}
+		w.WriteHeader(http.StatusPreconditionFailed)
+	}))
+	defer srv.Close()
+	c := &calendar.CalDAV{URL: srv.URL + "/cal/"}
+	err := c.Delete(context.Background(), "/cal/a.ics", `"old"`)
+	if !errors.Is(err, calendar.ErrPreconditionFailed) {
+		t.Fatalf("delete on a changed ETag: %v, want ErrPreconditionFailed", err)
+	}
+	if errors.Is(err, calendar.ErrObjectNotFound) {
+		t.Fatalf("a 412 is ErrObjectNotFound: %v", err)
+	}
 }

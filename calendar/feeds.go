@@ -276,11 +276,7 @@ func (f *Feeds) fetch(ctx context.Context, src *feedSource, old []byte, etag, la
 	}
 	resp, err := f.opts.Client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL in the error may hold secrets
-		}
-		return fail(err)
+		return fail(withoutURL(err)) // the URL in the error may hold secrets
 	}
 	defer resp.Body.Close()
 	switch {

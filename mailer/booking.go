@@ -104,11 +104,10 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 	if inv.Stamp.IsZero() {
 		inv.Stamp = c.now()
 	}
-	desc := "A free consultation call with " + m.CEO.Name + " of " + c.SiteName + "."
 	if where := c.Meeting.VisitorWhere(b, m.CEO.Name); where != "" {
 		c.Meeting.place(&inv, b, where)
-		desc += "\n\nWhere: " + where
 	}
+	desc := c.visitorDescription(m.CEO.Name, inv.Location)
 	if m.ManageURL != "" && b.Live() {
 		desc += "\n\nTo move or cancel the call: " + m.ManageURL
 	}
@@ -121,11 +120,28 @@ func (c *Composer) Invitation(m BookingMail) calendar.Invitation {
 	return inv
 }
 
+// visitorDescription is the DESCRIPTION of the visitor's copy of a call
+// with ceo, where it happens (where, "" for nowhere given) but no manage
+// link: the firm's words only. The invitation adds the manage link; the
+// "add to calendar" links, which go to Google and Microsoft, do not.
+func (c *Composer) visitorDescription(ceo, where string) string {
+	desc := "A free consultation call with " + ceo + " of " + c.SiteName + "."
+	if where != "" {
+		desc += "\n\nWhere: " + where
+	}
+	return desc
+}
+
 // CEOInvitation is the same event as Invitation, the CEO's copy (the
 // invitation mailed to the CEO, the CEO's feed): no manage link, which is
 // the visitor's key, and everything the visitor wrote.
 func (c *Composer) CEOInvitation(m BookingMail) calendar.Invitation {
-	inv := c.Invitation(m)
+	return c.ceoInvitation(c.Invitation(m), m)
+}
+
+// ceoInvitation is CEOInvitation made from inv, m's visitor invitation
+// (Invitation), which it is given by value and so leaves as it is.
+func (c *Composer) ceoInvitation(inv calendar.Invitation, m BookingMail) calendar.Invitation {
 	b := m.Booking
 	inv.URL = ""
 	inv.Summary = fmt.Sprintf("Free consultation call: %s and %s", leads.DisplayName(b.Name), m.CEO.Name)
@@ -171,7 +187,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: booking %s: %w", b.UID, err)
 	}
-	ceoICS, err := c.CEOInvitation(m).Encode()
+	ceoICS, err := c.ceoInvitation(inv, m).Encode()
 	if err != nil {
 		return nil, fmt.Errorf("mailer: booking %s: %w", b.UID, err)
 	}
@@ -188,7 +204,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 			ByHost: m.ByHost, HostMessage: m.HostMessage, RebookURL: m.RebookURL, RepliesRead: c.RepliesRead,
 		}
 	}
-	links := c.AddToCalendar(m)
+	links := c.calendarLinks(inv, m)
 	ceoData := visitorData()
 	ceoData.Name, ceoData.Email, ceoData.Company, ceoData.Message = b.Name, b.Email, b.Company, b.Message
 	ceoData.ManageURL, ceoData.ICSURL, ceoData.RebookURL, ceoData.StaffURL = "", "", "", m.StaffURL

@@ -148,8 +148,7 @@ func (d *CalDAV) deleteEvent(ctx context.Context, row leads.OutboxMessage) error
 		if err == nil {
 			return d.Store.ForgetCalDAVEvent(ctx, href)
 		}
-		var se *calendar.CalDAVStatusError
-		if !errors.As(err, &se) || se.Code != http.StatusPreconditionFailed {
+		if !errors.Is(err, calendar.ErrPreconditionFailed) {
 			return calDAVError(err)
 		}
 		obj, err := d.Calendar.Get(ctx, href)

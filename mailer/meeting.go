@@ -132,14 +132,16 @@ type CalendarLinks struct {
 // Microsoft, so they carry the firm's words, the time and the place
 // only: no manage link, nothing the visitor typed.
 func (c *Composer) AddToCalendar(m BookingMail) CalendarLinks {
+	return c.calendarLinks(c.Invitation(m), m)
+}
+
+// calendarLinks is AddToCalendar made from inv, m's visitor invitation
+// (Invitation), which it is given by value and so leaves as it is.
+func (c *Composer) calendarLinks(inv calendar.Invitation, m BookingMail) CalendarLinks {
 	if !m.Booking.Live() {
 		return CalendarLinks{}
 	}
-	inv := c.Invitation(m)
-	inv.Description = "A free consultation call with " + m.CEO.Name + " of " + c.SiteName + "."
-	if inv.Location != "" {
-		inv.Description += "\n\nWhere: " + inv.Location
-	}
+	inv.Description = c.visitorDescription(m.CEO.Name, inv.Location)
 	return CalendarLinks{Google: inv.GoogleLink(), Outlook: inv.OutlookLink(calendar.OutlookLive), Office: inv.OutlookLink(calendar.OutlookOffice)}
 }
 
