@@ -211,7 +211,12 @@ func (s *Store) listByNextStep(ctx context.Context, f LeadFilter) (LeadPage, err
 	if len(words) == 0 && strings.TrimSpace(f.Query) != "" {
 		return LeadPage{}, nil
 	}
-	fromClause, where, args := "leads l", "l.created_at >= ? AND l.created_at < ?", []any{from, to}
+	// The period's bounds only when there is one: open bounds would lead
+	// the planner to the creation-time index instead of the next step's.
+	fromClause, where, args := "leads l", "1 = 1", []any{}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		where, args = "l.created_at >= ? AND l.created_at < ?", []any{from, to}
+	}
 	if len(words) > 0 {
 		fromClause, where = s.d.searchFrom, s.d.search+" AND "+where
 		args = append([]any{s.d.searchQuery(words)}, args...)
