@@ -316,51 +316,19 @@ func lockCalendar(ctx context.Context, tx *sql.Tx) (uint64, error) {
 	return uint64(v), nil
 }
 
-// bookingsVersionTTL is how long BookingsVersion trusts the version it
-// last read from the database: a booking made on another instance shows in
-// this one's cached answers within about that long.
-const bookingsVersionTTL = time.Second
-
 // BookingsVersion changes whenever a booking is created, moved or
 // cancelled, by this process or by any other on the same database, so
 // callers can cache what they derive from the bookings. (A hold that
 // expires frees its slot without changing it: callers that cache keep the
-// earliest HoldUntil in mind.) It is the
-// calendar's version in the database, read at most once per
-// bookingsVersionTTL; this process's own writes show at once.
+// earliest HoldUntil in mind.) It is the calendar's version in the
+// database, read at most once per versionTTL; this process's own writes
+// show at once.
 func (s *Store) BookingsVersion() uint64 {
-	now := time.Now().UnixNano()
-	if now-s.versionReadAt.Load() < int64(bookingsVersionTTL) || !s.versionMu.TryLock() {
-		return s.bookingsVersion.Load()
-	}
-	defer s.versionMu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	var v int64
-	if err := s.r.QueryRowContext(ctx, `SELECT version FROM calendar_state WHERE id = 1`).Scan(&v); err != nil {
-		// Keep the last version and try again next time: cached answers
-		// may lag meanwhile, but every booking is checked again in its
-		// own transaction.
-		return s.bookingsVersion.Load()
-	}
-	s.versionReadAt.Store(now)
-	return s.raiseBookingsVersion(uint64(v))
+	return s.bookingsVersion.get(s.r, `SELECT version FROM calendar_state WHERE id = 1`)
 }
 
-// raiseBookingsVersion records a calendar version seen in the database.
-// Versions only grow, so the newest one seen wins whatever order the
-// reads and writes of this process finish in.
-func (s *Store) raiseBookingsVersion(v uint64) uint64 {
-	for {
-		cur := s.bookingsVersion.Load()
-		if v <= cur {
-			return cur
-		}
-		if s.bookingsVersion.CompareAndSwap(cur, v) {
-			return v
-		}
-	}
-}
+// raiseBookingsVersion records a calendar version this process wrote.
+func (s *Store) raiseBookingsVersion(v uint64) uint64 { return s.bookingsVersion.raise(v) }
 
 // CreateBooking books a call in one transaction: it returns the first
 // answer for a repeated idempotency key, releases expired holds, checks

@@ -172,33 +172,9 @@ var errNothingChanged = Errorf(ECONFLICT, "nothing changed")
 // BookingSettingsVersion changes whenever a booking rule is set or reset,
 // by this process or by any other on the same database, so callers can
 // cache the rules in force. It is the version in the database, read at
-// most once per bookingsVersionTTL; this process's own writes show at
-// once.
+// most once per versionTTL; this process's own writes show at once.
 func (s *Store) BookingSettingsVersion() uint64 {
-	now := time.Now().UnixNano()
-	if now-s.rulesReadAt.Load() < int64(bookingsVersionTTL) || !s.rulesVersionMu.TryLock() {
-		return s.rulesVersion.Load()
-	}
-	defer s.rulesVersionMu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	var v int64
-	if err := s.r.QueryRowContext(ctx, `SELECT version FROM booking_settings_state WHERE id = 1`).Scan(&v); err != nil {
-		// Keep the last version and try again next time.
-		return s.rulesVersion.Load()
-	}
-	s.rulesReadAt.Store(now)
-	return s.raiseRulesVersion(uint64(v))
+	return s.rulesVersion.get(s.r, `SELECT version FROM booking_settings_state WHERE id = 1`)
 }
 
-func (s *Store) raiseRulesVersion(v uint64) uint64 {
-	for {
-		cur := s.rulesVersion.Load()
-		if v <= cur {
-			return cur
-		}
-		if s.rulesVersion.CompareAndSwap(cur, v) {
-			return v
-		}
-	}
-}
+func (s *Store) raiseRulesVersion(v uint64) uint64 { return s.rulesVersion.raise(v) }

@@ -76,19 +76,15 @@ type Store struct {
 	bk   *sql.DB // the outbox's bookkeeping pool (dialect.relaxed), or nil
 	now  func() time.Time
 
-	bookingsVersion atomic.Uint64 // the newest calendar version seen
-	versionReadAt   atomic.Int64  // when it was last read, Unix ns
-	versionMu       sync.Mutex    // one reader of the version at a time
+	bookingsVersion dbVersion // the calendar's (calendar_state)
+	rulesVersion    dbVersion // the booking settings' (booking_settings_state)
 
-	rulesVersion   atomic.Uint64 // the newest booking-settings version seen
-	rulesReadAt    atomic.Int64  // when it was last read, Unix ns
-	rulesVersionMu sync.Mutex    // one reader of it at a time
-	pw             PasswordParams
-	dummyHash      dummyHash
-	signIn         SignInLimits
-	hashSlots      chan struct{}
-	hashWait       time.Duration
-	check          func(encoded, password string) (bool, error)
+	pw        PasswordParams
+	dummyHash dummyHash
+	signIn    SignInLimits
+	hashSlots chan struct{}
+	hashWait  time.Duration
+	check     func(encoded, password string) (bool, error)
 
 	writes      chan writeReq
 	leadReqs    chan *leadReq    // gathered lead submissions (dialect.gatherLeads)
