@@ -62,7 +62,10 @@ func newStatsChart(days []leads.StatsDay) (ch chart, bucket int, convMax int64) 
 	for _, b := range bars {
 		viewMax, convMax = max(viewMax, b.views), max(convMax, b.convert)
 	}
-	scale, cscale := max(viewMax, 1), max(convMax, 1)
+	// The views' axis tops at a round number, with round ticks, as the
+	// dashboard's weekly chart does.
+	step, top64 := chartScale(int(viewMax))
+	scale, cscale := int64(top64), max(convMax, 1)
 	ch.Max = int(viewMax)
 	plot := int64(h - top - bottom)
 	slot := (w - left) / max(len(bars), 1)
@@ -87,7 +90,7 @@ func newStatsChart(days []leads.StatsDay) (ch chart, bucket int, convMax int64) 
 		}
 		ch.Bars = append(ch.Bars, cb)
 	}
-	for _, v := range []int64{0, scale / 2, scale} {
+	for v := int64(0); v <= scale; v += int64(step) {
 		ch.Ticks = append(ch.Ticks, chartTick{Y: top + int(plot-v*plot/scale), Label: strconv.FormatInt(v, 10)})
 	}
 	return ch, bucket, convMax
