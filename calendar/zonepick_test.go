@@ -1,6 +1,11 @@
 package calendar
 
 import (
+	"archive/zip"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,11 +38,41 @@ func TestCanonicalZone(t *testing.T) {
 }
 
 // TestZoneTablesLoad: every zone offered and every link target loads from
-// the zone database the binary carries.
+// the zone database the binary carries. time/tzdata embeds the Go
+// toolchain's lib/time/zoneinfo.zip, so the zones are read from that file
+// (time.LoadLocation would take the host's /usr/share/zoneinfo first, and
+// a zone missing from Go's copy would pass here and fail on a machine
+// without one).
 func TestZoneTablesLoad(t *testing.T) {
-	t.Setenv("ZONEINFO", "/nonexistent") // the embedded time/tzdata only
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	zr, err := zip.OpenReader(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	embedded := map[string]*zip.File{}
+	for _, f := range zr.File {
+		embedded[f.Name] = f
+	}
 	for _, z := range zoneTab {
-		if _, err := time.LoadLocation(z[0]); err != nil {
+		f := embedded[z[0]]
+		if f == nil {
+			t.Errorf("zone %s: not in the embedded zone database", z[0])
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := time.LoadLocationFromTZData(z[0], data); err != nil {
 			t.Errorf("zone %s: %v", z[0], err)
 		}
 	}
