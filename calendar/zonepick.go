@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,15 +81,43 @@ func loadZones() {
 	})
 }
 
+// zoneGroupsCache is the last list ZoneGroups built, with the span of
+// time in which no offered zone changes its offset (so the labels hold).
+var zoneGroupsCache atomic.Pointer[zoneGroupsAt]
+
+type zoneGroupsAt struct {
+	from, until time.Time // every zone keeps its offset in [from, until)
+	groups      []ZoneGroup
+}
+
 // ZoneGroups lists every zone a visitor may pick, grouped by region, each
-// labelled with its offset at now.
+// labelled with its offset at now. Every booking page shows the list, so
+// it is built again only when some zone's offset has changed since (a
+// daylight-saving change somewhere); callers must not modify it.
 func ZoneGroups(now time.Time) []ZoneGroup {
+	if c := zoneGroupsCache.Load(); c != nil && !now.Before(c.from) && now.Before(c.until) {
+		return c.groups
+	}
+	c := buildZoneGroups(now)
+	zoneGroupsCache.Store(c)
+	return c.groups
+}
+
+func buildZoneGroups(now time.Time) *zoneGroupsAt {
 	loadZones()
+	c := &zoneGroupsAt{}
 	byRegion := map[string][]ZoneChoice{}
 	for name, loc := range zoneLocs {
 		region, _, _ := strings.Cut(name, "/")
 		if name == "UTC" {
 			region = "UTC"
+		}
+		start, end := now.In(loc).ZoneBounds()
+		if !start.IsZero() && (c.from.IsZero() || start.After(c.from)) {
+			c.from = start
+		}
+		if !end.IsZero() && (c.until.IsZero() || end.Before(c.until)) {
+			c.until = end
 		}
 		_, off := now.In(loc).Zone()
 		words := append([]string{name, zoneCountry()[name]}, zoneOldNames()[name]...)
@@ -105,7 +134,14 @@ func ZoneGroups(now time.Time) []ZoneGroup {
 		groups = append(groups, ZoneGroup{Region: r, Zones: zs})
 	}
 	slices.SortFunc(groups, func(a, b ZoneGroup) int { return strings.Compare(a.Region, b.Region) })
-	return groups
+	c.groups = groups
+	if c.until.IsZero() { // no zone ever changes again: valid for a day
+		c.until = now.Add(24 * time.Hour)
+	}
+	if c.from.IsZero() {
+		c.from = now
+	}
+	return c
 }
 
 // FormatOffset writes an offset east of UTC as "UTC+05:30" or "UTC−05:00"

@@ -106,3 +106,33 @@ func TestZoneGroupsAndNames(t *testing.T) {
 		}
 	}
 }
+
+// TestZoneGroupsAcrossAChange: the list is built once for a span in which
+// no zone changes its offset, and again across a change: New York's label
+// moves from UTC−05:00 to UTC−04:00 at 07:00 UTC on 8 March 2026.
+func TestZoneGroupsAcrossAChange(t *testing.T) {
+	label := func(now time.Time) (string, *ZoneChoice) {
+		for _, g := range ZoneGroups(now) {
+			for i := range g.Zones {
+				if g.Zones[i].Name == "America/New_York" {
+					return g.Zones[i].Label, &g.Zones[i]
+				}
+			}
+		}
+		t.Fatal("no America/New_York")
+		return "", nil
+	}
+	change := time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC)
+	before, p1 := label(change.Add(-time.Minute))
+	_, p2 := label(change.Add(-2 * time.Minute))
+	after, _ := label(change)
+	if before != "UTC\u221205:00 · Eastern Time, New York" || after != "UTC\u221204:00 · Eastern Time, New York" {
+		t.Errorf("before the change %q, after it %q", before, after)
+	}
+	if p1 != p2 {
+		t.Error("the list was built again within a span in which no zone changed")
+	}
+	if again, _ := label(change.Add(-time.Minute)); again != before {
+		t.Errorf("back before the change: %q", again)
+	}
+}
