@@ -291,27 +291,10 @@ func (s *Service) Prepare(ctx context.Context, req Request) (*leads.NewBooking, 
 }
 
 // Create books a call. created is false for a repeated idempotency key,
-// which returns the first answer.
+// which returns the first answer. With req.Rebook, the caller has filled
+// the visitor's details from Rebook's lead already (a form must show them
+// before it validates); the link is spent in the booking's transaction.
 func (s *Service) Create(ctx context.Context, req Request) (b *leads.Booking, created bool, err error) {
-	if req.Rebook != "" {
-		_, l, err := s.Rebook(ctx, req.Rebook)
-		if err != nil {
-			return nil, false, err
-		}
-		kept := *req.Lead
-		for _, f := range []struct {
-			dst *string
-			src string
-		}{
-			{&kept.Name, l.Name}, {&kept.Email, l.Email}, {&kept.Company, l.Company}, {&kept.Phone, l.Phone},
-			{&kept.Message, l.Message}, {&kept.ConsentVersion, l.ConsentVersion},
-		} {
-			if strings.TrimSpace(*f.dst) == "" {
-				*f.dst = f.src
-			}
-		}
-		req.Lead = &kept
-	}
 	nb, check, compose, err := s.Prepare(ctx, req)
 	if err != nil {
 		return nil, false, err
