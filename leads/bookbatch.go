@@ -165,6 +165,7 @@ func writeBookingBatch(ctx context.Context, tx *sql.Tx, now time.Time, batch []*
 	if _, err := releaseExpiredHolds(ctx, tx, now); err != nil {
 		return nil, 0, nil, err
 	}
+	ctx = rememberEndpoints(ctx)
 	made := make([]*Booking, len(batch))
 	for i, req := range batch {
 		if req.nb.IdemKey != "" {
@@ -228,7 +229,7 @@ func checkBatchRules(ctx context.Context, tx *sql.Tx, now time.Time, batch []*bo
 	if from.IsZero() {
 		return nil, nil
 	}
-	all, err := liveBookings(ctx, tx, now, from, to, 0)
+	all, err := liveSpans(ctx, tx, now, from, to, 0)
 	if err != nil {
 		return nil, err
 	}

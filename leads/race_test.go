@@ -601,6 +601,12 @@ func TestRaceBookingsGathered(t *testing.T) {
 			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 0, 2)})
 		}
 
+		// An endpoint for each booking made: a batch reads the endpoints
+		// once for all its bookings.
+		if _, _, err := s.AddWebhook(ctx, "https://hooks.example.com/b", []string{leads.EventBookingCreated}, leads.ActorCLI); err != nil {
+			t.Fatal(err)
+		}
+
 		errs := make([]error, len(reqs))
 		made := make([]*leads.Booking, len(reqs))
 		all([]*leads.Store{s}, len(reqs), func(i int, s *leads.Store) {
@@ -634,10 +640,27 @@ func TestRaceBookingsGathered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(msgs) != 2*booked {
-			t.Errorf("%d messages queued for %d bookings, want two each", len(msgs), booked)
-		}
+		hooks := map[int64]int{} // booking.created deliveries by booking
+		var mail []leads.OutboxMessage
 		for _, m := range msgs {
+			if m.Kind == leads.KindWebhook {
+				hooks[m.BookingID]++
+				continue
+			}
+			mail = append(mail, m)
+		}
+		if len(mail) != 2*booked {
+			t.Errorf("%d messages queued for %d bookings, want two each", len(mail), booked)
+		}
+		for i, b := range made {
+			if errs[i] == nil && hooks[b.ID] != 1 {
+				t.Errorf("booking %d has %d booking.created deliveries, want 1", b.ID, hooks[b.ID])
+			}
+		}
+		if len(hooks) != booked {
+			t.Errorf("booking.created deliveries for %d bookings, want the %d made", len(hooks), booked)
+		}
+		for _, m := range mail {
 			found := false
 			for i, b := range made {
 				if errs[i] == nil && b.ID == m.BookingID && strings.Contains(m.MessageID, "-"+b.UID+"-") {

@@ -464,31 +464,74 @@ func enqueueWebhooks(ctx context.Context, tx *sql.Tx, now time.Time, event strin
 	return enqueueWebhooksTo(ctx, tx, now, ids, event, data, leadID, bookingID)
 }
 
-// webhookTargets are the enabled endpoints subscribed to event.
+// webhookTargets are the enabled endpoints subscribed to event. Under a
+// context from rememberEndpoints it reads the endpoints once.
 func webhookTargets(ctx context.Context, tx *sql.Tx, event string) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM webhook_endpoints WHERE status = 'enabled' ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("leads: webhooks for %s: %w", event, err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var (
-			id     int64
-			events string
-		)
-		if err := rows.Scan(&id, &events); err != nil {
-			rows.Close()
+	m, _ := ctx.Value(endpointsKey{}).(*endpointMemo)
+	if m == nil || !m.read {
+		eps, err := enabledEndpoints(ctx, tx)
+		if err != nil {
 			return nil, fmt.Errorf("leads: webhooks for %s: %w", event, err)
 		}
-		if slices.Contains(strings.Split(events, ","), event) {
-			ids = append(ids, id)
+		if m == nil {
+			return subscribed(eps, event), nil
+		}
+		m.eps, m.read = eps, true
+	}
+	return subscribed(m.eps, event), nil
+}
+
+func subscribed(eps []subscription, event string) []int64 {
+	var ids []int64
+	for _, ep := range eps {
+		if slices.Contains(ep.events, event) {
+			ids = append(ids, ep.id)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("leads: webhooks for %s: %w", event, err)
+	return ids
+}
+
+type subscription struct {
+	id     int64
+	events []string
+}
+
+func enabledEndpoints(ctx context.Context, tx *sql.Tx) ([]subscription, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM webhook_endpoints WHERE status = 'enabled' ORDER BY id`)
+	if err != nil {
+		return nil, err
 	}
-	return ids, nil
+	defer rows.Close()
+	var eps []subscription
+	for rows.Next() {
+		var (
+			ep     subscription
+			events string
+		)
+		if err := rows.Scan(&ep.id, &events); err != nil {
+			return nil, err
+		}
+		ep.events = strings.Split(events, ",")
+		eps = append(eps, ep)
+	}
+	return eps, rows.Err()
+}
+
+// endpointMemo holds the endpoints one transaction read.
+type endpointMemo struct {
+	read bool
+	eps  []subscription
+}
+
+type endpointsKey struct{}
+
+// rememberEndpoints returns a context under which the webhookTargets of
+// one transaction read the endpoints once, for a transaction that makes
+// the events of many changes (a batch of bookings). Its events are then
+// sent to the endpoints enabled when its first event was made, as if its
+// changes had all been made at that moment.
+func rememberEndpoints(ctx context.Context) context.Context {
+	return context.WithValue(ctx, endpointsKey{}, &endpointMemo{})
 }
 
 // enqueueWebhooksTo queues event with data for the endpoints ids.
