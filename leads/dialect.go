@@ -22,8 +22,9 @@ type dialect struct {
 	// writer, so there is nothing to skip.
 	skipLocked string
 	// forUpdate ends a SELECT whose rows the transaction must hold until
-	// it ends (the admins, while one is demoted or removed). SQLite's one
-	// writer holds everything already.
+	// it ends (the admins, while one is demoted or removed; the outbox rows
+	// that a batch of "sent" marks takes, in order). SQLite's one writer
+	// holds everything already.
 	forUpdate string
 	// day is the expression for the UTC calendar day (YYYY-MM-DD) of a
 	// time column.

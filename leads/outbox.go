@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -132,12 +133,13 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // run out, after which another claims the message again.
 //
 // Each claim raises the message's Attempts, and Attempts is the claim's
-// fence: MarkMailSent, MarkMailRetry and MarkMailDead change the row only
-// while it is still the claim they name, so a worker whose lease ran out
-// (and whose message another worker took over) cannot overwrite the newer
-// claim's outcome. On PostgreSQL the rows that a concurrent claim is taking
-// are skipped rather than claimed twice. They come in the order they fell
-// due (then by id), on both engines: RETURNING promises no order.
+// fence: MarkMailSent, MarkMailSentAll, MarkMailRetry and MarkMailDead
+// change the row only while it is still the claim they name, so a worker
+// whose lease ran out (and whose message another worker took over) cannot
+// overwrite the newer claim's outcome. On PostgreSQL the rows that a
+// concurrent claim is taking are skipped rather than claimed twice. They
+// come in the order they fell due (then by id), on both engines: RETURNING
+// promises no order.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var msgs []OutboxMessage
 	err := s.bookkeep(ctx, func(ctx context.Context, q querier) error {
@@ -182,8 +184,104 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 
 // MarkMailSent records a delivered message, if attempt is still its claim.
 func (s *Store) MarkMailSent(ctx context.Context, id int64, attempt int) error {
-	return s.updateOutbox(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = ''
-		WHERE id = ? AND status = 'queued' AND attempts = ?`, formatTime(s.now()), id, attempt)
+	stale, err := s.MarkMailSentAll(ctx, []MailClaim{{ID: id, Attempt: attempt}})
+	if err != nil {
+		return err
+	}
+	if len(stale) > 0 {
+		return Errorf(ENOTFOUND, "No such message in that state (or its claim was taken over).")
+	}
+	return nil
+}
+
+// MailClaim names one claim of an outbox message: the row and the
+// Attempts that ClaimMail returned it with, which fences the claim.
+type MailClaim struct {
+	ID      int64
+	Attempt int
+}
+
+// markChunk bounds the claims that one statement of MarkMailSentAll names
+// (two parameters each).
+const markChunk = 256
+
+// MarkMailSentAll records delivered messages, each only while its claim is
+// still the row's, as MarkMailSent does, in one statement for up to 256
+// claims. It returns the ids of the claims that changed nothing: the row's
+// claim was taken over, it is no longer queued, or there is no such row.
+// On an error, the statements before the failed one have taken effect.
+func (s *Store) MarkMailSentAll(ctx context.Context, claims []MailClaim) (stale []int64, err error) {
+	for len(claims) > 0 {
+		n := min(len(claims), markChunk)
+		st, err := s.markSent(ctx, claims[:n])
+		stale = append(stale, st...)
+		if err != nil {
+			return stale, err
+		}
+		claims = claims[n:]
+	}
+	return stale, nil
+}
+
+func (s *Store) markSent(ctx context.Context, claims []MailClaim) ([]int64, error) {
+	// The list is padded to a power of two with its last claim again (a
+	// repeated term changes nothing), so that a handful of query texts, and
+	// of prepared statements on each connection, serve every length.
+	size := 1
+	for size < len(claims) {
+		size *= 2
+	}
+	args := make([]any, 0, 1+2*size)
+	args = append(args, formatTime(s.now()))
+	for i := range size {
+		c := claims[min(i, len(claims)-1)]
+		args = append(args, c.ID, c.Attempt)
+	}
+	// An OR of (id, attempts) pairs, rather than a row-value IN: SQLite
+	// walks the primary key for each term of the OR but scans the table for
+	// IN (VALUES ...), and PostgreSQL types VALUES' parameters as text.
+	//
+	// On PostgreSQL the rows are locked first, in id order. A mark whose
+	// claim was taken over since its snapshot waits for the newer claim's
+	// row, finds it no longer matches and leaves it, but keeps its lock
+	// until the statement ends; two marks that did so in different orders
+	// (each holding a claim the other took over) would deadlock.
+	query := `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = ''
+		WHERE id IN (
+			SELECT id FROM outbox
+			WHERE status = 'queued' AND ((id = ? AND attempts = ?)` + strings.Repeat(` OR (id = ? AND attempts = ?)`, size-1) + `)
+			ORDER BY id` + s.d.forUpdate + `)
+		RETURNING id`
+	marked := make(map[int64]bool, len(claims))
+	err := s.bookkeep(ctx, func(ctx context.Context, q querier) error {
+		clear(marked)
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("leads: mark mail sent: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("leads: mark mail sent: %w", err)
+			}
+			marked[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("leads: mark mail sent: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var stale []int64
+	for _, c := range claims {
+		if !marked[c.ID] {
+			stale = append(stale, c.ID)
+		}
+	}
+	return stale, nil
 }
 
 // MarkMailRetry records a temporary failure of the claim attempt and when

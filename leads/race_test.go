@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,52 +145,107 @@ func TestRaceOverlapBufferAndDailyCap(t *testing.T) {
 }
 
 // TestRaceOutboxWorkers drains one outbox with a worker loop per
-// instance: every message is claimed once.
+// instance: every message is claimed once. Half the loops mark their
+// claims one by one, half all at once (MarkMailSentAll). Then the leases
+// run out as they are taken (a lease of zero), so claims of one message
+// overlap: the fence lets exactly one mark of each message through, and
+// reports the others stale.
 func TestRaceOutboxWorkers(t *testing.T) {
 	leadstest.Each(t, func(t *testing.T, db string) {
 		ctx := context.Background()
 		stores := openInstances(t, db, newClock())
 		const n = 150
-		var msgs []leads.OutboxMessage
-		for i := range n {
-			msgs = append(msgs, leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")})
-		}
-		if err := stores[0].QueueMail(ctx, msgs...); err != nil {
-			t.Fatal(err)
-		}
-		var (
-			mu     sync.Mutex
-			claims = map[int64]int{}
-		)
-		all(stores, 6, func(i int, s *leads.Store) {
-			for {
-				got, err := s.ClaimMail(ctx, time.Minute, 7)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				for _, m := range got {
-					mu.Lock()
-					claims[m.ID]++
-					mu.Unlock()
-					if err := s.MarkMailSent(ctx, m.ID, m.Attempts); err != nil {
-						t.Error(err)
-					}
-				}
+		queueN := func(prefix string) {
+			var msgs []leads.OutboxMessage
+			for i := range n {
+				msgs = append(msgs, leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: fmt.Sprintf("<%s%d@x>", prefix, i), Payload: []byte("{}")})
 			}
-		})
-		if len(claims) != n {
-			t.Fatalf("%d of %d messages claimed", len(claims), n)
+			if err := stores[0].QueueMail(ctx, msgs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// drain runs the worker loops and returns how many times each
+		// message was claimed and marked sent.
+		drain := func(lease time.Duration) (claims, marks map[int64]int) {
+			var mu sync.Mutex
+			claims, marks = map[int64]int{}, map[int64]int{}
+			all(stores, 6, func(i int, s *leads.Store) {
+				for {
+					got, err := s.ClaimMail(ctx, lease, 7)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					var (
+						batch  []leads.MailClaim
+						marked []int64
+					)
+					for _, m := range got {
+						batch = append(batch, leads.MailClaim{ID: m.ID, Attempt: m.Attempts})
+						if i%2 == 1 {
+							if err := s.MarkMailSent(ctx, m.ID, m.Attempts); err == nil {
+								marked = append(marked, m.ID)
+							} else if lease > 0 || leads.ErrorCode(err) != leads.ENOTFOUND {
+								t.Error(err)
+							}
+						}
+					}
+					if i%2 == 0 {
+						stale, err := s.MarkMailSentAll(ctx, batch)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if lease > 0 && len(stale) > 0 {
+							t.Errorf("claims %v reported stale under a lease", stale)
+						}
+						for _, c := range batch {
+							if !slices.Contains(stale, c.ID) {
+								marked = append(marked, c.ID)
+							}
+						}
+					}
+					mu.Lock()
+					for _, m := range got {
+						claims[m.ID]++
+					}
+					for _, id := range marked {
+						marks[id]++
+					}
+					mu.Unlock()
+				}
+			})
+			return claims, marks
+		}
+
+		queueN("a")
+		claims, marks := drain(time.Minute)
+		if len(claims) != n || len(marks) != n {
+			t.Fatalf("%d of %d messages claimed, %d marked", len(claims), n, len(marks))
 		}
 		for id, k := range claims {
-			if k != 1 {
-				t.Fatalf("message %d claimed %d times", id, k)
+			if k != 1 || marks[id] != 1 {
+				t.Fatalf("message %d claimed %d times, marked %d times", id, k, marks[id])
 			}
 		}
 		if st, err := stores[1].MailStats(ctx); err != nil || st.Sent != n {
+			t.Fatalf("stats %+v err %v", st, err)
+		}
+
+		queueN("b")
+		claims, marks = drain(0)
+		if len(claims) != n || len(marks) != n {
+			t.Fatalf("overlapping claims: %d of %d messages claimed, %d marked", len(claims), n, len(marks))
+		}
+		for id, k := range marks {
+			if k != 1 {
+				t.Fatalf("message %d marked sent %d times (claimed %d times)", id, k, claims[id])
+			}
+		}
+		if st, err := stores[1].MailStats(ctx); err != nil || st.Sent != 2*n || st.Queued != 0 {
 			t.Fatalf("stats %+v err %v", st, err)
 		}
 	})

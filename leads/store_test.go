@@ -401,6 +401,76 @@ func TestOutboxClaimLeaseAndRetry(t *testing.T) {
 	})
 }
 
+// TestOutboxMarkSentAll records many deliveries in one call: each listed
+// claim that is still the row's is marked sent, and the rest (a claim taken
+// over, a row already sent, an unknown id) are reported and left alone.
+func TestOutboxMarkSentAll(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		c := newClock()
+		s, _ := openStore(t, db, c)
+		// More than one statement's worth, so that the list is cut in two.
+		const n = 300
+		var msgs []leads.OutboxMessage
+		for i := range n {
+			msgs = append(msgs, leads.OutboxMessage{Kind: "k", Recipient: "r@x.io", MessageID: fmt.Sprintf("<%d@x>", i), Payload: []byte("{}")})
+		}
+		if err := s.QueueMail(ctx, msgs...); err != nil {
+			t.Fatal(err)
+		}
+		if stale, err := s.MarkMailSentAll(ctx, nil); err != nil || len(stale) != 0 {
+			t.Fatalf("empty list: stale %v, err %v", stale, err)
+		}
+		got, err := s.ClaimMail(ctx, time.Minute, n)
+		if err != nil || len(got) != n {
+			t.Fatalf("claim: %d rows err %v", len(got), err)
+		}
+		// The first row's lease runs out and another worker claims it: the
+		// first claim is stale.
+		c.Add(2 * time.Minute)
+		again, err := s.ClaimMail(ctx, time.Minute, 1)
+		if err != nil || len(again) != 1 || again[0].ID != got[0].ID || again[0].Attempts != 2 {
+			t.Fatalf("second claim: %+v err %v", again, err)
+		}
+		if err := s.MarkMailSent(ctx, got[1].ID, got[1].Attempts); err != nil {
+			t.Fatal(err)
+		}
+		var claims []leads.MailClaim
+		for _, m := range got {
+			claims = append(claims, leads.MailClaim{ID: m.ID, Attempt: m.Attempts})
+		}
+		claims = append(claims, leads.MailClaim{ID: 99999, Attempt: 1})
+		c.Add(time.Second)
+		stale, err := s.MarkMailSentAll(ctx, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int64{got[0].ID, got[1].ID, 99999}; fmt.Sprint(stale) != fmt.Sprint(want) {
+			t.Fatalf("stale %v, want %v (the taken-over claim, the row sent already, the unknown id)", stale, want)
+		}
+		st, err := s.MailStats(ctx)
+		if err != nil || st.Sent != n-1 || st.Queued != 1 {
+			t.Fatalf("stats %+v err %v", st, err)
+		}
+		for _, m := range []leads.OutboxMessage{got[2], got[n-1]} {
+			r, err := s.FindMail(ctx, m.ID)
+			if err != nil || r.Status != leads.OutboxSent || !r.SentAt.Equal(c.Now()) || !r.LeaseUntil.IsZero() {
+				t.Fatalf("row %d: %+v err %v", m.ID, r, err)
+			}
+		}
+		// The newer claim of the first row stands, and its own mark counts.
+		if r, err := s.FindMail(ctx, got[0].ID); err != nil || r.Status != leads.OutboxQueued || r.Attempts != 2 {
+			t.Fatalf("taken-over row: %+v err %v", r, err)
+		}
+		if stale, err := s.MarkMailSentAll(ctx, []leads.MailClaim{{ID: again[0].ID, Attempt: again[0].Attempts}}); err != nil || len(stale) != 0 {
+			t.Fatalf("current claim: stale %v err %v", stale, err)
+		}
+		if st, err := s.MailStats(ctx); err != nil || st.Sent != n || st.Queued != 0 {
+			t.Fatalf("final stats %+v err %v", st, err)
+		}
+	})
+}
+
 func TestSecretStable(t *testing.T) {
 	leadstest.Each(t, func(t *testing.T, db string) {
 		ctx := context.Background()

@@ -15,7 +15,7 @@ import (
 // Queue is the part of leads.Store that the Worker uses.
 type Queue interface {
 	ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]leads.OutboxMessage, error)
-	MarkMailSent(ctx context.Context, id int64, attempt int) error
+	MarkMailSentAll(ctx context.Context, claims []leads.MailClaim) (stale []int64, err error)
 	MarkMailRetry(ctx context.Context, id int64, attempt int, next time.Time, reason string) error
 	MarkMailDead(ctx context.Context, id int64, attempt int, reason string) error
 	NextMailDue(ctx context.Context) (time.Time, bool, error)
@@ -44,6 +44,14 @@ const (
 // the worker is being stopped so that a sent message is recorded as sent.
 const markTimeout = 10 * time.Second
 
+// markSentWithin bounds how long a delivered message waits for its "sent"
+// mark. The marks of a batch are written together, one statement for many,
+// but a message sent and not yet marked goes out again (after its lease,
+// with its Message-ID) if the worker dies meanwhile. 50 ms keeps that
+// window small even when each delivery is slow (an SMTP relay, a webhook),
+// while a batch of quick ones still shares one statement.
+const markSentWithin = 50 * time.Millisecond
+
 // Deliverer delivers one claimed outbox row that is not mail. It must
 // bound its own time (a request timeout) and be safe to call again for the
 // same row: a delivery whose outcome was not recorded is repeated.
@@ -52,7 +60,9 @@ type Deliverer interface {
 }
 
 // Worker drains the outbox: it claims due rows with a lease, sends them
-// one at a time, and marks each sent, due again later, or dead.
+// one at a time, and marks each sent, due again later, or dead. The sent
+// marks of a batch are written together: when the batch ends, before any
+// other outcome, and once the oldest has waited markSentWithin.
 //
 // Retries back off exponentially with "equal jitter": after the n-th
 // failed attempt the next one waits
@@ -197,17 +207,85 @@ func (w *Worker) batch(ctx context.Context) (found bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	sent := &sentMarks{q: w.Queue, ctx: context.WithoutCancel(ctx)}
 	var errs []error
 	for i, m := range msgs {
 		if ctx.Err() != nil {
+			errs = append(errs, sent.flush())
 			w.release(msgs[i:])
 			break
 		}
-		if err := w.process(ctx, m); err != nil {
+		if err := w.process(ctx, m, sent); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, sent.flush())
 	return len(msgs) > 0, errors.Join(errs...)
+}
+
+// sentMarks gathers the "sent" marks of one batch, to write them in one
+// statement (MarkMailSentAll). A timer writes them once the oldest has
+// waited markSentWithin, while the worker sends the next message.
+type sentMarks struct {
+	q   Queue
+	ctx context.Context // one the worker's stop does not cancel
+
+	// mu is held while the marks are written too, so that flush waits for
+	// a write the timer began.
+	mu      sync.Mutex
+	pending []leads.MailClaim
+	timer   *time.Timer
+	errs    []error // of the timer's writes, for the next flush to return
+}
+
+// add queues the mark of a delivered message.
+func (p *sentMarks) add(row leads.OutboxMessage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending = append(p.pending, leads.MailClaim{ID: row.ID, Attempt: row.Attempts})
+	if len(p.pending) == 1 {
+		p.timer = time.AfterFunc(markSentWithin, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.errs = append(p.errs, p.write())
+		})
+	}
+}
+
+// flush writes the pending marks at once and returns what went wrong with
+// them and with those the timer wrote since the last flush.
+func (p *sentMarks) flush() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := p.write()
+	errs := append(p.errs, err)
+	p.errs = nil
+	return errors.Join(errs...)
+}
+
+// write writes the pending marks; p.mu is held. A mark that changed
+// nothing (its claim was taken over) is an error naming the row.
+func (p *sentMarks) write() error {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	if len(p.pending) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, markTimeout)
+	defer cancel()
+	claims := p.pending
+	p.pending = nil
+	stale, err := p.q.MarkMailSentAll(ctx, claims)
+	if err != nil {
+		return fmt.Errorf("mailer: mark %d outbox messages sent: %w", len(claims), err)
+	}
+	errs := make([]error, len(stale))
+	for i, id := range stale {
+		errs[i] = fmt.Errorf("mailer: mark outbox message %d sent: its claim was taken over, or it is gone", id)
+	}
+	return errors.Join(errs...)
 }
 
 // release hands claimed but unsent messages back, due now, so that the
@@ -226,11 +304,11 @@ func (w *Worker) release(msgs []leads.OutboxMessage) {
 	}
 }
 
-// process sends one claimed message and records the outcome. The send and
-// the marking run on a context that ctx's cancellation does not reach (the
-// sender's timeouts bound them), so stopping never leaves a message sent
-// but still queued.
-func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
+// process sends one claimed message and records the outcome, a success in
+// sent. The send and the marking run on a context that ctx's cancellation
+// does not reach (the sender's timeouts bound them), so stopping never
+// leaves a message sent but still queued.
+func (w *Worker) process(ctx context.Context, row leads.OutboxMessage, sent *sentMarks) error {
 	ctx = context.WithoutCancel(ctx)
 	result := func(outcome string) {
 		if w.Result != nil {
@@ -239,7 +317,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	}
 	log := w.logger().With("id", row.ID, "kind", row.Kind, "attempt", row.Attempts)
 	if d, ok := w.Deliverers[row.Kind]; ok {
-		return w.outcome(ctx, row, log, row.CreatedAt, deliver(ctx, d, row))
+		return w.outcome(ctx, row, log, row.CreatedAt, deliver(ctx, d, row), sent)
 	}
 
 	render := w.Render
@@ -253,7 +331,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	if err != nil {
 		log.Warn("mailer: outbox message malformed, dead-lettered", "err", err)
 		result(ResultDead)
-		return w.mark(ctx, func(ctx context.Context) error {
+		return w.mark(ctx, sent, func(ctx context.Context) error {
 			return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, "malformed payload: "+err.Error())
 		})
 	}
@@ -264,7 +342,7 @@ func (w *Worker) process(ctx context.Context, row leads.OutboxMessage) error {
 	if msg.Date.After(since) {
 		since = msg.Date
 	}
-	return w.outcome(ctx, row, log, since, w.Sender.Send(ctx, msg))
+	return w.outcome(ctx, row, log, since, w.Sender.Send(ctx, msg), sent)
 }
 
 // deliver hands row to d. A Deliverer that panics (on a server's answer
@@ -281,9 +359,10 @@ func deliver(ctx context.Context, d Deliverer, row leads.OutboxMessage) (err err
 }
 
 // outcome records the result of one attempt at row, meant to go at since:
-// sent, dead-lettered (a permanent failure, or temporary ones for longer
-// than MaxAge) or due again after a backoff.
-func (w *Worker) outcome(ctx context.Context, row leads.OutboxMessage, log *slog.Logger, since time.Time, sendErr error) error {
+// sent (in sent, with the batch's others), dead-lettered (a permanent
+// failure, or temporary ones for longer than MaxAge) or due again after a
+// backoff.
+func (w *Worker) outcome(ctx context.Context, row leads.OutboxMessage, log *slog.Logger, since time.Time, sendErr error, sent *sentMarks) error {
 	result := func(outcome string) {
 		if w.Result != nil {
 			w.Result(outcome)
@@ -292,7 +371,8 @@ func (w *Worker) outcome(ctx context.Context, row leads.OutboxMessage, log *slog
 	if sendErr == nil {
 		log.Debug("mailer: sent")
 		result(ResultSent)
-		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailSent(ctx, row.ID, row.Attempts) })
+		sent.add(row)
+		return nil
 	}
 
 	if code, esc := SMTPCode(sendErr); code != 0 || esc != "" {
@@ -303,29 +383,32 @@ func (w *Worker) outcome(ctx context.Context, row leads.OutboxMessage, log *slog
 	if Permanent(sendErr) {
 		log.Warn("mailer: permanent failure, dead-lettered")
 		result(ResultDead)
-		return w.mark(ctx, func(ctx context.Context) error { return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, reason) })
+		return w.mark(ctx, sent, func(ctx context.Context) error { return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, reason) })
 	}
 	now := w.now()
 	if maxAge := orDefault(w.MaxAge, DefaultMaxAge); !since.IsZero() && now.Sub(since) > maxAge {
 		log.Warn("mailer: temporary failures for longer than the maximum age, dead-lettered",
 			"max_age", maxAge.String())
 		result(ResultDead)
-		return w.mark(ctx, func(ctx context.Context) error {
+		return w.mark(ctx, sent, func(ctx context.Context) error {
 			return w.Queue.MarkMailDead(ctx, row.ID, row.Attempts, "gave up after "+maxAge.String()+": "+reason)
 		})
 	}
 	delay := w.backoff(row.Attempts)
 	log.Warn("mailer: temporary failure, will retry", "retry_in", delay.String())
 	result(ResultRetry)
-	return w.mark(ctx, func(ctx context.Context) error {
+	return w.mark(ctx, sent, func(ctx context.Context) error {
 		return w.Queue.MarkMailRetry(ctx, row.ID, row.Attempts, now.Add(delay), reason)
 	})
 }
 
-func (w *Worker) mark(ctx context.Context, f func(context.Context) error) error {
+// mark writes one failure's outcome with f, after the batch's pending sent
+// marks: those wait for nothing else.
+func (w *Worker) mark(ctx context.Context, sent *sentMarks, f func(context.Context) error) error {
+	flushErr := sent.flush()
 	ctx, cancel := context.WithTimeout(ctx, markTimeout)
 	defer cancel()
-	return f(ctx)
+	return errors.Join(flushErr, f(ctx))
 }
 
 // backoff returns the wait after the given number of attempts (1 for the

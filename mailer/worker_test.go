@@ -261,8 +261,10 @@ func (s *stoppingSender) Send(ctx context.Context, m *Message) error {
 	return err
 }
 
-// TestWorkerRestart stops a worker in the middle of the queue and starts
-// another on the same store: every message arrives exactly once.
+// TestWorkerRestart stops a worker in the middle of the queue, and of a
+// batch with sent marks pending, and starts another on the same store:
+// every message sent is marked before the first stops, and every message
+// arrives exactly once.
 func TestWorkerRestart(t *testing.T) {
 	clock := newClock()
 	st := openStore(t, clock)
@@ -321,6 +323,131 @@ func TestWorkerRestart(t *testing.T) {
 		t.Errorf("final stats %+v", stats)
 	}
 	noPersonalData(t, logs.String()+logs2.String())
+}
+
+// countingQueue is the store, counting the calls that mark messages sent.
+type countingQueue struct {
+	Queue
+	mu            sync.Mutex
+	calls, claims int
+}
+
+func (q *countingQueue) MarkMailSentAll(ctx context.Context, claims []leads.MailClaim) ([]int64, error) {
+	q.mu.Lock()
+	q.calls++
+	q.claims += len(claims)
+	q.mu.Unlock()
+	return q.Queue.MarkMailSentAll(ctx, claims)
+}
+
+// TestWorkerMarksSentTogether sends batches of quick deliveries: every
+// message is sent once and marked sent, the marks of a batch in one call.
+func TestWorkerMarksSentTogether(t *testing.T) {
+	clock := newClock()
+	st := openStore(t, clock)
+	s := &fakeSender{}
+	w, _ := newWorker(t, st, s, clock)
+	q := &countingQueue{Queue: st}
+	w.Queue, w.Batch = q, 16
+	const n = 40
+	var msgs []*Message
+	for i := range n {
+		msgs = append(msgs, testMessage(i, "zoe@example.org"))
+	}
+	queue(t, st, "test", msgs...)
+	mustDrain(t, w)
+	if got := len(s.Sent()); got != n {
+		t.Fatalf("%d sends, want %d", got, n)
+	}
+	for _, m := range msgs {
+		if r := outboxRow(t, st, m.MessageID); r.Status != leads.OutboxSent || r.Attempts != 1 {
+			t.Errorf("row %s: status %s, attempts %d", m.MessageID, r.Status, r.Attempts)
+		}
+	}
+	// Three batches (16, 16, 8), so three calls; a stall of the machine
+	// past markSentWithin may add one.
+	if q.claims != n || q.calls > n/4 {
+		t.Errorf("%d marks in %d calls, want %d in about 3", q.claims, q.calls, n)
+	}
+}
+
+// TestWorkerMarksSentWhileSlow blocks the third send of a batch: the two
+// delivered before it are recorded sent while it blocks, not when the
+// batch ends.
+func TestWorkerMarksSentWhileSlow(t *testing.T) {
+	clock := newClock()
+	st := openStore(t, clock)
+	blocked, release := make(chan struct{}), make(chan struct{})
+	s := &fakeSender{fail: func(n int, _ *Message) error {
+		if n == 3 {
+			close(blocked)
+			<-release
+		}
+		return nil
+	}}
+	w, _ := newWorker(t, st, s, clock)
+	var msgs []*Message
+	for i := range 4 {
+		msgs = append(msgs, testMessage(i, "zoe@example.org"))
+	}
+	queue(t, st, "test", msgs...)
+	done := make(chan error, 1)
+	go func() { done <- w.Drain(context.Background()) }()
+	<-blocked
+	deadline := time.Now().Add(5 * time.Second)
+	for outboxRow(t, st, msgs[0].MessageID).Status != leads.OutboxSent || outboxRow(t, st, msgs[1].MessageID).Status != leads.OutboxSent {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("the two messages sent before a blocked send are still queued after 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r := outboxRow(t, st, msgs[2].MessageID); r.Status != leads.OutboxQueued {
+		t.Errorf("the blocked message is %s", r.Status)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	for _, m := range msgs {
+		if r := outboxRow(t, st, m.MessageID); r.Status != leads.OutboxSent {
+			t.Errorf("row %s: status %s", m.MessageID, r.Status)
+		}
+	}
+}
+
+// TestWorkerMarkTakenOver: a message whose lease ran out while it was
+// being sent, and which another worker claimed, is not marked sent by the
+// first worker; Drain reports it, and the batch's other marks stand.
+func TestWorkerMarkTakenOver(t *testing.T) {
+	clock := newClock()
+	st := openStore(t, clock)
+	s := &fakeSender{}
+	w, _ := newWorker(t, st, s, clock)
+	first, second := testMessage(1, "zoe@example.org"), testMessage(2, "zoe@example.org")
+	queue(t, st, "test", first, second)
+	s.fail = func(n int, _ *Message) error {
+		if n == 1 {
+			clock.Advance(w.Lease)
+			if got, err := st.ClaimMail(context.Background(), w.Lease, 1); err != nil || len(got) != 1 || got[0].MessageID != first.MessageID {
+				t.Errorf("the other worker's claim: %v, %+v", err, got)
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	taken := outboxRow(t, st, first.MessageID)
+	err := w.Drain(ctx)
+	if err == nil || !strings.Contains(err.Error(), "message "+strconv.FormatInt(taken.ID, 10)+" sent: its claim was taken over") {
+		t.Fatalf("Drain: %v; want the taken-over message reported", err)
+	}
+	if r := outboxRow(t, st, first.MessageID); r.Status != leads.OutboxQueued || r.Attempts != 2 {
+		t.Errorf("taken-over row: status %s, attempts %d; want the other worker's claim", r.Status, r.Attempts)
+	}
+	if r := outboxRow(t, st, second.MessageID); r.Status != leads.OutboxSent {
+		t.Errorf("other row: status %s", r.Status)
+	}
 }
 
 // TestWorkerWake checks that a running worker sends a newly queued message
