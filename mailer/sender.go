@@ -21,7 +21,8 @@ import (
 // permanent failure (an SMTP 5xx answer to MAIL, RCPT or DATA, an invalid
 // address) will fail again however often it is retried; anything else (a
 // 4xx answer, a network error, a timeout, a refused connection, a failed
-// login) is temporary.
+// login) is temporary. The Worker calls Send from several goroutines at
+// once (for messages to different recipients).
 type Sender interface {
 	Send(ctx context.Context, m *Message) error
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,12 +26,18 @@ var _ Queue = (*leads.Store)(nil)
 
 // Worker defaults.
 const (
-	DefaultLease     = 2 * time.Minute
-	DefaultBatch     = 16
-	DefaultBaseDelay = 30 * time.Second
-	DefaultMaxDelay  = time.Hour
-	DefaultMaxAge    = 72 * time.Hour
-	DefaultPoll      = 5 * time.Second
+	DefaultLease = 2 * time.Minute
+	DefaultBatch = 16
+	// DefaultConcurrency is how many deliveries run at once. Each waits
+	// mostly on something else (an SMTP relay's answers, a webhook
+	// receiver, a pickup folder's flush to disk), so one at a time sends
+	// a few hundred messages a second at best, and a burst of leads
+	// waits minutes for its confirmations.
+	DefaultConcurrency = 4
+	DefaultBaseDelay   = 30 * time.Second
+	DefaultMaxDelay    = time.Hour
+	DefaultMaxAge      = 72 * time.Hour
+	DefaultPoll        = 5 * time.Second
 )
 
 // Outcomes passed to Worker.Result.
@@ -53,14 +60,16 @@ const markTimeout = 10 * time.Second
 const markSentWithin = 50 * time.Millisecond
 
 // Deliverer delivers one claimed outbox row that is not mail. It must
-// bound its own time (a request timeout) and be safe to call again for the
-// same row: a delivery whose outcome was not recorded is repeated.
+// bound its own time (a request timeout), be safe to call again for the
+// same row (a delivery whose outcome was not recorded is repeated) and
+// safe to call from several goroutines for rows of different recipients.
 type Deliverer interface {
 	Deliver(ctx context.Context, row leads.OutboxMessage) error
 }
 
-// Worker drains the outbox: it claims due rows with a lease, sends them
-// one at a time, and marks each sent, due again later, or dead. The sent
+// Worker drains the outbox: it claims due rows with a lease, sends them,
+// up to Concurrency at once but one recipient's one after another, and
+// marks each sent, due again later, or dead. The sent
 // marks of a batch are written together: when the batch ends, before any
 // other outcome, and once the oldest has waited markSentWithin.
 //
@@ -81,13 +90,17 @@ type Worker struct {
 	Logger *slog.Logger     // slog.Default() when nil
 	Now    func() time.Time // time.Now when nil; should be the store's clock
 
-	Lease     time.Duration  // how long a claim lasts; DefaultLease when zero
-	Batch     int            // rows claimed at once; DefaultBatch when zero
-	BaseDelay time.Duration  // first retry delay; DefaultBaseDelay when zero
-	MaxDelay  time.Duration  // cap of the retry delay; DefaultMaxDelay when zero
-	MaxAge    time.Duration  // give up on temporary failures after this; DefaultMaxAge when zero
-	Poll      time.Duration  // longest sleep between checks; DefaultPoll when zero
-	Rand      func() float64 // jitter in [0, 1); math/rand/v2 when nil
+	Lease time.Duration // how long a claim lasts; DefaultLease when zero
+	Batch int           // rows claimed at once; DefaultBatch when zero
+	// Concurrency is how many of a batch's rows are delivered at once;
+	// DefaultConcurrency when zero. One recipient's rows go one after
+	// another, in the order they were queued.
+	Concurrency int
+	BaseDelay   time.Duration  // first retry delay; DefaultBaseDelay when zero
+	MaxDelay    time.Duration  // cap of the retry delay; DefaultMaxDelay when zero
+	MaxAge      time.Duration  // give up on temporary failures after this; DefaultMaxAge when zero
+	Poll        time.Duration  // longest sleep between checks; DefaultPoll when zero
+	Rand        func() float64 // jitter in [0, 1); math/rand/v2 when nil
 	// Render turns a row's payload into the message to send: the
 	// Composer's Render, which renders drafts. UnmarshalPayload when nil,
 	// which reads rendered messages only.
@@ -208,19 +221,63 @@ func (w *Worker) batch(ctx context.Context) (found bool, err error) {
 		return false, err
 	}
 	sent := &sentMarks{q: w.Queue, ctx: context.WithoutCancel(ctx)}
-	var errs []error
-	for i, m := range msgs {
-		if ctx.Err() != nil {
-			errs = append(errs, sent.flush())
-			w.release(msgs[i:])
-			break
-		}
-		if err := w.process(ctx, m, sent); err != nil {
-			errs = append(errs, err)
-		}
+	var (
+		mu     sync.Mutex
+		errs   []error
+		unsent []leads.OutboxMessage // not begun when the worker was stopped
+		wg     sync.WaitGroup
+		slots  = make(chan struct{}, orDefault(w.Concurrency, DefaultConcurrency))
+	)
+	for _, lane := range lanes(msgs) {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			for i, m := range lane {
+				if ctx.Err() != nil {
+					mu.Lock()
+					unsent = append(unsent, lane[i:]...)
+					mu.Unlock()
+					return
+				}
+				if err := w.process(ctx, m, sent); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
 	}
+	wg.Wait()
 	errs = append(errs, sent.flush())
+	if len(unsent) > 0 {
+		w.release(unsent)
+	}
 	return len(msgs) > 0, errors.Join(errs...)
+}
+
+// lanes splits a claimed batch into the messages of each recipient (an
+// address, whatever its case; a webhook endpoint; the CEO's calendar), in
+// the order they were claimed, the lanes in the order of their first
+// message. A lane is delivered one message after another, so that what a
+// recipient gets arrives in the order it was queued (an invitation before
+// its cancellation, a calendar's write before its delete); different
+// lanes are delivered at the same time.
+func lanes(msgs []leads.OutboxMessage) [][]leads.OutboxMessage {
+	var (
+		out [][]leads.OutboxMessage
+		at  = map[string]int{}
+	)
+	for _, m := range msgs {
+		k := strings.ToLower(m.Recipient)
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], m)
+	}
+	return out
 }
 
 // sentMarks gathers the "sent" marks of one batch, to write them in one

@@ -2,6 +2,9 @@ package mailer
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -571,6 +574,96 @@ func TestWorkerDeliverers(t *testing.T) {
 	}{"ok": {leads.OutboxSent, 1}, "flaky": {leads.OutboxSent, 2}, "gone": {leads.OutboxDead, 1}, "panicky": {leads.OutboxSent, 2}} {
 		if r := outboxRow(t, st, "<"+kind+"@hooks>"); r.Status != want.status || r.Attempts != want.attempts {
 			t.Errorf("%s row: status %s after %d attempts, want %s after %d", kind, r.Status, r.Attempts, want.status, want.attempts)
+		}
+	}
+}
+
+// TestWorkerDeliversAtOnce: messages to different recipients are
+// delivered at the same time. Each send waits until Concurrency of them
+// are under way, which one-at-a-time delivery never reaches.
+func TestWorkerDeliversAtOnce(t *testing.T) {
+	clock := newClock()
+	st := openStore(t, clock)
+	var (
+		mu       sync.Mutex
+		inFlight int
+		all      = make(chan struct{})
+	)
+	s := &fakeSender{fail: func(int, *Message) error {
+		mu.Lock()
+		inFlight++
+		if inFlight == 4 {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+			return nil
+		case <-time.After(5 * time.Second):
+			return errors.New("the other sends did not begin meanwhile")
+		}
+	}}
+	w, _ := newWorker(t, st, s, clock)
+	w.Concurrency = 4
+	var msgs []*Message
+	for i := range 4 {
+		msgs = append(msgs, testMessage(i, fmt.Sprintf("visitor%d@example.org", i)))
+	}
+	queue(t, st, "test", msgs...)
+	mustDrain(t, w)
+	for _, m := range msgs {
+		if r := outboxRow(t, st, m.MessageID); r.Status != leads.OutboxSent || r.Attempts != 1 {
+			t.Errorf("row %s: status %s, attempts %d", m.MessageID, r.Status, r.Attempts)
+		}
+	}
+}
+
+// TestWorkerOneRecipientInOrder: the messages of one recipient (whatever
+// the case of the address) go one after another, in queue order, while
+// other recipients' go at the same time.
+func TestWorkerOneRecipientInOrder(t *testing.T) {
+	clock := newClock()
+	st := openStore(t, clock)
+	var (
+		mu      sync.Mutex
+		busy    = map[string]bool{}
+		order   = map[string][]string{}
+		overlap []string
+	)
+	s := &fakeSender{fail: func(_ int, m *Message) error {
+		k := strings.ToLower(m.To.Address)
+		mu.Lock()
+		if busy[k] {
+			overlap = append(overlap, m.MessageID)
+		}
+		busy[k] = true
+		order[k] = append(order[k], m.MessageID)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		busy[k] = false
+		mu.Unlock()
+		return nil
+	}}
+	w, _ := newWorker(t, st, s, clock)
+	w.Concurrency, w.Batch = 4, 16
+	to := []string{"ada@example.org", "bob@example.org", "ADA@Example.org", "cy@example.org"}
+	want := map[string][]string{}
+	var msgs []*Message
+	for i := range 16 {
+		m := testMessage(i, to[i%len(to)])
+		msgs = append(msgs, m)
+		k := strings.ToLower(m.To.Address)
+		want[k] = append(want[k], m.MessageID)
+	}
+	queue(t, st, "test", msgs...)
+	mustDrain(t, w)
+	if len(overlap) > 0 {
+		t.Errorf("sent while the same recipient's previous message was under way: %v", overlap)
+	}
+	for k, ids := range want {
+		if !slices.Equal(order[k], ids) {
+			t.Errorf("%s got %v, want %v (queue order)", k, order[k], ids)
 		}
 	}
 }
