@@ -269,7 +269,7 @@ func (s *Store) DisableWebhook(ctx context.Context, id int64, reason string, by 
 		// A delivery under way (leased) is left to its worker, which
 		// finds the endpoint disabled or records the answer it got.
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'cancelled'
-			WHERE recipient = ? AND kind = ? AND status = 'queued' AND (lease_until IS NULL OR lease_until <= ?)`,
+			WHERE `+s.d.emailKey("recipient")+` = ? AND kind = ? AND status = 'queued' AND (lease_until IS NULL OR lease_until <= ?)`,
 			WebhookRecipient(id), KindWebhook, formatTime(now)); err != nil {
 			return fmt.Errorf("leads: disable webhook: %w", err)
 		}
@@ -306,7 +306,7 @@ func (s *Store) RemoveWebhook(ctx context.Context, id int64, by Actor) error {
 		if affected(res) == 0 {
 			return Errorf(ENOTFOUND, "Webhook endpoint not found.")
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE recipient = ? AND kind = ?`, WebhookRecipient(id), KindWebhook); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE `+s.d.emailKey("recipient")+` = ? AND kind = ?`, WebhookRecipient(id), KindWebhook); err != nil {
 			return fmt.Errorf("leads: remove webhook: %w", err)
 		}
 		return appendAudit(ctx, tx, now, by, AuditWebhookRemove, "webhook:"+strconv.FormatInt(id, 10), "")
@@ -315,7 +315,7 @@ func (s *Store) RemoveWebhook(ctx context.Context, id int64, by Actor) error {
 
 // WebhookDeliveries returns an endpoint's newest deliveries, at most limit.
 func (s *Store) WebhookDeliveries(ctx context.Context, id int64, limit int) ([]OutboxMessage, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE recipient = ? AND kind = ?
+	rows, err := s.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+s.d.emailKey("recipient")+` = ? AND kind = ?
 		ORDER BY id DESC LIMIT ?`, WebhookRecipient(id), KindWebhook, limit)
 	if err != nil {
 		return nil, fmt.Errorf("leads: webhook deliveries: %w", err)
