@@ -17,7 +17,9 @@ import (
 // and writes them in one transaction that takes the lock once:
 //
 //  1. each booking is written as on its own (its lead, the booking, its
-//     mail), before the lock, as CreateBooking does;
+//     mail), before the lock, as CreateBooking does, but with the leads
+//     of all their addresses looked up in one query and all their mail
+//     queued in one statement;
 //  2. the lock is taken, and every rule is checked for all of them with
 //     one query per rule: the live bookings over all their windows, and
 //     the per-address counts grouped by address;
@@ -166,7 +168,18 @@ func writeBookingBatch(ctx context.Context, tx *sql.Tx, now time.Time, batch []*
 		return nil, 0, nil, err
 	}
 	ctx = rememberEndpoints(ctx)
+	var emails []string
+	for _, req := range batch {
+		if !slices.Contains(emails, req.nb.Lead.Email) {
+			emails = append(emails, req.nb.Lead.Email)
+		}
+	}
+	byEmail, err := newestLeads(ctx, tx, emails)
+	if err != nil {
+		return nil, 0, nil, err
+	}
 	made := make([]*Booking, len(batch))
+	var mail []*OutboxMessage
 	for i, req := range batch {
 		if req.nb.IdemKey != "" {
 			found, err := queryBookings(ctx, tx, `WHERE b.idem_key = ?`, req.nb.IdemKey)
@@ -177,11 +190,19 @@ func writeBookingBatch(ctx context.Context, tx *sql.Tx, now time.Time, batch []*
 				return nil, 0, []int{i}, errBatchAlone // a retry: its first answer stands
 			}
 		}
-		b, err := insertBooking(ctx, tx, req.nb, now, req.compose)
+		// The address's first booking in the batch uses the lead found
+		// above; a second looks again, and finds the lead the first wrote.
+		found := byEmail[req.nb.Lead.Email]
+		delete(byEmail, req.nb.Lead.Email)
+		b, m, err := writeBooking(ctx, tx, req.nb, now, req.compose, found)
 		if err != nil {
 			return nil, 0, []int{i}, fmt.Errorf("%w: %w", errBatchAlone, err)
 		}
-		made[i] = b
+		made[i], mail = b, append(mail, m...)
+	}
+	// Every booking's mail in one statement.
+	if err := insertOutboxRows(ctx, tx, now, mail); err != nil {
+		return nil, 0, nil, err
 	}
 	version, err := lockCalendar(ctx, tx)
 	if err != nil {

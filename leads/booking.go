@@ -553,9 +553,24 @@ var errBookingIdemTaken = errors.New("leads: booking idempotency key taken")
 // compose's mail for it. A taken start is ErrSlotTaken; a taken
 // idempotency key errBookingIdemTaken.
 func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, compose BookingCompose) (*Booking, error) {
-	l := nb.Lead
-	if err := upsertLead(ctx, tx, &l, now); err != nil {
+	b, mail, err := writeBooking(ctx, tx, nb, now, compose, nil)
+	if err != nil {
 		return nil, err
+	}
+	if err := insertOutboxRows(ctx, tx, now, mail); err != nil { // one statement for the visitor's, the CEO's and the reminder
+		return nil, err
+	}
+	return b, nil
+}
+
+// writeBooking is insertBooking but for the mail, which it returns for the
+// caller to queue (a batch queues all its bookings' mail in one
+// statement). found, when not nil, answers upsertLead's lookup of the
+// lead's address: the lead found (nil for none).
+func writeBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, compose BookingCompose, found *foundLead) (*Booking, []*OutboxMessage, error) {
+	l := nb.Lead
+	if err := upsertFoundLead(ctx, tx, &l, now, found); err != nil {
+		return nil, nil, err
 	}
 	b := &Booking{
 		CreatedAt: now, UpdatedAt: now, LeadID: l.ID, UID: nb.UID, Start: nb.Start.UTC(), End: nb.End.UTC(),
@@ -565,7 +580,7 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 	}
 	answers, err := encodeAnswers(b.Answers)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var hold any
 	if !nb.HoldUntil.IsZero() {
@@ -581,24 +596,25 @@ func insertBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Tim
 			b.Timezone, b.Message, b.TokenHash, nullString(b.IdemKey), hold, EmailKey(l.Email), nullString(nb.ClientKey), b.Room, answers},
 			b.Attribution.args()...)...).Scan(&b.ID)
 	if isNoRows(err) {
-		return nil, errBookingIdemTaken
+		return nil, nil, errBookingIdemTaken
 	}
 	if err != nil {
 		if slotTaken(err) {
-			return nil, ErrSlotTaken
+			return nil, nil, ErrSlotTaken
 		}
-		return nil, fmt.Errorf("leads: insert booking: %w", err)
+		return nil, nil, fmt.Errorf("leads: insert booking: %w", err)
 	}
-	if err := queueBookingMail(ctx, tx, now, b, &l, compose); err != nil {
-		return nil, err
+	mail, err := bookingMail(b, &l, compose)
+	if err != nil {
+		return nil, nil, err
 	}
 	if !b.Held() {
 		// A hold is a booking once confirmed (ConfirmBooking).
 		if err := bookingEvent(ctx, tx, now, EventBookingCreated, b, &l); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return b, nil
+	return b, mail, nil
 }
 
 // releaseExpiredHolds cancels the holds that ran out by now, so that
@@ -686,27 +702,78 @@ func (s *Store) ConfirmBooking(ctx context.Context, hash string, compose Booking
 }
 
 func queueBookingMail(ctx context.Context, tx *sql.Tx, now time.Time, b *Booking, l *Lead, compose BookingCompose) error {
+	rows, err := bookingMail(b, l, compose)
+	if err != nil {
+		return err
+	}
+	return insertOutboxRows(ctx, tx, now, rows) // one statement for the visitor's, the CEO's and the reminder
+}
+
+// bookingMail is compose's mail for booking b of lead l, tied to both.
+func bookingMail(b *Booking, l *Lead, compose BookingCompose) ([]*OutboxMessage, error) {
 	if compose == nil {
-		return nil
+		return nil, nil
 	}
 	msgs, err := compose(b, l)
 	if err != nil {
-		return fmt.Errorf("leads: booking mail: %w", err)
+		return nil, fmt.Errorf("leads: booking mail: %w", err)
 	}
 	rows := make([]*OutboxMessage, len(msgs))
 	for i := range msgs {
 		msgs[i].LeadID, msgs[i].BookingID = l.ID, b.ID
 		rows[i] = &msgs[i]
 	}
-	return insertOutboxRows(ctx, tx, now, rows) // one statement for the visitor's, the CEO's and the reminder
+	return rows, nil
+}
+
+// foundLead is the answer to upsertLead's lookup, read beforehand.
+type foundLead struct{ lead *Lead }
+
+// newestLeads finds, in one query, the newest lead of each address in
+// emails (as typed, as upsertLead compares them).
+func newestLeads(ctx context.Context, tx *sql.Tx, emails []string) (map[string]*foundLead, error) {
+	args := make([]any, len(emails))
+	found := make(map[string]*foundLead, len(emails))
+	for i, e := range emails {
+		args[i] = e
+		found[e] = &foundLead{}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email IN (`+marks(len(emails))+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("leads: find leads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l, err := scanLead(rows)
+		if err != nil {
+			return nil, err
+		}
+		found[l.Email].lead = l // the newest comes last
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leads: find leads: %w", err)
+	}
+	return found, nil
 }
 
 // upsertLead finds the newest lead with l's email and refreshes it with
 // what the visitor typed now, or inserts l. l gets the stored row's ID.
 func upsertLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time) error {
-	existing, err := scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? ORDER BY id DESC LIMIT 1`, l.Email))
-	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return err
+	return upsertFoundLead(ctx, tx, l, now, nil)
+}
+
+// upsertFoundLead is upsertLead with the newest lead of l's email found
+// already, unless found is nil.
+func upsertFoundLead(ctx context.Context, tx *sql.Tx, l *Lead, now time.Time, found *foundLead) error {
+	var existing *Lead
+	if found != nil {
+		existing = found.lead
+	} else {
+		var err error
+		existing, err = scanLead(tx.QueryRowContext(ctx, `SELECT `+leadColumns+` FROM leads WHERE email = ? ORDER BY id DESC LIMIT 1`, l.Email))
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
 	}
 	if existing == nil {
 		l.CreatedAt, l.UpdatedAt, l.ConsentAt = now, now, now

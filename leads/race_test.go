@@ -657,6 +657,12 @@ func TestRaceBookingsGathered(t *testing.T) {
 			reqs = append(reqs, want{nb, rules(nb.Start, nb.End, 0, 2)})
 		}
 
+		// The first caller has left their details before: their booking
+		// refreshes that lead rather than making another.
+		known := &leads.Lead{Name: "Known", Email: "p0@example.com", Company: "Old Co", Source: leads.SourceContact, ConsentVersion: "v1"}
+		if _, err := s.CreateLead(ctx, known, nil); err != nil {
+			t.Fatal(err)
+		}
 		// An endpoint for each booking made: a batch reads the endpoints
 		// once for all its bookings.
 		if _, _, err := s.AddWebhook(ctx, "https://hooks.example.com/b", []string{leads.EventBookingCreated}, leads.ActorCLI); err != nil {
@@ -690,6 +696,25 @@ func TestRaceBookingsGathered(t *testing.T) {
 			booked++
 			if b.UID != reqs[i].nb.UID || !b.Start.Equal(reqs[i].nb.Start) || b.Email != reqs[i].nb.Lead.Email {
 				t.Errorf("call %d answered with another's booking: %s at %v for %s", i, b.UID, b.Start, b.Email)
+			}
+		}
+		if errs[0] == nil && made[0].LeadID != known.ID {
+			t.Errorf("the known caller's booking made lead %d, want their lead %d refreshed", made[0].LeadID, known.ID)
+		}
+		// The address booked twice (days 33 and 34) has one lead.
+		if a, b := made[34], made[35]; errs[34] == nil && errs[35] == nil && a.LeadID != b.LeadID {
+			t.Errorf("one address's two bookings have leads %d and %d", a.LeadID, b.LeadID)
+		}
+		var once []int64
+		for i := 34; i < 36; i++ {
+			if errs[i] == nil {
+				once = append(once, made[i].LeadID)
+			}
+		}
+		for _, id := range once {
+			l, err := s.FindLead(ctx, id)
+			if err != nil || l.Email != "once@example.com" {
+				t.Errorf("lead %d of once@example.com: %v, %v", id, l, err)
 			}
 		}
 		msgs, err := s.ListMail(ctx, leads.MailFilter{Limit: 1000})
