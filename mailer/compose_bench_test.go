@@ -30,3 +30,29 @@ func BenchmarkBookingMessages(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSendLeadMessages is what the outbox worker does with a lead's
+// two messages before it hands them to the sender: render each draft and
+// write it as MIME.
+func BenchmarkSendLeadMessages(b *testing.B) {
+	c, err := NewComposer(mail.Address{Address: "bookings@example.com"}, mail.Address{Address: "sales@example.com"}, "https://www.example.com", "Example")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows, err := c.LeadMessages(testLead())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, r := range rows {
+			m, err := c.Render(r.Payload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := m.Bytes(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
