@@ -106,7 +106,7 @@ type Worker struct {
 	// which reads rendered messages only.
 	Render func(payload []byte) (*Message, error)
 	// Result, when set, is told the outcome of each attempt: ResultSent,
-	// ResultRetry or ResultDead (metrics).
+	// ResultRetry or ResultDead (metrics), from the goroutines that deliver.
 	Result func(outcome string)
 	// Deliverers deliver the rows that are not mail, by the row's Kind (a
 	// webhook call, a write to the CEO's calendar). A row whose Kind has
