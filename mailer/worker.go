@@ -340,7 +340,8 @@ func (p *sentMarks) write() error {
 	}
 	errs := make([]error, len(stale))
 	for i, id := range stale {
-		errs[i] = fmt.Errorf("mailer: mark outbox message %d sent: its claim was taken over, or it is gone", id)
+		errs[i] = fmt.Errorf("mailer: mark outbox message %d sent: %w", id,
+			leads.Errorf(leads.ENOTFOUND, "Its claim was taken over, or it is gone."))
 	}
 	return errors.Join(errs...)
 }

@@ -442,8 +442,8 @@ func TestWorkerMarkTakenOver(t *testing.T) {
 	defer cancel()
 	taken := outboxRow(t, st, first.MessageID)
 	err := w.Drain(ctx)
-	if err == nil || !strings.Contains(err.Error(), "message "+strconv.FormatInt(taken.ID, 10)+" sent: its claim was taken over") {
-		t.Fatalf("Drain: %v; want the taken-over message reported", err)
+	if leads.ErrorCode(err) != leads.ENOTFOUND || !strings.Contains(err.Error(), "message "+strconv.FormatInt(taken.ID, 10)+" sent: ") || !strings.Contains(err.Error(), "Its claim was taken over") {
+		t.Fatalf("Drain: %v; want the taken-over message reported, not found", err)
 	}
 	if r := outboxRow(t, st, first.MessageID); r.Status != leads.OutboxQueued || r.Attempts != 2 {
 		t.Errorf("taken-over row: status %s, attempts %d; want the other worker's claim", r.Status, r.Attempts)
