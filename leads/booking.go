@@ -290,11 +290,20 @@ const MaxBookingLength = 24 * time.Hour
 // expired.
 const liveCond = `b.status = 'confirmed' AND (b.hold_until IS NULL OR b.hold_until > ?)`
 
+// liveInWindow is the WHERE clause, and liveArgs its arguments, of the
+// bookings that hold their slots at now and overlap [from, to), sorted by
+// start, except the one with id skip.
+const liveInWindow = `WHERE ` + liveCond + ` AND b.start_at > ? AND b.start_at < ? AND b.end_at > ? AND b.id != ?
+	ORDER BY b.start_at`
+
+func liveArgs(now, from, to time.Time, skip int64) []any {
+	return []any{formatTime(now), formatTime(from.Add(-MaxBookingLength)), formatTime(to), formatTime(from), skip}
+}
+
 // liveBookings returns the bookings that hold their slots at now and
 // overlap [from, to), sorted by start, except the one with id skip.
 func liveBookings(ctx context.Context, q rowsQueryer, now, from, to time.Time, skip int64) ([]Booking, error) {
-	return queryBookings(ctx, q, `WHERE `+liveCond+` AND b.start_at > ? AND b.start_at < ? AND b.end_at > ? AND b.id != ?
-		ORDER BY b.start_at`, formatTime(now), formatTime(from.Add(-MaxBookingLength)), formatTime(to), formatTime(from), skip)
+	return queryBookings(ctx, q, liveInWindow, liveArgs(now, from, to, skip)...)
 }
 
 // liveSpans is liveBookings for a BookingCheck, which reads only when
@@ -302,9 +311,8 @@ func liveBookings(ctx context.Context, q rowsQueryer, now, from, to time.Time, s
 // their leads. It is read under the calendar's lock, for every booking
 // of a window (a whole day's), so it reads no more than the rules need.
 func liveSpans(ctx context.Context, q rowsQueryer, now, from, to time.Time, skip int64) ([]Booking, error) {
-	rows, err := q.QueryContext(ctx, `SELECT b.id, b.start_at, b.end_at, b.hold_until FROM bookings b
-		WHERE `+liveCond+` AND b.start_at > ? AND b.start_at < ? AND b.end_at > ? AND b.id != ?
-		ORDER BY b.start_at`, formatTime(now), formatTime(from.Add(-MaxBookingLength)), formatTime(to), formatTime(from), skip)
+	rows, err := q.QueryContext(ctx, `SELECT b.id, b.start_at, b.end_at, b.hold_until FROM bookings b `+liveInWindow,
+		liveArgs(now, from, to, skip)...)
 	if err != nil {
 		return nil, fmt.Errorf("leads: live bookings: %w", err)
 	}
@@ -748,7 +756,9 @@ func newestLeads(ctx context.Context, tx *sql.Tx, emails []string) (map[string]*
 		if err != nil {
 			return nil, err
 		}
-		found[l.Email].lead = l // the newest comes last
+		if f := found[l.Email]; f != nil {
+			f.lead = l // the newest comes last
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("leads: find leads: %w", err)
