@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -268,7 +267,7 @@ func lanes(msgs []leads.OutboxMessage) [][]leads.OutboxMessage {
 		at  = map[string]int{}
 	)
 	for _, m := range msgs {
-		k := strings.ToLower(m.Recipient)
+		k := leads.EmailKey(m.Recipient)
 		i, ok := at[k]
 		if !ok {
 			i = len(out)
