@@ -135,6 +135,14 @@ func (s *Store) tryBookingBatch(batch []*bookingReq) (refused []int, err error) 
 	)
 	err = s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
+		emails := make([]string, len(batch))
+		for i, req := range batch {
+			emails[i] = req.nb.Lead.Email
+		}
+		if err := s.lockAddresses(ctx, tx, emails...); err != nil {
+			rolled = true
+			return err
+		}
 		made, version, refused, err = writeBookingBatch(ctx, tx, s.now(), batch)
 		rolled = err != nil
 		return err

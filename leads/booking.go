@@ -2,10 +2,13 @@ package leads
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -423,6 +426,9 @@ func (s *Store) createBookingAlone(ctx context.Context, nb *NewBooking, check Bo
 		// can. A second writer still waits for the first to commit before
 		// it checks, and then sees its booking; the database refuses an
 		// overlapping insert outright, waiting for the first's outcome.
+		if err := s.lockAddresses(ctx, tx, nb.Lead.Email); err != nil {
+			return err
+		}
 		nbk, err := insertBooking(ctx, tx, nb, now, compose)
 		if errors.Is(err, errBookingIdemTaken) {
 			// The same request, retried on another instance at once: the
@@ -736,6 +742,33 @@ func bookingMail(b *Booking, l *Lead, compose BookingCompose) ([]*OutboxMessage,
 
 // foundLead is the answer to upsertLead's lookup, read beforehand.
 type foundLead struct{ lead *Lead }
+
+// lockAddresses takes, where the engine needs it, the transaction's lock
+// on each of the addresses' keys, in the keys' order: two transactions
+// that lock some of the same addresses, each before the calendar's lock,
+// cannot deadlock.
+func (s *Store) lockAddresses(ctx context.Context, tx *sql.Tx, emails ...string) error {
+	if s.d.lockAddresses == "" || len(emails) == 0 {
+		return nil
+	}
+	keys := make([]int64, 0, len(emails))
+	for _, e := range emails {
+		keys = append(keys, addressLock(e))
+	}
+	slices.Sort(keys)
+	if _, err := tx.ExecContext(ctx, s.d.lockAddresses, slices.Compact(keys)); err != nil {
+		return fmt.Errorf("leads: lock addresses: %w", err)
+	}
+	return nil
+}
+
+// addressLock is the lock key of an address: 64 bits of a SHA-256 of its
+// EmailKey behind a prefix of its own, so that no other lock (the
+// migrations') shares a key with an address but by a 2^-64 chance.
+func addressLock(email string) int64 {
+	h := sha256.Sum256([]byte("leadbook address\x00" + EmailKey(email)))
+	return int64(binary.BigEndian.Uint64(h[:8]))
+}
 
 // newestLeads finds, in one query, the newest lead of each address in
 // emails (as typed, as upsertLead compares them).

@@ -77,6 +77,12 @@ type dialect struct {
 	// moment in one transaction that takes the calendar's lock once
 	// (bookbatch.go).
 	gatherBookings bool
+	// lockAddresses, when set, is the statement that takes a transaction's
+	// locks on address keys (its parameter, addressLock's numbers, sorted):
+	// a booking takes its caller's before it looks their lead up, so that
+	// two bookings by one new address at once, on any instances, make one
+	// lead. SQLite's one writer holds everything already.
+	lockAddresses string
 	// lockMigrations, when set, takes the lock that migrations run under
 	// for the rest of the transaction.
 	lockMigrations string
@@ -170,6 +176,7 @@ var postgresDialect = &dialect{
 	// Instances starting together migrate once: the others wait here,
 	// then find the migration applied.
 	lockMigrations: `SELECT pg_advisory_xact_lock(7810756212520087403)`, // the bytes of "leadbook"
+	lockAddresses:  `SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) AS k ORDER BY k`,
 	size:           postgresSize,
 	relaxed:        map[string]string{"synchronous_commit": "off"},
 	gatherLeads:    true,
