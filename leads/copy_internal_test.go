@@ -54,7 +54,7 @@ func TestCopyCoversEveryTable(t *testing.T) {
 // must set every field (an unset forUpdate would lock no row there).
 func TestDialectsComplete(t *testing.T) {
 	optional := map[*dialect]map[string]bool{
-		sqliteDialect: {"skipLocked": true, "forUpdate": true, "lockMigrations": true, "lockAddresses": true, "snapshot": true, "relaxed": true,
+		sqliteDialect: {"skipLocked": true, "forUpdate": true, "lockMigrations": true, "lockAddresses": true, "snapshot": true, "relaxed": true, "claimPlan": true,
 			"gatherLeads": true, "gatherBookings": true},
 		postgresDialect: {},
 	}

@@ -69,6 +69,14 @@ type dialect struct {
 	// statement that commits without waiting for the log flush. Unset: the
 	// bookkeeping runs in write transactions like any write.
 	relaxed map[string]string
+	// claimPlan, when set, is the statement that settles the plan of the
+	// outbox claim that follows it in one transaction. A claim must walk
+	// the queue index in its order and stop at its limit; where the
+	// statistics are from before a burst (an outbox last analysed with an
+	// empty queue), PostgreSQL's planner believes a row or two are queued
+	// and would rather fetch every due row by bitmap and sort them,
+	// thousands a claim. SQLite's planner takes the index.
+	claimPlan string
 	// gatherLeads, when set, writes the lead submissions that wait at the
 	// same moment in one transaction of multi-row inserts (leadbatch.go).
 	// SQLite's writer gathers every write already.
@@ -179,6 +187,7 @@ var postgresDialect = &dialect{
 	lockAddresses:  `SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) AS k ORDER BY k`,
 	size:           postgresSize,
 	relaxed:        map[string]string{"synchronous_commit": "off"},
+	claimPlan:      `SET LOCAL enable_bitmapscan = off`,
 	gatherLeads:    true,
 	gatherBookings: true,
 	scrub:          []string{`VACUUM leads, bookings, outbox, spam, erasures, lead_events`},

@@ -142,18 +142,10 @@ func scanOutbox(row rowScanner) (OutboxMessage, error) {
 // promises no order.
 func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var msgs []OutboxMessage
-	err := s.bookkeep(ctx, func(ctx context.Context, q querier) error {
+	err := s.bookkeepPlanned(ctx, s.d.claimPlan, func(ctx context.Context, q querier) error {
 		msgs = msgs[:0]
 		now := s.now()
-		rows, err := q.QueryContext(ctx, `UPDATE outbox
-			SET lease_until = ?, attempts = attempts + 1
-			WHERE id IN (
-				SELECT id FROM outbox
-				WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-				ORDER BY next_attempt_at, id
-				LIMIT ?`+s.d.skipLocked+`)
-			RETURNING `+outboxColumns,
-			formatTime(now.Add(lease)), formatTime(now), formatTime(now), limit)
+		rows, err := q.QueryContext(ctx, claimQuery(s.d), formatTime(now.Add(lease)), formatTime(now), formatTime(now), limit)
 		if err != nil {
 			return fmt.Errorf("leads: claim mail: %w", err)
 		}
@@ -182,6 +174,20 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 	return msgs, nil
 }
 
+// claimQuery is ClaimMail's statement; its parameters are the lease's
+// end, now twice and the limit. It walks the queue index (outbox_queue)
+// from its head.
+func claimQuery(d *dialect) string {
+	return `UPDATE outbox
+		SET lease_until = ?, attempts = attempts + 1
+		WHERE id IN (
+			SELECT id FROM outbox
+			WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY next_attempt_at, id
+			LIMIT ?` + d.skipLocked + `)
+		RETURNING ` + outboxColumns
+}
+
 // MarkMailSent records a delivered message, if attempt is still its claim.
 func (s *Store) MarkMailSent(ctx context.Context, id int64, attempt int) error {
 	stale, err := s.MarkMailSentAll(ctx, []MailClaim{{ID: id, Attempt: attempt}})
@@ -202,7 +208,7 @@ type MailClaim struct {
 }
 
 // markChunk bounds the claims that one statement of MarkMailSentAll names
-// (two parameters each).
+// (three parameters each).
 const markChunk = 256
 
 // MarkMailSentAll records delivered messages, each only while its claim is
@@ -231,27 +237,16 @@ func (s *Store) markSent(ctx context.Context, claims []MailClaim) ([]int64, erro
 	for size < len(claims) {
 		size *= 2
 	}
-	args := make([]any, 0, 1+2*size)
+	args := make([]any, 0, 1+3*size)
+	for i := range size {
+		args = append(args, claims[min(i, len(claims)-1)].ID)
+	}
 	args = append(args, formatTime(s.now()))
 	for i := range size {
 		c := claims[min(i, len(claims)-1)]
 		args = append(args, c.ID, c.Attempt)
 	}
-	// An OR of (id, attempts) pairs, rather than a row-value IN: SQLite
-	// walks the primary key for each term of the OR but scans the table for
-	// IN (VALUES ...), and PostgreSQL types VALUES' parameters as text.
-	//
-	// On PostgreSQL the rows are locked first, in id order. A mark whose
-	// claim was taken over since its snapshot waits for the newer claim's
-	// row, finds it no longer matches and leaves it, but keeps its lock
-	// until the statement ends; two marks that did so in different orders
-	// (each holding a claim the other took over) would deadlock.
-	query := `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = ''
-		WHERE id IN (
-			SELECT id FROM outbox
-			WHERE status = 'queued' AND ((id = ? AND attempts = ?)` + strings.Repeat(` OR (id = ? AND attempts = ?)`, size-1) + `)
-			ORDER BY id` + s.d.forUpdate + `)
-		RETURNING id`
+	query := markQuery(s.d, size)
 	marked := make(map[int64]bool, len(claims))
 	err := s.bookkeep(ctx, func(ctx context.Context, q querier) error {
 		clear(marked)
@@ -282,6 +277,37 @@ func (s *Store) markSent(ctx context.Context, claims []MailClaim) ([]int64, erro
 		}
 	}
 	return stale, nil
+}
+
+// markQuery is markSent's statement for size claims; its parameters are
+// the claims' ids, the time sent, then each claim's id and attempt.
+//
+// The rows are found, and on PostgreSQL locked, by id alone and in id
+// order, in a materialised CTE; the claims are checked outside it, on
+// what it returns (the newest row version, on PostgreSQL).
+//
+// The order: a mark whose claim was taken over since its snapshot waits
+// for the newer claim's row and keeps its lock until the statement
+// ends, so two marks that locked in different orders (each holding a
+// claim the other took over) would deadlock.
+//
+// The CTE: with the claims' conditions in reach, the planner served
+// status = 'queued' from the queue index, and where the statistics were
+// from before a burst it read every queued row, thousands, for a mark
+// of sixteen. A materialised CTE takes no condition from outside.
+//
+// An OR of (id, attempts) pairs, rather than a row-value IN: SQLite
+// walks the primary key for each term of the OR but scans the table for
+// IN (VALUES ...), and PostgreSQL types VALUES' parameters as text.
+func markQuery(d *dialect, size int) string {
+	return `WITH l AS MATERIALIZED (
+			SELECT id, status, attempts FROM outbox WHERE id IN (?` + strings.Repeat(`, ?`, size-1) + `)
+			ORDER BY id` + d.forUpdate + `)
+		UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = ''
+		FROM l
+		WHERE outbox.id = l.id AND l.status = 'queued'
+			AND ((l.id = ? AND l.attempts = ?)` + strings.Repeat(` OR (l.id = ? AND l.attempts = ?)`, size-1) + `)
+		RETURNING outbox.id`
 }
 
 // MarkMailRetry records a temporary failure of the claim attempt and when
@@ -456,4 +482,28 @@ func (s *Store) bookkeep(ctx context.Context, fn func(ctx context.Context, q que
 		return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx) })
 	}
 	return fn(ctx, s.bk)
+}
+
+// bookkeepPlanned is bookkeep for a statement that needs the planner
+// settings plan (a dialect's, or none): on the bookkeeping pool it runs
+// in a transaction of its own that sets them first.
+func (s *Store) bookkeepPlanned(ctx context.Context, plan string, fn func(ctx context.Context, q querier) error) error {
+	if s.bk == nil || plan == "" {
+		return s.bookkeep(ctx, fn)
+	}
+	tx, err := s.bk.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("leads: bookkeeping: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, plan); err != nil {
+		return fmt.Errorf("leads: bookkeeping: %w", err)
+	}
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("leads: bookkeeping: %w", err)
+	}
+	return nil
 }
