@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 )
 
 // maxBatch caps how many writes share one transaction.
@@ -67,7 +69,18 @@ func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx *sq
 		if err == nil || attempt == writeAttempts || !s.d.retryable(err) {
 			return err
 		}
+		time.Sleep(retryPause(attempt))
 	}
+}
+
+// retryPause is how long a write that lost a deadlock waits before its
+// next attempt: a random part of a span that grows with the attempts.
+// Two bookings of overlapping times that insert at the same moment each
+// find the other's row under the exclusion constraint and wait for it,
+// and the server aborts one; were they to start again at once, with
+// others like them, they could meet the same way every time.
+func retryPause(attempt int) time.Duration {
+	return rand.N(time.Duration(attempt) * 10 * time.Millisecond)
 }
 
 func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
