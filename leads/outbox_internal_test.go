@@ -71,11 +71,10 @@ func TestOutboxPlansAfterBurst(t *testing.T) {
 			return
 		}
 		for _, c := range []struct {
-			name  string
-			query string
-			args  []any
-		}{{"claim", claim, claimArgs}, {"mark", mark, markArgs}} {
-			read, plan := postgresRowsRead(t, s, c.query, c.args)
+			name, settings, query string
+			args                  []any
+		}{{"claim", s.d.claimPlan, claim, claimArgs}, {"mark", "", mark, markArgs}} {
+			read, plan := postgresRowsRead(t, s, c.settings, c.query, c.args)
 			if read > 4*limit {
 				t.Errorf("%s read %d rows of the outbox to change %d:\n%s", c.name, read, limit, plan)
 			}
@@ -111,9 +110,10 @@ func sqlitePlan(t *testing.T, s *Store, query string, claimArgs, markArgs []any,
 }
 
 // postgresRowsRead runs query under EXPLAIN ANALYZE on the bookkeeping
-// pool, in a transaction it rolls back, and sums the rows that the plan's
-// scans of the outbox read, kept or thrown away.
-func postgresRowsRead(t *testing.T, s *Store, query string, args []any) (int, string) {
+// pool, after the statement settings (none when empty), in a transaction
+// it rolls back, and sums the rows that the plan's scans of the outbox
+// read, kept or thrown away.
+func postgresRowsRead(t *testing.T, s *Store, settings, query string, args []any) (int, string) {
 	t.Helper()
 	tx, err := s.bk.Begin()
 	if err != nil {
@@ -124,8 +124,8 @@ func postgresRowsRead(t *testing.T, s *Store, query string, args []any) (int, st
 	if _, err := tx.Exec(`SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
 		t.Fatal(err)
 	}
-	if strings.HasPrefix(query, "UPDATE outbox\n\t\tSET lease_until") {
-		if _, err := tx.Exec(s.d.claimPlan); err != nil {
+	if settings != "" {
+		if _, err := tx.Exec(settings); err != nil {
 			t.Fatal(err)
 		}
 	}
