@@ -1,15 +1,11 @@
 package mailer
 
 import (
-	"net/mail"
 	"testing"
 )
 
 func BenchmarkLeadMessages(b *testing.B) {
-	c, err := NewComposer(mail.Address{Address: "bookings@example.com"}, mail.Address{Address: "sales@example.com"}, "https://www.example.com", "Example")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, _ := testComposer(b)
 	l := testLead()
 	for b.Loop() {
 		if _, err := c.LeadMessages(l); err != nil {
@@ -19,10 +15,7 @@ func BenchmarkLeadMessages(b *testing.B) {
 }
 
 func BenchmarkBookingMessages(b *testing.B) {
-	c, err := NewComposer(mail.Address{Address: "bookings@example.com"}, mail.Address{Address: "sales@example.com"}, "https://www.example.com", "Example")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, _ := testComposer(b)
 	bk := testBooking()
 	for b.Loop() {
 		if _, err := c.BookingMessages(bookingMail(bk, ChangeCreated)); err != nil {
@@ -35,10 +28,7 @@ func BenchmarkBookingMessages(b *testing.B) {
 // two messages before it hands them to the sender: render each draft and
 // write it as MIME.
 func BenchmarkSendLeadMessages(b *testing.B) {
-	c, err := NewComposer(mail.Address{Address: "bookings@example.com"}, mail.Address{Address: "sales@example.com"}, "https://www.example.com", "Example")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, _ := testComposer(b)
 	rows, err := c.LeadMessages(testLead())
 	if err != nil {
 		b.Fatal(err)

@@ -5,7 +5,6 @@ package mailer
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"syscall"
 	"testing"
 	"time"
@@ -18,10 +17,7 @@ import (
 // system makes creating a file dear, that, not the rendering, is most of
 // what the worker spends on a message.
 func BenchmarkDirSender(b *testing.B) {
-	c, err := NewComposer(mail.Address{Address: "bookings@example.com"}, mail.Address{Address: "sales@example.com"}, "https://www.example.com", "Example")
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, _ := testComposer(b)
 	rows, err := c.LeadMessages(testLead())
 	if err != nil {
 		b.Fatal(err)

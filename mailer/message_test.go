@@ -66,7 +66,7 @@ const testCalendar = "BEGIN:VCALENDAR\r\n" +
 	"END:VEVENT\r\n" +
 	"END:VCALENDAR\r\n"
 
-func testComposer(t *testing.T) (*Composer, *testClock) {
+func testComposer(t testing.TB) (*Composer, *testClock) {
 	t.Helper()
 	clock := newClock()
 	c, err := NewComposer(
