@@ -59,11 +59,15 @@ func TestOutboxPlansAfterBurst(t *testing.T) {
 		}
 
 		if s.Engine() == "sqlite" {
-			for _, c := range []struct{ name, query, want string }{
-				{"claim", claim, "USING INDEX outbox_queue"},
-				{"mark", mark, "USING INTEGER PRIMARY KEY"},
+			for _, c := range []struct {
+				name, query string
+				args        []any
+				want        string
+			}{
+				{"claim", claim, claimArgs, "USING INDEX outbox_queue"},
+				{"mark", mark, markArgs, "USING INTEGER PRIMARY KEY"},
 			} {
-				plan := sqlitePlan(t, s, c.query, claimArgs, markArgs, c.name)
+				plan := sqlitePlan(t, s, c.query, c.args)
 				if !strings.Contains(plan, c.want) || strings.Contains(plan, "SCAN outbox") || strings.Contains(plan, "TEMP B-TREE") {
 					t.Errorf("%s plan:\n%s\nwant a search %s, no scan of the outbox, no sort", c.name, plan, c.want)
 				}
@@ -82,13 +86,9 @@ func TestOutboxPlansAfterBurst(t *testing.T) {
 	})
 }
 
-// sqlitePlan is EXPLAIN QUERY PLAN's text for the claim or the mark.
-func sqlitePlan(t *testing.T, s *Store, query string, claimArgs, markArgs []any, name string) string {
+// sqlitePlan is EXPLAIN QUERY PLAN's text for query.
+func sqlitePlan(t *testing.T, s *Store, query string, args []any) string {
 	t.Helper()
-	args := claimArgs
-	if name == "mark" {
-		args = markArgs
-	}
 	rows, err := s.w.Query(`EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		t.Fatal(err)
