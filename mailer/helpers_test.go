@@ -161,6 +161,8 @@ type smtpServer struct {
 	fail     *failure
 	got      []received
 	arrivals chan received
+	sessions int // connections opened
+	ended    int // connections ended (QUIT, or closed by either side)
 }
 
 type serverOption func(*smtpServer)
@@ -198,6 +200,9 @@ func (s *smtpServer) Start() {
 	s.addr = ln.Addr().String()
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		_, isTLS := c.TLSConnectionState()
+		s.mu.Lock()
+		s.sessions++
+		s.mu.Unlock()
 		return &smtpSession{s: s, tls: isTLS}, nil
 	}))
 	srv.Domain = "localhost"
@@ -308,6 +313,9 @@ func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
+	if err := ss.s.failAt("mail"); err != nil {
+		return err
+	}
 	if ss.s.user != "" && ss.user == "" {
 		return smtp.ErrAuthRequired
 	}
@@ -344,7 +352,19 @@ func (ss *smtpSession) Data(r io.Reader) error {
 
 func (ss *smtpSession) Reset() { ss.cur = received{} }
 
-func (ss *smtpSession) Logout() error { return nil }
+func (ss *smtpSession) Logout() error {
+	ss.s.mu.Lock()
+	ss.s.ended++
+	ss.s.mu.Unlock()
+	return nil
+}
+
+// Sessions returns how many connections were opened and how many ended.
+func (s *smtpServer) Sessions() (opened, ended int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions, s.ended
+}
 
 // selfSigned returns a server TLS config with a fresh self-signed
 // certificate for 127.0.0.1, and a client config that trusts it.

@@ -168,6 +168,8 @@ func TestSMTPErrorClassification(t *testing.T) {
 		code      int
 		permanent bool
 	}{
+		{"421 at MAIL", "mail", 421, false},
+		{"550 at MAIL", "mail", 550, true},
 		{"451 at RCPT", "rcpt", 451, false},
 		{"550 at RCPT", "rcpt", 550, true},
 		{"452 at DATA", "data", 452, false},

@@ -306,6 +306,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err erro
 		log.Error("fallback mail", "err", derr)
 		err = errors.Join(err, derr)
 	}
+	// The SMTP sessions kept open between messages end with QUIT.
+	if c, ok := sender.(io.Closer); ok {
+		if cerr := c.Close(); cerr != nil {
+			log.Warn("smtp", "err", cerr)
+		}
+	}
 	log.Info("stopped")
 	return err
 }
