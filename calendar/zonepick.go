@@ -73,7 +73,7 @@ func loadZones() {
 	zoneOnce.Do(func() {
 		zoneLocs = make(map[string]*time.Location, len(zoneTab)+1)
 		for _, z := range zoneTab {
-			if loc, err := time.LoadLocation(z[0]); err == nil {
+			if loc, err := LoadZone(z[0]); err == nil {
 				zoneLocs[z[0]] = loc
 			}
 		}

@@ -102,7 +102,7 @@ func loadIANA(name string) *time.Location {
 			return nil
 		}
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := LoadZone(name)
 	if err != nil {
 		return nil
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -120,39 +119,11 @@ func (s *Server) visitorZone(tz string) (*time.Location, bool) {
 	if canon, ok := calendar.CanonicalZone(tz); ok {
 		tz = canon
 	}
-	loc, err := s.zones.load(tz)
+	loc, err := calendar.LoadZone(tz)
 	if err != nil {
 		return s.booking.Rules.Location, false
 	}
 	return loc, true
-}
-
-// zoneCache keeps the zones visitors ask for: time.LoadLocation reads and
-// parses the embedded database on every call. Only names that load are
-// kept, so its size is bounded by the zone database.
-type zoneCache struct {
-	mu    sync.RWMutex
-	zones map[string]*time.Location
-}
-
-func (z *zoneCache) load(name string) (*time.Location, error) {
-	z.mu.RLock()
-	loc := z.zones[name]
-	z.mu.RUnlock()
-	if loc != nil {
-		return loc, nil
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	z.mu.Lock()
-	if z.zones == nil {
-		z.zones = map[string]*time.Location{}
-	}
-	z.zones[name] = loc
-	z.mu.Unlock()
-	return loc, nil
 }
 
 // openSlots computes the open slots with a start in [from, to).

@@ -258,7 +258,7 @@ func zoneChoices(current string, now time.Time) []calendar.ZoneGroup {
 			}
 		}
 	}
-	loc, err := time.LoadLocation(current)
+	loc, err := calendar.LoadZone(current)
 	if err != nil {
 		return groups
 	}

@@ -149,7 +149,6 @@ type Server struct {
 	svc       *booking.Service // the booking use case, when booking is set
 	slotCache slotCache
 	rules     rulesCache
-	zones     zoneCache
 
 	staff      *Staff
 	adminPaths []Route // the routes behind requireAdmin

@@ -178,7 +178,7 @@ func (c *Composer) BookingMessages(m BookingMail) ([]leads.OutboxMessage, error)
 	if m.Now.IsZero() {
 		m.Now = c.now()
 	}
-	visitorZone, err := time.LoadLocation(b.Timezone)
+	visitorZone, err := calendar.LoadZone(b.Timezone)
 	if err != nil {
 		visitorZone = m.CEOZone
 	}
@@ -294,7 +294,7 @@ func (c *Composer) HoldMessages(m BookingMail) ([]leads.OutboxMessage, error) {
 	if m.CEOZone == nil {
 		m.CEOZone = time.UTC
 	}
-	visitorZone, err := time.LoadLocation(b.Timezone)
+	visitorZone, err := calendar.LoadZone(b.Timezone)
 	if err != nil {
 		visitorZone = m.CEOZone
 	}
