@@ -631,11 +631,16 @@ func writeBooking(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time
 	return b, mail, nil
 }
 
+// releaseHolds cancels the holds that ran out by its third argument; its
+// condition is that of the index bookings_pending_holds, which holds only
+// the holds still pending.
+const releaseHolds = `UPDATE bookings SET status = 'cancelled', cancelled_at = ?, updated_at = ?
+	WHERE status = 'confirmed' AND hold_until IS NOT NULL AND hold_until <= ?`
+
 // releaseExpiredHolds cancels the holds that ran out by now, so that
 // their start times are free for the unique index too.
 func releaseExpiredHolds(ctx context.Context, tx *sql.Tx, now time.Time) (int, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'cancelled', cancelled_at = ?, updated_at = ?
-		WHERE status = 'confirmed' AND hold_until IS NOT NULL AND hold_until <= ?`, formatTime(now), formatTime(now), formatTime(now))
+	res, err := tx.ExecContext(ctx, releaseHolds, formatTime(now), formatTime(now), formatTime(now))
 	if err != nil {
 		return 0, fmt.Errorf("leads: release expired holds: %w", err)
 	}
