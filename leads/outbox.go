@@ -349,9 +349,33 @@ func (s *Store) updateOutbox(ctx context.Context, query string, args ...any) err
 
 // NextMailDue returns when the earliest queued message is due (or its lease
 // runs out), and false when nothing is queued.
+//
+// A row is due at the later of its next attempt and its lease, so the
+// answer is the least of those over the queue. The queue index gives the
+// rows in order of their next attempts, and once a row's next attempt is
+// no earlier than the least so far, no later row can beat it: the walk
+// reads the leased rows at the head of the queue and one more, not the
+// whole queue (every booking's reminder waits in it until days before
+// the call). When dueWalk rows do not settle it, which takes as many
+// leases running past their next attempts, one query over the queue does.
 func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
+	var (
+		best    time.Time
+		read    int
+		settled bool
+	)
+	err := s.readPlanned(ctx, s.d.claimPlan, func(ctx context.Context, q rowsQueryer) (err error) {
+		best, read, settled, err = walkDue(ctx, q)
+		return err
+	})
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if settled {
+		return best, read > 0, nil
+	}
 	var next sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
+	err = s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
 		FROM outbox WHERE status = 'queued'`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("leads: next mail due: %w", err)
@@ -362,6 +386,77 @@ func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	t, err := parseTime(next.String)
 	return t, err == nil, err
 }
+
+// walkDue reads the head of the queue for NextMailDue: the least due time
+// of the rows read, how many were read, and whether they settle it.
+func walkDue(ctx context.Context, q rowsQueryer) (best time.Time, read int, settled bool, err error) {
+	rows, err := q.QueryContext(ctx, dueQuery, dueWalk)
+	if err != nil {
+		return best, 0, false, fmt.Errorf("leads: next mail due: %w", err)
+	}
+	defer rows.Close()
+	var last time.Time // the last row's next attempt
+	for rows.Next() {
+		var (
+			next  string
+			lease sql.NullString
+		)
+		if err := rows.Scan(&next, &lease); err != nil {
+			return best, read, false, fmt.Errorf("leads: next mail due: %w", err)
+		}
+		read++
+		if last, err = parseTime(next); err != nil {
+			return best, read, false, err
+		}
+		if !best.IsZero() && !last.Before(best) {
+			return best, read, true, nil // every later row is due later still
+		}
+		due := last
+		if lease.Valid {
+			l, err := parseTime(lease.String)
+			if err != nil {
+				return best, read, false, err
+			}
+			if l.After(due) {
+				due = l
+			}
+		}
+		if best.IsZero() || due.Before(best) {
+			best = due
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return best, read, false, fmt.Errorf("leads: next mail due: %w", err)
+	}
+	// The whole queue was read, or the rows after the last are due after it.
+	return best, read, read < dueWalk || !best.After(last), nil
+}
+
+// readPlanned runs fn, a read, after plan (a statement that settles the
+// plans of the queries that follow it) in one read-only transaction, or
+// on the read pool when plan is empty.
+func (s *Store) readPlanned(ctx context.Context, plan string, fn func(ctx context.Context, q rowsQueryer) error) error {
+	if plan == "" {
+		return fn(ctx, s.r)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("leads: read: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, plan); err != nil {
+		return fmt.Errorf("leads: read: %w", err)
+	}
+	return fn(ctx, tx) // a read commits nothing: the rollback ends it
+}
+
+// dueQuery reads the head of the queue, in the queue index's order.
+const dueQuery = `SELECT next_attempt_at, lease_until FROM outbox WHERE status = 'queued'
+	ORDER BY next_attempt_at, id LIMIT ?`
+
+// dueWalk is how many rows at the head of the queue NextMailDue reads
+// before it asks the whole queue.
+const dueWalk = 64
 
 // FindMail returns one outbox row.
 func (s *Store) FindMail(ctx context.Context, id int64) (OutboxMessage, error) {
