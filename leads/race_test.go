@@ -762,3 +762,47 @@ func TestRaceBookingsGathered(t *testing.T) {
 		t.Logf("%s: %d of %d bookings written in batches", s.Engine(), leads.BatchedBookings(s), booked)
 	})
 }
+
+// TestRaceSpamReleaseAndBooking releases held booking requests while the
+// same visitors book another call on other instances at the same moment,
+// each visitor new to the site: each ends with one lead, both calls
+// hanging from it. The release used to take the calendar's lock alone,
+// so its lookup of the visitor's lead and a booking's could both find
+// none and each insert one.
+func TestRaceSpamReleaseAndBooking(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		day := time.Date(2026, 3, 16, 9, 0, 0, 0, time.UTC)
+		const visitors = 12
+		for v := range visitors {
+			email := fmt.Sprintf("held%d@example.com", v)
+			sp := &leads.Spam{Form: "booking", Reason: "too fast", Email: email, Payload: []byte(`{"email":"` + email + `"}`)}
+			if err := stores[0].HoldSpam(ctx, sp); err != nil {
+				t.Fatal(err)
+			}
+			at := day.Add(time.Duration(v) * 24 * time.Hour)
+			errs := make([]error, 2)
+			all(stores[1:], 2, func(i int, s *leads.Store) {
+				nb := newBooking(at.Add(time.Duration(i)*2*time.Hour), email, fmt.Sprintf("held-%d-%d", v, i))
+				if i == 0 {
+					_, errs[i] = s.ReleaseSpamBooking(ctx, sp.ID, nb, noOverlap(nb.Start, nb.End), bookingMail, nil, leads.ActorCLI)
+				} else {
+					_, _, errs[i] = s.CreateBooking(ctx, nb, noOverlap(nb.Start, nb.End), bookingMail)
+				}
+			})
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("visitor %d, call %d: %v", v, i, err)
+				}
+			}
+			p, err := stores[0].FindPerson(ctx, email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Leads) != 1 || len(p.Bookings) != 2 {
+				t.Errorf("visitor %d: %d leads and %d calls, want 1 and 2", v, len(p.Leads), len(p.Bookings))
+			}
+		}
+	})
+}

@@ -97,8 +97,13 @@ func (s *Store) ReleaseSpamBooking(ctx context.Context, id int64, nb *NewBooking
 		if err := checkHeldSpam(ctx, tx, id); err != nil {
 			return err
 		}
-		// A booking write like any other: the calendar's lock before the
-		// rules are checked.
+		// A booking write like any other: the address's lock, so that a
+		// booking by the same visitor on another instance does not make a
+		// second lead for them meanwhile, then the calendar's lock before
+		// the rules are checked (the order every booking takes them in).
+		if err := s.lockAddresses(ctx, tx, nb.Lead.Email); err != nil {
+			return err
+		}
 		var err error
 		if version, err = lockCalendar(ctx, tx); err != nil {
 			return err
