@@ -294,24 +294,7 @@ func checkBatchLimits(ctx context.Context, tx *sql.Tx, now time.Time, batch []*b
 	}
 	batchIDs := idList(ids)
 	var refused []int
-	type limit struct {
-		n     func(BookingLimits) int
-		key   func(*NewBooking) string
-		query string
-		args  []any
-	}
-	limits := []limit{
-		{func(l BookingLimits) int { return l.UpcomingPerEmail }, func(nb *NewBooking) string { return EmailKey(nb.Lead.Email) },
-			`SELECT b.email_key, COUNT(*) FROM bookings b WHERE b.email_key IN (%s) AND b.id NOT IN (%s) AND b.end_at > ? AND ` + liveCond + ` GROUP BY b.email_key`,
-			[]any{formatTime(now), formatTime(now)}},
-		{func(l BookingLimits) int { return l.PerClientDay }, func(nb *NewBooking) string { return nb.ClientKey },
-			`SELECT client_key, COUNT(*) FROM bookings WHERE client_key IN (%s) AND id NOT IN (%s) AND created_at > ? GROUP BY client_key`,
-			[]any{formatTime(now.Add(-24 * time.Hour))}},
-		{func(l BookingLimits) int { return l.PerEmailWeek }, func(nb *NewBooking) string { return EmailKey(nb.Lead.Email) },
-			`SELECT email_key, COUNT(*) FROM bookings WHERE email_key IN (%s) AND id NOT IN (%s) AND created_at > ? GROUP BY email_key`,
-			[]any{formatTime(now.Add(-7 * 24 * time.Hour))}},
-	}
-	for _, lim := range limits {
+	for _, lim := range bookingLimits {
 		var keys []any
 		members := map[string]int{} // the batch's bookings by address
 		for _, req := range batch {
@@ -324,10 +307,11 @@ func checkBatchLimits(ctx context.Context, tx *sql.Tx, now time.Time, batch []*b
 			}
 			members[k]++
 		}
-		if len(keys) == 0 || !slices.ContainsFunc(batch, func(r *bookingReq) bool { return lim.n(r.nb.Limits) > 0 }) {
+		if len(keys) == 0 || !slices.ContainsFunc(batch, func(r *bookingReq) bool { return lim.max(r.nb.Limits) > 0 }) {
 			continue
 		}
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(lim.query, marks(len(keys)), batchIDs), append(keys, lim.args...)...)
+		rows, err := tx.QueryContext(ctx, `SELECT b.`+lim.column+`, COUNT(*) FROM bookings b WHERE b.`+lim.column+` IN (`+marks(len(keys))+
+			`) AND b.id NOT IN (`+batchIDs+`) AND `+lim.cond+` GROUP BY b.`+lim.column, append(keys, lim.args(now)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("leads: count bookings by address: %w", err)
 		}
@@ -348,7 +332,7 @@ func checkBatchLimits(ctx context.Context, tx *sql.Tx, now time.Time, batch []*b
 			return nil, fmt.Errorf("leads: count bookings by address: %w", err)
 		}
 		for i, req := range batch {
-			n, k := lim.n(req.nb.Limits), lim.key(req.nb)
+			n, k := lim.max(req.nb.Limits), lim.key(req.nb)
 			if n > 0 && k != "" && counts[k]+members[k]-1 >= n && !slices.Contains(refused, i) {
 				refused = append(refused, i)
 			}

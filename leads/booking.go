@@ -513,38 +513,50 @@ func (nb *NewBooking) prepare() error {
 // checkLimits refuses a booking over nb.Limits, counting what the
 // database holds (so the limits hold across instances).
 func checkLimits(ctx context.Context, tx *sql.Tx, nb *NewBooking, now time.Time, self int64) error {
-	if n := nb.Limits.UpcomingPerEmail; n > 0 {
+	for _, lim := range bookingLimits {
+		n, k := lim.max(nb.Limits), lim.key(nb)
+		if n <= 0 || k == "" {
+			continue
+		}
 		var have int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings b WHERE b.email_key = ? AND b.end_at > ? AND b.id != ? AND `+liveCond,
-			EmailKey(nb.Lead.Email), formatTime(now), self, formatTime(now)).Scan(&have); err != nil {
-			return fmt.Errorf("leads: count upcoming bookings: %w", err)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings b WHERE b.`+lim.column+` = ? AND b.id != ? AND `+lim.cond,
+			append([]any{k, self}, lim.args(now)...)...).Scan(&have); err != nil {
+			return fmt.Errorf("leads: count bookings by address: %w", err)
 		}
 		if have >= n {
-			return ErrUpcomingLimit
-		}
-	}
-	if n := nb.Limits.PerClientDay; n > 0 && nb.ClientKey != "" {
-		var made int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE client_key = ? AND created_at > ? AND id != ?`,
-			nb.ClientKey, formatTime(now.Add(-24*time.Hour)), self).Scan(&made); err != nil {
-			return fmt.Errorf("leads: count client bookings: %w", err)
-		}
-		if made >= n {
-			return ErrClientLimit
-		}
-	}
-	if n := nb.Limits.PerEmailWeek; n > 0 {
-		var made int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE email_key = ? AND created_at > ? AND id != ?`,
-			EmailKey(nb.Lead.Email), formatTime(now.Add(-7*24*time.Hour)), self).Scan(&made); err != nil {
-			return fmt.Errorf("leads: count bookings this week: %w", err)
-		}
-		if made >= n {
-			return ErrWeekLimit
+			return lim.err
 		}
 	}
 	return nil
 }
+
+// bookingLimit is one of BookingLimits' caps: how many (max, none when
+// not above zero) bookings with one key (an address's or a network's,
+// none when empty), in column, may meet cond (with args) besides the one
+// checked, else err. checkLimits counts one booking's, checkBatchLimits a
+// batch's grouped by key.
+type bookingLimit struct {
+	max    func(BookingLimits) int
+	key    func(*NewBooking) string
+	column string
+	cond   string
+	args   func(now time.Time) []any
+	err    error
+}
+
+var bookingLimits = []bookingLimit{
+	{max: func(l BookingLimits) int { return l.UpcomingPerEmail }, key: emailKeyOf, column: "email_key",
+		cond: `b.end_at > ? AND ` + liveCond, args: func(now time.Time) []any { return []any{formatTime(now), formatTime(now)} },
+		err: ErrUpcomingLimit},
+	{max: func(l BookingLimits) int { return l.PerClientDay }, key: func(nb *NewBooking) string { return nb.ClientKey }, column: "client_key",
+		cond: `b.created_at > ?`, args: func(now time.Time) []any { return []any{formatTime(now.Add(-24 * time.Hour))} },
+		err: ErrClientLimit},
+	{max: func(l BookingLimits) int { return l.PerEmailWeek }, key: emailKeyOf, column: "email_key",
+		cond: `b.created_at > ?`, args: func(now time.Time) []any { return []any{formatTime(now.Add(-7 * 24 * time.Hour))} },
+		err: ErrWeekLimit},
+}
+
+func emailKeyOf(nb *NewBooking) string { return EmailKey(nb.Lead.Email) }
 
 // checkBooking runs check against the bookings live at now in nb's window,
 // but for the booking with id self (the one being checked, once written).
