@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -85,23 +86,32 @@ func questionName(i int) string { return "question_" + strconv.Itoa(i) }
 
 // questionRowsIn reads the submitted questions: a form's rows
 // question_<i>_*, or a JSON object {"questions": [...]} of questions.
-func questionRowsIn(c echo.Context) ([]questionRow, error) {
+func questionRowsIn(c echo.Context) ([]questionRow, int64, error) {
 	if strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
 		var body struct {
 			Questions []Question `json:"questions"`
+			Version   *uint64    `json:"version"`
 		}
 		if err := bind(c, &body); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		rows := make([]questionRow, len(body.Questions))
 		for i, q := range body.Questions {
 			rows[i] = questionRow{ID: q.ID, Label: q.Label, Kind: q.Kind, Choices: strings.Join(q.Choices, "\n"), Required: q.Required, JSON: true}
 		}
-		return rows, nil
+		from := int64(-1)
+		if body.Version != nil {
+			from = int64(*body.Version)
+		}
+		return rows, from, nil
 	}
 	form, err := c.FormParams()
 	if err != nil {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "The submission could not be read.").SetInternal(err)
+		return nil, 0, echo.NewHTTPError(http.StatusBadRequest, "The submission could not be read.").SetInternal(err)
+	}
+	from, err := settingsVersionIn(form.Get("version"))
+	if err != nil {
+		return nil, 0, err
 	}
 	var rows []questionRow
 	for i := 0; i <= MaxQuestions+1; i++ {
@@ -114,8 +124,25 @@ func questionRowsIn(c echo.Context) ([]questionRow, error) {
 		rows = append(rows, questionRow{ID: form.Get(n + "_id"), Label: form.Get(n + "_label"), Kind: form.Get(n + "_kind"),
 			Choices: form.Get(n + "_choices"), Required: form.Get(n+"_required") != "", Remove: form.Get(n+"_remove") != ""})
 	}
-	return rows, nil
+	return rows, from, nil
 }
+
+// settingsVersionIn reads the version of the settings that a form was
+// made from (its hidden field "version"): -1, any, when there is none.
+func settingsVersionIn(v string) (int64, error) {
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, echo.NewHTTPError(http.StatusBadRequest, "The submission could not be read: its version is not a number.")
+	}
+	return n, nil
+}
+
+// msgQuestionsChanged answers an edit of the questions made from a list
+// that a change elsewhere (another page, another instance) has replaced.
+const msgQuestionsChanged = "The questions were changed meanwhile, on another page or by someone else. "
 
 // checkQuestionRows turns the submitted rows into questions: removed and
 // blank rows are left out, new ones get an id from their label. Each
@@ -243,6 +270,9 @@ type questionsView struct {
 	QuestionsValue
 	Rows  []questionRowView
 	Error string // the form's own error, beside the fields'
+	// Version is the settings' version the page shows, sent back with
+	// an edit so that one made from a replaced list is refused.
+	Version uint64
 }
 
 // questionsPage shows v's questions as rows, with a blank one to add
@@ -278,7 +308,7 @@ func questionsPage(v QuestionsValue, typed []questionRow, fields map[string]stri
 // nothing; equal to the environment's, where none were stored, neither.
 func (s *Server) handleQuestionsSave(c echo.Context) error {
 	ctx := c.Request().Context()
-	rows, err := questionRowsIn(c)
+	rows, from, err := questionRowsIn(c)
 	if err != nil {
 		return err
 	}
@@ -293,26 +323,64 @@ func (s *Server) handleQuestionsSave(c echo.Context) error {
 		}
 		return s.renderSettingsPage(c, http.StatusUnprocessableEntity, f, nil, nil, rows, fields)
 	}
-	return s.storeQuestions(c, f, qs, "questions-saved")
+	err = s.storeQuestions(c, f, qs, from)
+	if errors.Is(err, leads.ErrSettingsChanged) {
+		// What was typed stays, over the newest version: saved again,
+		// it replaces the other change, knowingly.
+		return s.questionsChanged(c, rows, msgQuestionsChanged+"What you typed is below; save it again to replace their change, or reload the page to see it.")
+	}
+	if err != nil {
+		return err
+	}
+	return s.settingsDone(c, "questions-saved")
 }
 
-func (s *Server) storeQuestions(c echo.Context, f *rulesInForce, qs []Question, notice string) error {
+// storeQuestions stores qs as the questions, made from the settings at
+// version from (-1: whatever the version), unless they are those in force
+// in f. A change stored since from is leads.ErrSettingsChanged.
+func (s *Server) storeQuestions(c echo.Context, f *rulesInForce, qs []Question, from int64) error {
 	ctx := c.Request().Context()
 	text, v := questionsText(qs), f.questions
 	switch {
 	case v.Stored != nil && v.Stored.Value == text && v.Error == "":
 	case v.Stored == nil && text == questionsText(v.Environment):
 	default:
-		if err := s.booking.Settings.SetBookingSettings(ctx, map[string]string{QuestionsSetting: text}, nil, authOf(c).actor); err != nil {
+		set := map[string]string{QuestionsSetting: text}
+		var err error
+		if from < 0 {
+			err = s.booking.Settings.SetBookingSettings(ctx, set, nil, authOf(c).actor)
+		} else {
+			err = s.booking.Settings.SetBookingSettingsFrom(ctx, uint64(from), set, nil, authOf(c).actor)
+		}
+		if err != nil {
 			return err
 		}
 		s.log.InfoContext(ctx, "booking questions changed", "questions", len(qs))
 	}
-	return s.settingsDone(c, notice)
+	return nil
+}
+
+// questionsChanged answers 409 to an edit refused by
+// leads.ErrSettingsChanged, with the newest questions (a JSON client) or
+// the settings page at the newest version, showing typed when it is set
+// (else the newest questions) and msg, the page's message.
+func (s *Server) questionsChanged(c echo.Context, typed []questionRow, msg string) error {
+	f, err := s.rulesNow(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusConflict, map[string]any{"error": msgQuestionsChanged + "The questions in force and their version are in this answer.",
+			"version": f.version, "questions": questionsJSON(f.questions)})
+	}
+	return s.renderSettingsPage(c, http.StatusConflict, f, nil, nil, typed, map[string]string{"": msg})
 }
 
 type questionMoveRequest struct {
 	ID string `form:"id" json:"id"`
+	// Version is that of the settings the page was made from (empty:
+	// any); a move from a list changed since is refused.
+	Version string `form:"version" json:"version"`
 }
 
 // handleQuestionsMove moves one question of those in force (by id) one
@@ -339,7 +407,18 @@ func (s *Server) handleQuestionsMove(c echo.Context) error {
 	if i > 0 {
 		qs[i-1], qs[i] = qs[i], qs[i-1]
 	}
-	return s.storeQuestions(c, f, qs, "questions-moved")
+	from, err := settingsVersionIn(req.Version)
+	if err != nil {
+		return err
+	}
+	err = s.storeQuestions(c, f, qs, from)
+	if errors.Is(err, leads.ErrSettingsChanged) {
+		return s.questionsChanged(c, nil, msgQuestionsChanged+"Here they are as they stand now; move the question again if it still needs to.")
+	}
+	if err != nil {
+		return err
+	}
+	return s.settingsDone(c, "questions-moved")
 }
 
 // questionsJSON is the questions in force for a JSON client.

@@ -194,3 +194,79 @@ func TestSettingsQuestionsInvalid(t *testing.T) {
 		t.Fatal("the page does not show the questions saved as JSON")
 	}
 }
+
+// TestSettingsQuestionsChangedMeanwhile: two admins edit the questions
+// from one version of the page, on two instances of one database. The
+// first save stands; the second, made from the replaced list, is refused
+// 409 with what was typed kept and the first change not lost, and saving
+// it again from the page it was answered with replaces it knowingly. A
+// move from a replaced list is refused alike, and so is a JSON edit that
+// names a replaced version.
+func TestSettingsQuestionsChangedMeanwhile(t *testing.T) {
+	opts := withBooking(t, testQuestions, "", nil)
+	a := newApp(t, opts)
+	opts.db = a.dbPath
+	b := newApp(t, opts)
+	a.addStaff()
+	admin := a.login("")
+	versionOf := func(page string) string {
+		t.Helper()
+		const marker = `<input type="hidden" name="version" value="`
+		i := strings.Index(page, marker)
+		if i < 0 {
+			t.Fatalf("the page has no version:\n%s", page)
+		}
+		v := page[i+len(marker):]
+		return v[:strings.IndexByte(v, '"')]
+	}
+	stale := versionOf(a.staffGet("/staff/settings", admin).Body.String())
+	if again := versionOf(b.staffGet("/staff/settings", admin).Body.String()); again != stale {
+		t.Fatalf("the instances show versions %s and %s", stale, again)
+	}
+	form := func(version string, labels ...string) url.Values {
+		v := url.Values{"version": {version}}
+		for i, l := range labels {
+			n := "question_" + string(rune('0'+i))
+			v.Set(n+"_id", "")
+			v.Set(n+"_label", l)
+			v.Set(n+"_kind", "text")
+		}
+		return v
+	}
+	if rec := a.staffPost("/staff/settings/questions", form(stale, "Your budget?"), admin); rec.Code != http.StatusSeeOther {
+		t.Fatalf("the first save: %d %s", rec.Code, rec.Body)
+	}
+	rec := b.staffPost("/staff/settings/questions", form(stale, "Your deadline?"), admin)
+	body := rec.Body.String()
+	if rec.Code != http.StatusConflict || !strings.Contains(body, "The questions were changed meanwhile") || !strings.Contains(body, `value="Your deadline?"`) {
+		t.Fatalf("a save from the replaced list: %d\n%s", rec.Code, body)
+	}
+	if page := a.get("/book").Body.String(); !strings.Contains(page, `name="q_your-budget"`) || strings.Contains(page, "deadline") {
+		t.Fatal("the first save was lost to the refused one")
+	}
+	if rec := b.staffPost("/staff/settings/questions", form(versionOf(body), "Your deadline?", "Your timeline?"), admin); rec.Code != http.StatusSeeOther {
+		t.Fatalf("the save again from the page it was answered with: %d %s", rec.Code, rec.Body)
+	}
+	if page := b.get("/book").Body.String(); !strings.Contains(page, `name="q_your-deadline"`) || strings.Contains(page, "budget") {
+		t.Fatal("the save made again did not replace the first")
+	}
+
+	rec = b.staffPost("/staff/settings/questions/move", url.Values{"id": {"your-timeline"}, "version": {stale}}, admin)
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "Here they are as they stand now") {
+		t.Fatalf("a move from a replaced list: %d\n%s", rec.Code, rec.Body)
+	}
+	rec = b.staffJSON(http.MethodPost, "/staff/settings/questions", map[string]any{"version": 0,
+		"questions": []map[string]any{{"label": "Anything else?", "kind": "text"}}}, admin)
+	var got struct {
+		Error     string
+		Version   uint64
+		Questions struct{ Questions []struct{ Label string } }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusConflict || err != nil || len(got.Questions.Questions) != 2 ||
+		got.Questions.Questions[0].Label != "Your deadline?" || got.Version == 0 || !strings.Contains(got.Error, "changed meanwhile") {
+		t.Fatalf("a JSON edit from a replaced version: %d %s", rec.Code, rec.Body)
+	}
+	if n := a.count(`SELECT COUNT(*) FROM audit WHERE action = 'booking_setting' AND subject = 'setting:questions'`); n != 2 {
+		t.Fatalf("%d audited changes, want the 2 stored", n)
+	}
+}

@@ -18,6 +18,10 @@ type SettingsStore interface {
 	BookingSettings(ctx context.Context) ([]leads.BookingSetting, uint64, error)
 	BookingSettingsVersion() uint64
 	SetBookingSettings(ctx context.Context, set map[string]string, reset []string, by leads.Actor) error
+	// SetBookingSettingsFrom stores a change made from the settings at
+	// version from, or refuses it with leads.ErrSettingsChanged when
+	// another was stored since.
+	SetBookingSettingsFrom(ctx context.Context, from uint64, set map[string]string, reset []string, by leads.Actor) error
 }
 
 // RuleField is one booking rule the settings page may override: its

@@ -30,10 +30,12 @@ func (s *Server) renderSettingsPage(c echo.Context, status int, f *rulesInForce,
 			views[i].Input = in
 		}
 	}
+	questions := questionsPage(f.questions, typed, qfields)
+	questions.Version = f.version
 	noStore(c)
 	return s.renderStaff(c, status, "staff_settings", "Booking settings", "settings", map[string]any{
 		"Rules": views, "Notice": c.QueryParam("notice"), "Error": fields[""],
-		"Questions": questionsPage(f.questions, typed, qfields), "QuestionsEnv": QuestionsEnv,
+		"Questions": questions, "QuestionsEnv": QuestionsEnv,
 	})
 }
 
@@ -51,7 +53,7 @@ func settingsJSON(f *rulesInForce) map[string]any {
 		}
 		out[i] = m
 	}
-	return map[string]any{"rules": out, "questions": questionsJSON(f.questions)}
+	return map[string]any{"rules": out, "questions": questionsJSON(f.questions), "version": f.version}
 }
 
 func (s *Server) handleSettings(c echo.Context) error {

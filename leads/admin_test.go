@@ -2,6 +2,7 @@ package leads_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,43 @@ func TestBookingSettings(t *testing.T) {
 				t.Fatal("another instance never saw the settings' version")
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// TestSetBookingSettingsFrom refuses a change made from settings that
+// another instance has changed since (a list edited as a whole would
+// otherwise drop that change), and then has the refused instance read the
+// newest: a change made from those is stored.
+func TestSetBookingSettingsFrom(t *testing.T) {
+	leadstest.Each(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		stores := openInstances(t, db, newClock())
+		a, b := stores[0], stores[1]
+		by := leads.Actor{Kind: "staff", ID: 7}
+		_, v0, err := a.BookingSettings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.SetBookingSettingsFrom(ctx, v0, map[string]string{"questions": "[b]"}, nil, by); err != nil {
+			t.Fatalf("a change from the newest: %v", err)
+		}
+		err = a.SetBookingSettingsFrom(ctx, v0, map[string]string{"questions": "[a]"}, nil, by)
+		if !errors.Is(err, leads.ErrSettingsChanged) || leads.ErrorCode(err) != leads.ECONFLICT {
+			t.Fatalf("a change from replaced settings: %v, want ErrSettingsChanged", err)
+		}
+		got, v1, err := a.BookingSettings(ctx)
+		if err != nil || len(got) != 1 || got[0].Value != "[b]" {
+			t.Fatalf("after the refusal: %+v %v, want b's questions", got, err)
+		}
+		if a.BookingSettingsVersion() != v1 {
+			t.Errorf("the refused instance's version %d, want the newest %d", a.BookingSettingsVersion(), v1)
+		}
+		if err := a.SetBookingSettingsFrom(ctx, v1, map[string]string{"questions": "[a]"}, nil, by); err != nil {
+			t.Fatalf("a change from the newest: %v", err)
+		}
+		if err := b.SetBookingSettings(ctx, map[string]string{"questions": "[c]"}, nil, by); err != nil {
+			t.Fatalf("a change from no version: %v", err)
 		}
 	})
 }

@@ -87,6 +87,25 @@ func (s *Store) BookingSettings(ctx context.Context) ([]BookingSetting, uint64, 
 // transaction that raises the settings' version and audits each rule that
 // changed. Values are stored as given: the caller has checked them.
 func (s *Store) SetBookingSettings(ctx context.Context, set map[string]string, reset []string, by Actor) error {
+	return s.setBookingSettings(ctx, -1, set, reset, by)
+}
+
+// ErrSettingsChanged refuses a change of the booking settings made from a
+// version of them that another change, on any instance, has replaced.
+var ErrSettingsChanged = Errorf(ECONFLICT, "The booking settings were changed meanwhile.")
+
+// SetBookingSettingsFrom is SetBookingSettings for a change made from the
+// settings at version from (BookingSettings' version), such as a list
+// edited as a whole: when another change was stored since, it stores
+// nothing and returns ErrSettingsChanged, and the next read of the
+// settings here is of the newest.
+func (s *Store) SetBookingSettingsFrom(ctx context.Context, from uint64, set map[string]string, reset []string, by Actor) error {
+	return s.setBookingSettings(ctx, int64(from), set, reset, by)
+}
+
+// setBookingSettings is SetBookingSettingsFrom, or SetBookingSettings
+// when from is -1.
+func (s *Store) setBookingSettings(ctx context.Context, from int64, set map[string]string, reset []string, by Actor) error {
 	names := make([]string, 0, len(set))
 	for name, v := range set {
 		if !validSettingName(name) || len(v) > maxSettingValue {
@@ -109,6 +128,10 @@ func (s *Store) SetBookingSettings(ctx context.Context, set map[string]string, r
 		// The state row first: concurrent changes queue on it.
 		if err := tx.QueryRowContext(ctx, `UPDATE booking_settings_state SET version = version + 1 WHERE id = 1 RETURNING version`).Scan(&version); err != nil {
 			return fmt.Errorf("leads: set booking settings: %w", err)
+		}
+		if from >= 0 && version-1 != from {
+			version-- // the newest, which the rollback leaves
+			return ErrSettingsChanged
 		}
 		changed := 0
 		change := func(name, from, to string) error {
@@ -157,6 +180,10 @@ func (s *Store) SetBookingSettings(ctx context.Context, set map[string]string, r
 	})
 	if err == errNothingChanged {
 		return nil
+	}
+	if err == ErrSettingsChanged {
+		s.raiseRulesVersion(uint64(version))
+		return err
 	}
 	if err != nil {
 		return err
