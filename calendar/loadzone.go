@@ -2,13 +2,21 @@ package calendar
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// zoneCache holds every zone LoadZone has loaded. Only names that load are
-// kept, so its size is bounded by the zone database; a *time.Location is
-// immutable and safe to share.
-var zoneCache sync.Map // string → *time.Location
+// zoneCache holds the zones LoadZone has loaded, at most zoneCacheMax of
+// them: only names that load are kept, but one zone loads under many
+// spellings (Europe//Berlin), and visitors and feeds choose the names.
+// A *time.Location is immutable and safe to share.
+var (
+	zoneCache  sync.Map // string → *time.Location
+	zoneCached atomic.Int64
+)
+
+// zoneCacheMax is over twice the zone database's names.
+const zoneCacheMax = 2048
 
 // LoadZone is time.LoadLocation, remembered: time.LoadLocation reads and
 // parses the zone database on every call, which a booking's mail and a
@@ -21,6 +29,10 @@ func LoadZone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, err
 	}
-	zoneCache.Store(name, loc)
+	if zoneCached.Load() < zoneCacheMax {
+		if _, loaded := zoneCache.LoadOrStore(name, loc); !loaded {
+			zoneCached.Add(1)
+		}
+	}
 	return loc, nil
 }

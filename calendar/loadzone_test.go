@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,6 +35,26 @@ func TestLoadZone(t *testing.T) {
 		if _, ok := zoneCache.Load(bad); ok {
 			t.Errorf("LoadZone(%q) kept a failure", bad)
 		}
+	}
+}
+
+// TestLoadZoneBounded: one zone loads under many spellings, which visitors
+// choose; the cache keeps at most zoneCacheMax of them, and the rest load
+// uncached. The zone picker's names refuse such spellings outright.
+func TestLoadZoneBounded(t *testing.T) {
+	for i := range zoneCacheMax + 10 {
+		name := "Europe" + strings.Repeat("/", i+1) + "Berlin"
+		if _, err := LoadZone(name); err != nil {
+			t.Skipf("this system does not load %q: %v", name[:20], err)
+		}
+	}
+	n := 0
+	zoneCache.Range(func(any, any) bool { n++; return true })
+	if n > zoneCacheMax {
+		t.Fatalf("%d zones cached, at most %d", n, zoneCacheMax)
+	}
+	if _, ok := CanonicalZone("Europe//Berlin"); ok {
+		t.Error("Europe//Berlin is taken as a zone name")
 	}
 }
 

@@ -94,7 +94,7 @@ var (
 
 func loadIANA(name string) *time.Location {
 	area, _, multi := strings.Cut(name, "/")
-	if len(name) > 64 || strings.Contains(name, "..") || (multi && !slices.Contains(ianaAreas, area)) || (!multi && !slices.Contains(ianaSingle, name)) {
+	if len(name) > 64 || strings.Contains(name, "..") || strings.Contains(name, "//") || strings.HasSuffix(name, "/") || (multi && !slices.Contains(ianaAreas, area)) || (!multi && !slices.Contains(ianaSingle, name)) {
 		return nil
 	}
 	for _, r := range name {
